@@ -1,0 +1,330 @@
+// A local HTTP server that speaks the Upstash Redis REST protocol in front of a real
+// redis-server, so `@upstash/redis` runs unchanged in `wrangler dev` and in the tests.
+//
+//   POST /            body ["HSET","k","f","v"]            -> {"result": 1}
+//   POST /pipeline    body [["SET","a","1"],["GET","a"]]   -> [{"result":"OK"},{"result":"1"}]
+//   POST /multi-exec  body [[...],[...]]  (MULTI/EXEC)      -> [{"result":...},{"error":...}]
+//   GET|POST /ping, /get/key, /set/key/value ...            (path form; a POST body is the last arg)
+//
+// Auth: `Authorization: Bearer <token>` (or `?_token=`); otherwise 401 {"error":"Unauthorized"}.
+// `Upstash-Encoding: base64`: every string in a result is base64 except a top-level "OK" status,
+// which is what @upstash/redis's decoder expects. A Redis error reply is 400 {"error"}; an
+// unreachable Redis is 500 {"error"} (the worker reads that as "Redis down").
+import { randomBytes, timingSafeEqual } from "node:crypto";
+import { createServer } from "node:http";
+import { parseArgs } from "node:util";
+import { fileURLToPath } from "node:url";
+import { RedisError, RespConnection, SimpleString } from "./resp-client.mjs";
+
+const MAX_BODY_BYTES = 10 * 1024 * 1024;
+const COMMAND_TIMEOUT_MS = 10_000;
+// Commands that would change the state of a pooled connection or take it over.
+const REFUSED = new Set([
+  "SELECT", "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "MONITOR",
+  "QUIT", "RESET", "AUTH", "HELLO", "CLIENT", "MULTI", "EXEC", "DISCARD", "WATCH", "UNWATCH",
+  "SYNC", "PSYNC", "SHUTDOWN", "DEBUG",
+]);
+
+class HttpError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+/** A small pool; each request takes a connection to itself, so pipelines never interleave. */
+class ConnectionPool {
+  constructor({ host, port, size = 4 }) {
+    this.host = host;
+    this.port = port;
+    this.size = size;
+    this.idle = [];
+    this.total = 0;
+    this.waiters = [];
+    this.closed = false;
+  }
+
+  async acquire() {
+    if (this.closed) throw new Error("Bridge is closing");
+    while (this.idle.length > 0) {
+      const conn = this.idle.pop();
+      if (!conn.closed) return conn;
+      this.total--;
+    }
+    if (this.total < this.size) {
+      this.total++;
+      try {
+        return await RespConnection.connect({ host: this.host, port: this.port });
+      } catch (err) {
+        this.total--;
+        this.#wakeOne();
+        throw err;
+      }
+    }
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  release(conn) {
+    if (conn.closed || this.closed) {
+      this.total--;
+      if (!conn.closed) conn.socket.destroy();
+      this.#wakeOne();
+      return;
+    }
+    const waiter = this.waiters.shift();
+    if (waiter) waiter.resolve(conn);
+    else this.idle.push(conn);
+  }
+
+  // A slot freed up: let the next waiter open a connection of its own.
+  #wakeOne() {
+    const waiter = this.waiters.shift();
+    if (waiter) this.acquire().then(waiter.resolve, waiter.reject);
+  }
+
+  async close() {
+    this.closed = true;
+    for (const w of this.waiters.splice(0)) w.reject(new Error("Bridge is closing"));
+    await Promise.all(this.idle.splice(0).map((c) => c.close()));
+  }
+}
+
+async function withConnection(pool, fn) {
+  let conn;
+  try {
+    conn = await pool.acquire();
+  } catch (err) {
+    throw new HttpError(500, `Redis unavailable: ${err.message || err.code || String(err)}`);
+  }
+  let timer;
+  try {
+    return await Promise.race([
+      fn(conn),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => {
+          conn.socket.destroy();
+          reject(new HttpError(500, "Redis did not answer in time"));
+        }, COMMAND_TIMEOUT_MS);
+      }),
+    ]);
+  } catch (err) {
+    if (err instanceof RedisError || err instanceof HttpError) throw err;
+    throw new HttpError(500, `Redis unavailable: ${err.message || err.code || String(err)}`);
+  } finally {
+    clearTimeout(timer);
+    pool.release(conn);
+  }
+}
+
+function toArg(value) {
+  if (typeof value === "string") return value;
+  if (typeof value === "number" || typeof value === "boolean") return String(value);
+  if (value === null || value === undefined) return "";
+  return JSON.stringify(value);
+}
+
+function toCommand(value) {
+  if (!Array.isArray(value) || value.length === 0) {
+    throw new HttpError(400, "ERR a command must be a non-empty JSON array");
+  }
+  const args = value.map(toArg);
+  if (REFUSED.has(args[0].toUpperCase())) {
+    throw new HttpError(400, `ERR command '${args[0]}' is not supported by the REST bridge`);
+  }
+  return args;
+}
+
+function toCommandList(value) {
+  if (!Array.isArray(value) || value.length === 0) {
+    throw new HttpError(400, "ERR a pipeline must be a non-empty JSON array of commands");
+  }
+  return value.map(toCommand);
+}
+
+/** Maps a RESP reply to JSON the way Upstash does; `top` marks a command's own reply. */
+export function encodeResult(reply, base64, top = true) {
+  if (reply === null || reply === undefined) return null;
+  if (typeof reply === "number") return reply;
+  if (typeof reply === "bigint") return Number(reply);
+  if (Buffer.isBuffer(reply)) return base64 ? reply.toString("base64") : reply.toString("utf8");
+  if (reply instanceof SimpleString) {
+    const text = reply.toString();
+    if (!base64 || (top && text === "OK")) return text;
+    return Buffer.from(text, "utf8").toString("base64");
+  }
+  if (reply instanceof RedisError) {
+    // Only reachable nested inside an array (e.g. EVAL returning an error table).
+    return base64 ? Buffer.from(reply.message, "utf8").toString("base64") : reply.message;
+  }
+  if (Array.isArray(reply)) return reply.map((item) => encodeResult(item, base64, false));
+  return reply;
+}
+
+function entry(reply, base64) {
+  return reply instanceof RedisError ? { error: reply.message } : { result: encodeResult(reply, base64) };
+}
+
+function readBody(req) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    let size = 0;
+    req.on("data", (chunk) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new HttpError(413, "ERR request body too large"));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+function parseJson(body) {
+  try {
+    return JSON.parse(body.toString("utf8"));
+  } catch {
+    throw new HttpError(400, "ERR failed to parse the request body as JSON");
+  }
+}
+
+function tokenMatches(given, expected) {
+  if (typeof given !== "string") return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function send(res, status, payload) {
+  const body = JSON.stringify(payload);
+  res.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(body),
+  });
+  res.end(body);
+}
+
+async function handle(req, res, { pool, token }) {
+  const url = new URL(req.url ?? "/", "http://bridge.local");
+  const auth = req.headers.authorization ?? "";
+  const bearer = auth.startsWith("Bearer ") ? auth.slice(7) : url.searchParams.get("_token");
+  if (!tokenMatches(bearer, token)) return send(res, 401, { error: "Unauthorized" });
+
+  const base64 = String(req.headers["upstash-encoding"] ?? "").toLowerCase() === "base64";
+  const body = req.method === "POST" || req.method === "PUT" ? await readBody(req) : Buffer.alloc(0);
+  const path = url.pathname.replace(/\/+$/, "");
+
+  if (req.method !== "GET" && req.method !== "POST" && req.method !== "PUT") {
+    return send(res, 405, { error: "ERR method not allowed" });
+  }
+
+  if (path === "/pipeline" || path === "/multi-exec") {
+    if (req.method === "GET") return send(res, 405, { error: "ERR use POST" });
+    const commands = toCommandList(parseJson(body));
+    if (path === "/pipeline") {
+      const replies = await withConnection(pool, (conn) => conn.pipeline(commands));
+      return send(res, 200, replies.map((r) => entry(r, base64)));
+    }
+    const replies = await withConnection(pool, (conn) => conn.multi(commands));
+    if (replies === null) return send(res, 400, { error: "EXECABORT transaction aborted" });
+    return send(res, 200, replies.map((r) => entry(r, base64)));
+  }
+
+  let command;
+  if (path === "") {
+    if (req.method === "GET") return send(res, 200, { result: "Upstash REST bridge" });
+    command = toCommand(parseJson(body));
+  } else {
+    const segments = path.slice(1).split("/").map((s) => decodeURIComponent(s));
+    if (body.length > 0) segments.push(body.toString("utf8"));
+    command = toCommand(segments);
+  }
+  const reply = await withConnection(pool, async (conn) => (await conn.pipeline([command]))[0]);
+  if (reply instanceof RedisError) return send(res, 400, { error: reply.message });
+  return send(res, 200, { result: encodeResult(reply, base64) });
+}
+
+/**
+ * Starts the bridge. `port: 0` (or omitted) picks a free port.
+ * @returns {Promise<{ url: string, port: number, token: string, close(): Promise<void> }>}
+ */
+export async function startUpstashBridge({
+  redisHost = "127.0.0.1",
+  redisPort = 6379,
+  host = "127.0.0.1",
+  port = 0,
+  token,
+  poolSize = 4,
+} = {}) {
+  if (!token) throw new Error("startUpstashBridge: a token is required");
+  const pool = new ConnectionPool({ host: redisHost, port: redisPort, size: poolSize });
+  const server = createServer((req, res) => {
+    handle(req, res, { pool, token }).catch((err) => {
+      if (res.headersSent) return res.destroy();
+      if (err instanceof HttpError) return send(res, err.status, { error: err.message });
+      if (err instanceof RedisError) return send(res, 400, { error: err.message });
+      send(res, 500, { error: `Bridge error: ${err?.message ?? String(err)}` });
+    });
+  });
+  server.keepAliveTimeout = 30_000;
+  await new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.removeListener("error", reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const actualPort = typeof address === "object" && address ? address.port : port;
+  let closing;
+  return {
+    url: `http://${host}:${actualPort}`,
+    port: actualPort,
+    token,
+    close() {
+      closing ??= (async () => {
+        await new Promise((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections?.();
+        });
+        await pool.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      port: { type: "string", default: "8079" },
+      host: { type: "string", default: "127.0.0.1" },
+      token: { type: "string" },
+      "redis-host": { type: "string", default: "127.0.0.1" },
+      "redis-port": { type: "string", default: "6379" },
+    },
+  });
+  const token = values.token ?? randomBytes(16).toString("hex");
+  const bridge = await startUpstashBridge({
+    host: values.host,
+    port: Number(values.port),
+    token,
+    redisHost: values["redis-host"],
+    redisPort: Number(values["redis-port"]),
+  });
+  console.log(`Upstash REST bridge on ${bridge.url} -> redis ${values["redis-host"]}:${values["redis-port"]}`);
+  console.log(`UPSTASH_REDIS_REST_URL=${bridge.url}`);
+  console.log(`UPSTASH_REDIS_REST_TOKEN=${token}`);
+  const stop = () => bridge.close().then(() => process.exit(0));
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((err) => {
+    console.error(err?.message ?? err);
+    process.exit(1);
+  });
+}
