@@ -1,0 +1,112 @@
+// Demo data for the LOCAL database: `node scripts/seed.mjs` (run by `npm run dev`).
+// Writes .wrangler/seed.sql and runs `wrangler d1 execute DB --local --file .wrangler/seed.sql`.
+//
+// Idempotent: every statement is INSERT OR IGNORE / ON CONFLICT, keyed on natural keys
+// (usernames, idempotency keys), so running it twice changes nothing.
+//
+// To add demo data, append a section to `sections` below: a name and a function that gets
+// `ctx` and returns SQL statements (strings). Quote values with the `sql` tag. Refer to rows
+// by natural key (e.g. `(SELECT id FROM users WHERE username = 'alice')`), never by a
+// guessed id.
+//
+// Flags: --sql-only (write the file, do not execute), --print (SQL to stdout). --remote is refused.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { hashPassword } from "./lib/password.mjs";
+import { raw, sql } from "./lib/sql.mjs";
+import { ROOT, runWrangler } from "./lib/wrangler.mjs";
+
+export const DEMO_PASSWORD = "demo-password-123";
+export const DEMO_USERS = [
+  { username: "admin", role: "admin", first_name: "Ada", last_name: "Admin", balance: 0 },
+  { username: "merchant", role: "merchant", first_name: "Mia", last_name: "Merchant", balance: 50_000 },
+  { username: "alice", role: "user", first_name: "Alice", last_name: "Demo", balance: 100_000 },
+  { username: "bob", role: "user", first_name: "Bob", last_name: "Demo", balance: 100_000 },
+];
+
+const userId = (username) => raw(sql`(SELECT id FROM users WHERE username = ${username})`);
+
+/**
+ * Credits a wallet once (keyed on idempotency_key) and keeps balance = sum(ledger), the
+ * conservation invariant, even if the wallet row existed before.
+ */
+export function creditOnce({ username, amount, idempotencyKey, note, kind = "credit", now }) {
+  return [
+    sql`INSERT OR IGNORE INTO wallets (user_id, balance, updated_at)
+  SELECT id, 0, ${now} FROM users WHERE username = ${username};`,
+    sql`INSERT OR IGNORE INTO ledger_entries (user_id, amount, balance_after, kind, transaction_id, idempotency_key, note, created_at)
+  SELECT u.id, ${amount}, COALESCE((SELECT SUM(l.amount) FROM ledger_entries l WHERE l.user_id = u.id), 0) + ${amount},
+    ${kind}, NULL, ${idempotencyKey}, ${note}, ${now}
+  FROM users u WHERE u.username = ${username};`,
+    sql`UPDATE wallets SET
+    balance = (SELECT COALESCE(SUM(l.amount), 0) FROM ledger_entries l WHERE l.user_id = wallets.user_id),
+    updated_at = ${now}
+  WHERE user_id = ${userId(username)}
+    AND balance <> (SELECT COALESCE(SUM(l.amount), 0) FROM ledger_entries l WHERE l.user_id = wallets.user_id);`,
+  ];
+}
+
+/** @type {{ name: string, build: (ctx: { now: string, hash: (password: string) => string }) => string[] }[]} */
+export const sections = [
+  {
+    name: "users",
+    build: ({ now, hash }) =>
+      DEMO_USERS.map(
+        (u) => sql`INSERT OR IGNORE INTO users (username, email, first_name, last_name, role, password_hash, is_active, created_at, updated_at)
+  VALUES (${u.username}, ${`${u.username}@demo.perks.local`}, ${u.first_name}, ${u.last_name}, ${u.role}, ${hash(DEMO_PASSWORD)}, 1, ${now}, ${now});`,
+      ),
+  },
+  {
+    name: "wallets",
+    build: ({ now }) =>
+      DEMO_USERS.flatMap((u) =>
+        u.balance > 0
+          ? creditOnce({ username: u.username, amount: u.balance, idempotencyKey: `seed:${u.username}`, note: "Demo data", now })
+          : [sql`INSERT OR IGNORE INTO wallets (user_id, balance, updated_at) SELECT id, 0, ${now} FROM users WHERE username = ${u.username};`],
+      ),
+  },
+];
+
+export function buildSeedSql({ now = new Date().toISOString(), hash = hashPassword } = {}) {
+  const out = [`-- perks-edge demo data, generated ${now}. Local only; safe to run twice.`];
+  for (const section of sections) {
+    out.push("", `-- section: ${section.name}`, ...section.build({ now, hash }));
+  }
+  return `${out.join("\n")}\n`;
+}
+
+export const SEED_FILE = join(ROOT, ".wrangler", "seed.sql");
+
+async function main(argv) {
+  if (argv.includes("--remote") || argv.includes("--preview")) {
+    console.error("seed: refusing to touch a remote database. Demo data is for the local database only.");
+    process.exit(2);
+  }
+  const text = buildSeedSql();
+  if (argv.includes("--print")) {
+    process.stdout.write(text);
+    return;
+  }
+  mkdirSync(join(ROOT, ".wrangler"), { recursive: true });
+  writeFileSync(SEED_FILE, text);
+  console.log(`seed: wrote ${sections.length} sections to .wrangler/seed.sql`);
+  if (argv.includes("--sql-only")) return;
+  const { code, stdout, stderr } = await runWrangler(
+    ["d1", "execute", "DB", "--local", "--file", ".wrangler/seed.sql", "--yes"],
+    { capture: true, env: { CI: "true" } },
+  );
+  if (code !== 0) {
+    process.stderr.write(stdout + stderr);
+    console.error("seed: wrangler d1 execute failed (did `wrangler d1 migrations apply DB --local` run?)");
+    process.exit(code || 1);
+  }
+  console.log("seed: demo data loaded into the local D1 database");
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main(process.argv.slice(2)).catch((err) => {
+    console.error(`seed: ${err?.message ?? err}`);
+    process.exit(1);
+  });
+}
