@@ -1,0 +1,87 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { HTTPException } from "hono/http-exception";
+import type { ZodError } from "zod";
+import type { AppBindings } from "./env";
+import { ApiError, ErrorCode, type ErrorBody } from "./lib/errors";
+import { describeZodError } from "./lib/openapi";
+import { apiKeyCheck } from "./middleware/api-key";
+import { requestId } from "./middleware/request-id";
+import { registerDocs } from "./features/docs/docs.routes";
+import { routes } from "./routes";
+
+/** Bodies above this are refused before parsing; image uploads have their own, larger limit. */
+export const JSON_BODY_LIMIT = 64 * 1024;
+export const UPLOAD_BODY_LIMIT = 6 * 1024 * 1024;
+
+export function createApp() {
+  const app = new OpenAPIHono<AppBindings>({ strict: false });
+
+  app.use("*", requestId);
+  app.use("*", async (c, next) => {
+    const origins = (c.env.CORS_ORIGINS ?? "").split(",").map((o) => o.trim()).filter(Boolean);
+    if (origins.length === 0) return next();
+    return cors({
+      origin: origins.includes("*") ? "*" : origins,
+      allowHeaders: ["Authorization", "Content-Type", "X-API-Key", "Idempotency-Key", "X-Request-Id"],
+      exposeHeaders: ["X-Request-Id", "Idempotent-Replayed", "Retry-After"],
+      maxAge: 600,
+    })(c, next);
+  });
+  app.use("*", async (c, next) => {
+    const isUpload = (c.req.header("content-type") ?? "").startsWith("multipart/form-data");
+    return bodyLimit({
+      maxSize: isUpload ? UPLOAD_BODY_LIMIT : JSON_BODY_LIMIT,
+      onError: () => {
+        throw new ApiError(413, ErrorCode.PAYLOAD_TOO_LARGE, "The request body is too large.");
+      },
+    })(c, next);
+  });
+  app.use("/api/*", apiKeyCheck);
+
+  for (const { path, router } of routes) app.route(path, router);
+  registerDocs(app);
+
+  app.notFound((c) => c.json(errorBody(c.get("requestId"), ErrorCode.NOT_FOUND, "No route matches this path."), 404));
+  app.onError((error, c) => renderError(error, c.get("requestId") ?? crypto.randomUUID()));
+  return app;
+}
+
+function errorBody(requestId: string, code: ErrorCode, error: string, details?: Record<string, unknown>): ErrorBody {
+  return details ? { error, code, request_id: requestId, details } : { error, code, request_id: requestId };
+}
+
+/** The one error shape. Internals (stack, SQL, driver messages) go to the log, never the client. */
+export function renderError(error: unknown, requestId: string): Response {
+  let apiError: ApiError;
+  if (error instanceof ApiError) apiError = error;
+  else if (isZodError(error)) apiError = describeZodError(error);
+  else if (error instanceof HTTPException && error.status < 500) {
+    const status = error.status;
+    const code = status === 401 ? ErrorCode.UNAUTHENTICATED : status === 413 ? ErrorCode.PAYLOAD_TOO_LARGE : ErrorCode.BAD_REQUEST;
+    apiError = new ApiError(status, code, status === 400 ? "The request body could not be parsed." : "The request was refused.");
+  } else {
+    console.error(JSON.stringify({ level: "error", request_id: requestId, error: String(error), stack: (error as Error)?.stack }));
+    apiError = new ApiError(500, ErrorCode.INTERNAL_ERROR, "An unexpected error occurred. Please try again.");
+  }
+  const headers: Record<string, string> = { "Content-Type": "application/json", "X-Request-Id": requestId, "Cache-Control": "no-store" };
+  return new Response(JSON.stringify(errorBody(requestId, apiError.code, apiError.message, apiError.details)), {
+    status: apiError.status,
+    headers,
+  });
+}
+
+function isZodError(error: unknown): error is ZodError {
+  return typeof error === "object" && error !== null && (error as { name?: string }).name === "ZodError";
+}
+
+/** The voucher spec writes `/api/voucher/...`; those paths are aliases of `/api/v1/...`. */
+export const VOUCHER_ALIAS_PREFIX = "/api/voucher/";
+
+export function rewriteAlias(request: Request): Request {
+  const url = new URL(request.url);
+  if (!url.pathname.startsWith(VOUCHER_ALIAS_PREFIX)) return request;
+  url.pathname = `/api/v1/${url.pathname.slice(VOUCHER_ALIAS_PREFIX.length)}`;
+  return new Request(url, request);
+}

@@ -1,0 +1,4 @@
+// Every table, one module per domain. Features add their own file and export it here.
+export * from "./auth";
+export * from "./wallet";
+export * from "./notifications";

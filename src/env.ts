@@ -1,0 +1,60 @@
+import type { WalletDurableObject } from "./features/wallet/wallet.durable-object";
+import type { QueueMessage } from "./queues/messages";
+
+/** Bindings, vars and secrets the worker reads. Secrets are optional where a sandbox stands in. */
+export interface Env {
+  DB: D1Database;
+  WALLET: DurableObjectNamespace<WalletDurableObject>;
+  MEDIA: R2Bucket;
+  ACTIVATIONS: Queue<QueueMessage>;
+  NOTIFICATIONS: Queue<QueueMessage>;
+  AUTH_LIMITER?: RateLimit;
+  SCAN_LIMITER?: RateLimit;
+  CLAIM_LIMITER?: RateLimit;
+
+  ENVIRONMENT: string;
+  JWT_SECRET: string;
+  JWT_KID?: string;
+  JWT_PREVIOUS_SECRET?: string;
+  JWT_PREVIOUS_KID?: string;
+  JWT_ISSUER: string;
+  JWT_AUDIENCE: string;
+  ACCESS_TOKEN_TTL_SECONDS: string;
+  REFRESH_TOKEN_TTL_SECONDS: string;
+  CORS_ORIGINS: string;
+  REQUIRE_API_KEY: string;
+  SIGNUP_BONUS: string;
+  EXPIRY_NOTICE_WINDOW_DAYS: string;
+  PUBLIC_BASE_URL: string;
+
+  UPSTASH_REDIS_REST_URL?: string;
+  UPSTASH_REDIS_REST_TOKEN?: string;
+
+  PARTNER_API_URL?: string;
+  PARTNER_API_SECRET?: string;
+
+  RESEND_API_KEY?: string;
+  EMAIL_FROM?: string;
+  TELEGRAM_BOT_TOKEN?: string;
+  WHATSAPP_ACCESS_TOKEN?: string;
+  WHATSAPP_PHONE_NUMBER_ID?: string;
+}
+
+/** Hono's generics for this app: bindings plus what middleware puts on the context. */
+export interface AppBindings {
+  Bindings: Env;
+  Variables: {
+    requestId: string;
+    auth?: AuthContext;
+  };
+}
+
+export type Role = "user" | "merchant" | "admin";
+
+export interface AuthContext {
+  userId: number;
+  role: Role;
+  username: string;
+  /** Unix seconds at which the presented access token expires. */
+  tokenExpiresAt: number;
+}

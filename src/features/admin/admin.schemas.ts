@@ -1,0 +1,26 @@
+import { z } from "@hono/zod-openapi";
+
+export const CreditBody = z
+  .strictObject({
+    amount: z.union([z.string(), z.number()]).openapi({ example: "100.00" }),
+    reason: z.string().trim().min(1).max(500).openapi({ example: "Welcome credit" }),
+  })
+  .openapi("WalletCreditRequest");
+
+export const CreditResponse = z
+  .object({
+    user_id: z.number().int(),
+    amount: z.string(),
+    balance: z.string(),
+    transaction_id: z.string().nullable(),
+    replayed: z.boolean(),
+  })
+  .openapi("WalletCreditResponse");
+
+export const ApiKeyCreateBody = z.strictObject({ name: z.string().trim().min(1).max(100) }).openapi("ApiKeyCreate");
+export const ApiKey = z
+  .object({ id: z.number().int(), name: z.string(), prefix: z.string(), created_at: z.string(), revoked_at: z.string().nullable() })
+  .openapi("ApiKey");
+export const ApiKeyCreated = ApiKey.extend({ key: z.string().openapi({ description: "Shown once; store it now" }) }).openapi("ApiKeyCreated");
+export const UserIdParam = z.object({ user_id: z.coerce.number().int().positive() });
+export const IdParam = z.object({ id: z.coerce.number().int().positive() });

@@ -1,0 +1,133 @@
+import { createRoute } from "@hono/zod-openapi";
+import { currentUser, requireAuth } from "../../middleware/auth";
+import { rateLimit } from "../../middleware/rate-limit";
+import { bearerSecurity, createRouter, errorResponses, jsonBody, jsonContent } from "../../lib/openapi";
+import {
+  LoginBody,
+  MessageResponse,
+  Profile,
+  ProfilePatch,
+  RefreshBody,
+  RegisterBody,
+  RegisterResponse,
+  TokenCheck,
+  TokenPair,
+  TokenPairWithToken,
+} from "./auth.schemas";
+import { getProfile, login, logout, refreshSession, registerUser, updateProfile } from "./auth.service";
+
+const tags = ["Auth"];
+export const authRouter = createRouter();
+
+authRouter.use("/register", rateLimit("AUTH_LIMITER", "register"));
+authRouter.use("/login", rateLimit("AUTH_LIMITER", "login"));
+authRouter.use("/token", rateLimit("AUTH_LIMITER", "login"));
+authRouter.use("/profile", requireAuth);
+authRouter.use("/token/check", requireAuth);
+
+authRouter.openapi(
+  createRoute({
+    method: "post",
+    path: "/register",
+    tags,
+    summary: "Create an account (role user) and sign in",
+    request: { body: jsonBody(RegisterBody) },
+    responses: { 201: jsonContent(RegisterResponse, "Account created"), ...errorResponses(400, 409, 429) },
+  }),
+  async (c) => c.json(await registerUser({ env: c.env }, c.req.valid("json")), 201),
+);
+
+authRouter.openapi(
+  createRoute({
+    method: "post",
+    path: "/login",
+    tags,
+    summary: "Exchange username and password for an access and a refresh token",
+    request: { body: jsonBody(LoginBody) },
+    responses: { 200: jsonContent(TokenPair, "Tokens"), ...errorResponses(400, 401, 429) },
+  }),
+  async (c) => c.json(await login({ env: c.env }, c.req.valid("json")), 200),
+);
+
+authRouter.openapi(
+  createRoute({
+    method: "post",
+    path: "/token",
+    tags,
+    summary: "Same as login; also returns the access token as `token`",
+    request: { body: jsonBody(LoginBody) },
+    responses: { 200: jsonContent(TokenPairWithToken, "Tokens"), ...errorResponses(400, 401, 429) },
+  }),
+  async (c) => {
+    const tokens = await login({ env: c.env }, c.req.valid("json"));
+    return c.json({ ...tokens, token: tokens.access }, 200);
+  },
+);
+
+authRouter.openapi(
+  createRoute({
+    method: "get",
+    path: "/token/check",
+    tags,
+    summary: "Check the presented access token",
+    security: bearerSecurity,
+    responses: { 200: jsonContent(TokenCheck, "The token is valid"), ...errorResponses(401) },
+  }),
+  async (c) => {
+    const auth = currentUser(c);
+    const user = await getProfile({ env: c.env }, auth.userId);
+    return c.json({ valid: true as const, user, expires_at: new Date(auth.tokenExpiresAt * 1000).toISOString() }, 200);
+  },
+);
+
+authRouter.openapi(
+  createRoute({
+    method: "get",
+    path: "/profile",
+    tags,
+    summary: "The caller's profile",
+    security: bearerSecurity,
+    responses: { 200: jsonContent(Profile, "Profile"), ...errorResponses(401) },
+  }),
+  async (c) => c.json(await getProfile({ env: c.env }, currentUser(c).userId), 200),
+);
+
+authRouter.openapi(
+  createRoute({
+    method: "patch",
+    path: "/profile",
+    tags,
+    summary: "Update the caller's own fields (email, names, phone)",
+    security: bearerSecurity,
+    request: { body: jsonBody(ProfilePatch) },
+    responses: { 200: jsonContent(Profile, "Updated profile"), ...errorResponses(400, 401) },
+  }),
+  async (c) => c.json(await updateProfile({ env: c.env }, currentUser(c).userId, c.req.valid("json")), 200),
+);
+
+authRouter.openapi(
+  createRoute({
+    method: "post",
+    path: "/refresh",
+    tags,
+    summary: "Rotate a refresh token: new access and refresh tokens; reuse revokes the session",
+    request: { body: jsonBody(RefreshBody) },
+    responses: { 200: jsonContent(TokenPair, "New tokens"), ...errorResponses(400, 401) },
+  }),
+  async (c) => c.json(await refreshSession({ env: c.env }, c.req.valid("json").refresh), 200),
+);
+
+authRouter.openapi(
+  createRoute({
+    method: "post",
+    path: "/logout",
+    tags,
+    summary: "End the session the refresh token belongs to",
+    request: { body: jsonBody(RefreshBody) },
+    responses: { 200: jsonContent(MessageResponse, "Logged out"), ...errorResponses(400, 401) },
+  }),
+  async (c) => {
+    await logout({ env: c.env }, c.req.valid("json").refresh);
+    return c.json({ message: "Logged out." }, 200);
+  },
+);

@@ -1,0 +1,1 @@
+// Queue consumers and cron jobs of each feature register themselves when imported here.

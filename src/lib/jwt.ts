@@ -1,0 +1,71 @@
+import { jwtVerify, SignJWT, decodeProtectedHeader, errors as joseErrors } from "jose";
+import type { Env, Role } from "../env";
+
+/**
+ * HS256 only (pinned), `iss`/`aud`/`exp` required, a `typ` claim so access and refresh tokens are
+ * never interchangeable, and `kid` so a secret can be rotated: the previous one keeps verifying
+ * until its tokens expire.
+ */
+const ALGORITHM = "HS256";
+export type TokenType = "access" | "refresh";
+
+export interface AccessClaims {
+  sub: string;
+  role: Role;
+  username: string;
+}
+export interface RefreshClaims {
+  sub: string;
+  jti: string;
+  fam: string;
+}
+
+type KeyEnv = Pick<Env, "JWT_SECRET" | "JWT_KID" | "JWT_PREVIOUS_SECRET" | "JWT_PREVIOUS_KID" | "JWT_ISSUER" | "JWT_AUDIENCE">;
+
+const encoder = new TextEncoder();
+const currentKid = (env: KeyEnv) => env.JWT_KID || "k1";
+
+function secretFor(env: KeyEnv, kid: string | undefined): Uint8Array | null {
+  if (!env.JWT_SECRET) throw new Error("JWT_SECRET is not configured");
+  if (kid === currentKid(env)) return encoder.encode(env.JWT_SECRET);
+  if (env.JWT_PREVIOUS_SECRET && kid === (env.JWT_PREVIOUS_KID || "k0")) return encoder.encode(env.JWT_PREVIOUS_SECRET);
+  return null;
+}
+
+export async function signToken(
+  env: KeyEnv,
+  type: TokenType,
+  claims: Record<string, unknown> & { sub: string },
+  ttlSeconds: number,
+): Promise<string> {
+  const { sub, ...rest } = claims;
+  return new SignJWT({ ...rest, typ: type })
+    .setProtectedHeader({ alg: ALGORITHM, kid: currentKid(env) })
+    .setSubject(sub)
+    .setIssuer(env.JWT_ISSUER)
+    .setAudience(env.JWT_AUDIENCE)
+    .setIssuedAt()
+    .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
+    .sign(encoder.encode(env.JWT_SECRET));
+}
+
+/** Returns the claims, or null for any token that is not a valid token of `type`. */
+export async function verifyToken<T>(env: KeyEnv, type: TokenType, token: string): Promise<(T & { exp: number }) | null> {
+  try {
+    const header = decodeProtectedHeader(token);
+    if (header.alg !== ALGORITHM) return null;
+    const secret = secretFor(env, header.kid);
+    if (!secret) return null;
+    const { payload } = await jwtVerify(token, secret, {
+      algorithms: [ALGORITHM],
+      issuer: env.JWT_ISSUER,
+      audience: env.JWT_AUDIENCE,
+      requiredClaims: ["exp", "iat", "sub", "typ"],
+    });
+    if (payload.typ !== type) return null;
+    return payload as unknown as T & { exp: number };
+  } catch (error) {
+    if (error instanceof joseErrors.JOSEError || error instanceof TypeError || error instanceof SyntaxError) return null;
+    throw error;
+  }
+}

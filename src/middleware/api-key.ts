@@ -1,0 +1,42 @@
+import { createMiddleware } from "hono/factory";
+import type { AppBindings } from "../env";
+import { ApiError, ErrorCode } from "../lib/errors";
+import { sha256Hex } from "../lib/crypto";
+
+/**
+ * A sent `X-API-Key` must be valid; `REQUIRE_API_KEY=true` makes one mandatory outside the
+ * health and docs routes. Valid keys are remembered per isolate for a minute so hot paths
+ * (the till's scan) pay no extra D1 round trip; a revocation takes effect within that minute.
+ */
+const CACHE_MS = 60_000;
+const validKeys = new Map<string, number>();
+
+const EXEMPT = [/^\/api\/v1\/health/, /^\/health\//, /^\/api\/docs/, /^\/api\/openapi\.json/];
+
+export const apiKeyCheck = createMiddleware<AppBindings>(async (c, next) => {
+  const key = c.req.header("x-api-key");
+  if (!key) {
+    const required = c.env.REQUIRE_API_KEY === "true" && !EXEMPT.some((re) => re.test(c.req.path));
+    if (required) throw new ApiError(401, ErrorCode.API_KEY_REQUIRED, "An X-API-Key header is required.");
+    return next();
+  }
+  const hash = await sha256Hex(key);
+  const cachedUntil = validKeys.get(hash);
+  if (!cachedUntil || cachedUntil < Date.now()) {
+    const row = await c.env.DB.prepare("SELECT id FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL")
+      .bind(hash)
+      .first<{ id: number }>();
+    if (!row) {
+      validKeys.delete(hash);
+      throw new ApiError(401, ErrorCode.API_KEY_INVALID, "The X-API-Key is not valid.");
+    }
+    validKeys.set(hash, Date.now() + CACHE_MS);
+  }
+  await next();
+});
+
+/** Forget cached keys (after a revocation in this isolate). */
+export function forgetApiKey(hash?: string) {
+  if (hash) validKeys.delete(hash);
+  else validKeys.clear();
+}

@@ -1,0 +1,46 @@
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vitest/config";
+
+/** A free loopback port, chosen here so the worker's bindings and the global setup agree on it. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+const bridgePort = Number(process.env.PERKS_TEST_BRIDGE_PORT) || (await freePort());
+process.env.PERKS_TEST_BRIDGE_PORT = String(bridgePort);
+const migrations = await readD1Migrations(fileURLToPath(new URL("./migrations", import.meta.url)));
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest({
+      wrangler: { configPath: "./wrangler.toml" },
+      miniflare: {
+        bindings: {
+          TEST_MIGRATIONS: migrations,
+          ENVIRONMENT: "test",
+          JWT_SECRET: "test-jwt-secret-0123456789abcdef0123456789abcdef",
+          PARTNER_API_SECRET: "test-partner-secret",
+          UPSTASH_REDIS_REST_URL: `http://127.0.0.1:${bridgePort}`,
+          UPSTASH_REDIS_REST_TOKEN: "test-redis-token",
+          TEST_BRIDGE_PORT: String(bridgePort),
+        },
+      },
+    }),
+  ],
+  test: {
+    globalSetup: ["./test/setup/global-setup.ts"],
+    setupFiles: ["./test/setup/apply-migrations.ts", "./test/setup/outbound-fetch.ts"],
+    include: ["test/**/*.test.ts"],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+  },
+});
