@@ -2,3 +2,4 @@
 export * from "./auth";
 export * from "./wallet";
 export * from "./notifications";
+export * from "./vouchers";

@@ -1,0 +1,99 @@
+import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { users } from "./auth";
+
+export const merchants = sqliteTable("merchants", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  userId: integer("user_id").notNull().unique().references(() => users.id),
+  businessName: text("business_name").notNull(),
+  category: text("category").notNull().default(""),
+  phone: text("phone"),
+  address: text("address").notNull().default(""),
+  city: text("city").notNull().default(""),
+  state: text("state").notNull().default(""),
+  isActive: integer("is_active", { mode: "boolean" }).notNull().default(true),
+  createdAt: text("created_at").notNull(),
+  updatedAt: text("updated_at").notNull(),
+});
+
+export const categories = sqliteTable("categories", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  name: text("name").notNull().unique(),
+  description: text("description").notNull().default(""),
+  isActive: integer("is_active", { mode: "boolean" }).notNull().default(true),
+  createdAt: text("created_at").notNull(),
+});
+
+/** 1 percentage, 2 flat, 3 product. Values and bills are integers of hundredths. */
+export const VOUCHER_TYPES = { 1: "percentage", 2: "flat", 3: "product" } as const;
+
+export const vouchers = sqliteTable(
+  "vouchers",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    uuid: text("uuid").notNull().unique(),
+    merchantId: integer("merchant_id").notNull().references(() => merchants.id),
+    categoryId: integer("category_id").references(() => categories.id),
+    title: text("title").notNull(),
+    message: text("message").notNull().default(""),
+    termsConditions: text("terms_conditions").notNull().default(""),
+    voucherType: integer("voucher_type").notNull(),
+    percentageValue: integer("percentage_value"),
+    percentageMinBill: integer("percentage_min_bill"),
+    flatAmount: integer("flat_amount"),
+    flatMinBill: integer("flat_min_bill"),
+    productName: text("product_name"),
+    productMinBill: integer("product_min_bill"),
+    /** Stock; null = unlimited. CHECK (sold_count <= count) refuses overselling inside D1. */
+    count: integer("count"),
+    soldCount: integer("sold_count").notNull().default(0),
+    redemptionsPerPurchase: integer("redemptions_per_purchase").notNull().default(1),
+    /** Days a purchase stays redeemable (capped by valid_until). */
+    validityDays: integer("validity_days").notNull().default(365),
+    validFrom: text("valid_from"),
+    validUntil: text("valid_until"),
+    isGiftCard: integer("is_gift_card", { mode: "boolean" }).notNull().default(false),
+    isActive: integer("is_active", { mode: "boolean" }).notNull().default(true),
+    isFeatured: integer("is_featured", { mode: "boolean" }).notNull().default(false),
+    imageKey: text("image_key"),
+    createdAt: text("created_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [index("vouchers_merchant_idx").on(t.merchantId), index("vouchers_active_category_idx").on(t.isActive, t.categoryId)],
+);
+
+export const PURCHASE_STATUSES = ["purchased", "redeemed", "expired", "cancelled", "refunded"] as const;
+
+/** The spec's UserVoucherRedemption: one purchase (or one claimed gift card) and what is left of it. */
+export const voucherRedemptions = sqliteTable(
+  "voucher_redemptions",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    uuid: text("uuid").notNull().unique(),
+    voucherId: integer("voucher_id").notNull().references(() => vouchers.id),
+    /** Denormalised from the voucher so a scan authorises without a join. */
+    merchantId: integer("merchant_id").notNull().references(() => merchants.id),
+    userId: integer("user_id").notNull().references(() => users.id),
+    purchaseReference: text("purchase_reference").notNull().unique(),
+    purchaseStatus: text("purchase_status", { enum: PURCHASE_STATUSES }).notNull().default("purchased"),
+    isGiftVoucher: integer("is_gift_voucher", { mode: "boolean" }).notNull().default(false),
+    /** Set on a claimed gift card; UNIQUE so a share is claimed once. */
+    giftShareId: integer("gift_share_id").unique(),
+    sourceRedemptionId: integer("source_redemption_id"),
+    purchaseCost: integer("purchase_cost").notNull().default(0),
+    transactionId: text("transaction_id"),
+    totalRedemptions: integer("total_redemptions").notNull(),
+    /** CHECK (0 <= remaining <= total): a redemption is never used beyond its quantity. */
+    remainingRedemptions: integer("remaining_redemptions").notNull(),
+    purchasedAt: text("purchased_at").notNull(),
+    expiryDate: text("expiry_date").notNull(),
+    statusReason: text("status_reason"),
+    statusChangedAt: text("status_changed_at"),
+    lastRedeemedAt: text("last_redeemed_at"),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [
+    index("voucher_redemptions_user_idx").on(t.userId, t.purchasedAt),
+    index("voucher_redemptions_voucher_idx").on(t.voucherId, t.purchasedAt),
+    index("voucher_redemptions_status_expiry_idx").on(t.purchaseStatus, t.expiryDate),
+  ],
+);

@@ -1,0 +1,33 @@
+import { VOUCHER_TYPES } from "../../db/schema";
+
+type ValueFields = {
+  voucherType: number;
+  percentageValue: number | null;
+  percentageMinBill: number | null;
+  flatAmount: number | null;
+  flatMinBill: number | null;
+  productName: string | null;
+  productMinBill: number | null;
+};
+
+/** Hundredths to the shortest readable number: 10000 -> "100", 10050 -> "100.50". */
+export function compactAmount(hundredths: number | null): string {
+  const value = hundredths ?? 0;
+  const whole = Math.floor(value / 100);
+  const fraction = value % 100;
+  return fraction === 0 ? String(whole) : `${whole}.${String(fraction).padStart(2, "0")}`;
+}
+
+export const voucherTypeName = (type: number) => VOUCHER_TYPES[type as keyof typeof VOUCHER_TYPES] ?? "unknown";
+
+/** The spec's human summary: "50% off (min bill: ₹100)", "₹50 off (min bill: ₹200)", "Free Coffee (min bill: ₹0)". */
+export function voucherValue(v: ValueFields): string {
+  switch (v.voucherType) {
+    case 1:
+      return `${compactAmount(v.percentageValue)}% off (min bill: ₹${compactAmount(v.percentageMinBill)})`;
+    case 2:
+      return `₹${compactAmount(v.flatAmount)} off (min bill: ₹${compactAmount(v.flatMinBill)})`;
+    default:
+      return `Free ${v.productName ?? "item"} (min bill: ₹${compactAmount(v.productMinBill)})`;
+  }
+}
