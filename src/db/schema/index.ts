@@ -3,3 +3,5 @@ export * from "./auth";
 export * from "./wallet";
 export * from "./notifications";
 export * from "./vouchers";
+export * from "./customers";
+export * from "./gift-cards";
