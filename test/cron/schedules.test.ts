@@ -1,0 +1,30 @@
+import { env } from "cloudflare:workers";
+import { createScheduledController } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import worker from "../../src/index";
+import { cronJobs } from "../../src/cron/jobs";
+import { CRON } from "../../src/cron/schedules";
+import wranglerToml from "../../wrangler.toml?raw";
+
+describe("cron", () => {
+  it("declares the same cron strings as wrangler.toml", () => {
+    const declared = JSON.parse(/^crons = (\[.*\])$/m.exec(wranglerToml)![1]!) as string[];
+    expect(declared.sort()).toEqual(Object.values(CRON).sort());
+  });
+
+  it("has jobs for every schedule", () => {
+    for (const cron of Object.values(CRON)) expect(cronJobs[cron]?.length ?? 0).toBeGreaterThan(0);
+  });
+
+  it("reconciles the ledger: a wallet whose balance disagrees with its ledger is reported", async () => {
+    const now = new Date().toISOString();
+    const user = await env.DB.prepare("INSERT INTO users (username, password_hash, created_at, updated_at) VALUES ('drifted', 'x', ?, ?) RETURNING id").bind(now, now).first<{ id: number }>();
+    const controller = createScheduledController({ cron: CRON.daily, scheduledTime: Date.now() });
+    const job = cronJobs[CRON.daily]!.find((j) => j.name === "reconcile-ledger")!;
+    expect(await job.run(env, new Date())).toEqual({ mismatched_wallets: 0 });
+    await env.DB.prepare("INSERT INTO wallets (user_id, balance, updated_at) VALUES (?, 500, ?)").bind(user!.id, now).run();
+    expect(await job.run(env, new Date())).toEqual({ mismatched_wallets: 1 });
+    await worker.scheduled(controller, env);
+    await env.DB.prepare("DELETE FROM wallets WHERE user_id = ?").bind(user!.id).run();
+  });
+});

@@ -1,0 +1,21 @@
+import { env } from "cloudflare:workers";
+import { getTableConfig, SQLiteTable } from "drizzle-orm/sqlite-core";
+import { describe, expect, it } from "vitest";
+import * as schema from "../../src/db/schema";
+
+/** The drizzle schema is hand-kept beside plain SQL migrations; this keeps the two from drifting. */
+describe("drizzle schema and migrations agree", () => {
+  const tables = Object.values(schema as Record<string, unknown>).filter((value): value is SQLiteTable => value instanceof SQLiteTable);
+
+  it("covers the tables", () => {
+    expect(tables.length).toBeGreaterThan(5);
+  });
+
+  it.each(tables.map((table) => [getTableConfig(table).name, table] as const))("%s has the same columns", async (name, table) => {
+    const { results } = await env.DB.prepare(`SELECT name, "notnull" AS not_null FROM pragma_table_info(?)`).bind(name).all<{ name: string; not_null: number }>();
+    const migrated = Object.fromEntries(results.map((c) => [c.name, c.not_null === 1]));
+    const declared = Object.fromEntries(getTableConfig(table).columns.map((c) => [c.name, c.notNull && !c.primary ? true : migrated[c.name] ?? false]));
+    expect(Object.keys(migrated).sort()).toEqual(Object.keys(declared).sort());
+    for (const column of getTableConfig(table).columns) if (!column.primary) expect([name, column.name, migrated[column.name]]).toEqual([name, column.name, column.notNull]);
+  });
+});
