@@ -1,1 +1,2 @@
 // Queue consumers and cron jobs of each feature register themselves when imported here.
+import "./notifications/notifications.background";

@@ -5,3 +5,4 @@ export * from "./notifications";
 export * from "./vouchers";
 export * from "./customers";
 export * from "./gift-cards";
+export * from "./offers";

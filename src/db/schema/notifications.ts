@@ -26,8 +26,13 @@ export const notifications = sqliteTable(
     scheduledAt: text("scheduled_at"),
     sentAt: text("sent_at"),
     providerMessageId: text("provider_message_id"),
+    /** Added by migration 0005: a delivery holds the row until then, so two cannot both send. */
+    leaseUntil: text("lease_until"),
     createdAt: text("created_at").notNull(),
     updatedAt: text("updated_at").notNull(),
   },
-  (t) => [index("notifications_user_idx").on(t.userId, t.createdAt)],
+  (t) => [
+    index("notifications_user_idx").on(t.userId, t.createdAt),
+    index("notifications_status_scheduled_idx").on(t.status, t.scheduledAt),
+  ],
 );

@@ -1,0 +1,101 @@
+import type { Env } from "../../env";
+import type { NOTIFICATION_CATEGORIES, NOTIFICATION_CHANNELS, NOTIFICATION_PRIORITIES, NOTIFICATION_STATUSES } from "../../db/schema";
+import { backoffSeconds } from "../../queues/consumers";
+import type { QueueMessage } from "../../queues/messages";
+import { addSeconds, nowIso } from "../../lib/time";
+import { loadPreferences, preferenceBlock } from "../customers/preferences";
+import { providerFor } from "./channels";
+import { MAX_QUEUE_DELAY_SECONDS, secondsUntil } from "./notify";
+
+/** Longer than a provider call can take (10 s timeout), so a live delivery never loses its claim. */
+export const LEASE_SECONDS = 60;
+export const RETRIES_EXHAUSTED = "retries exhausted";
+
+interface NotificationRow {
+  id: string;
+  customer_id: number | null;
+  channel: (typeof NOTIFICATION_CHANNELS)[number];
+  recipient: string;
+  title: string;
+  message: string;
+  priority: (typeof NOTIFICATION_PRIORITIES)[number];
+  category: (typeof NOTIFICATION_CATEGORIES)[number];
+  status: (typeof NOTIFICATION_STATUSES)[number];
+  scheduled_at: string | null;
+  lease_until: string | null;
+}
+
+const OPEN = "status IN ('pending', 'queued')";
+
+/**
+ * Delivers one notification. Queues deliver at least once, so the provider is called only after
+ * a conditional UPDATE claims the row (open status, no live lease): a redelivered or concurrent
+ * copy of the message finds it claimed or finished and sends nothing.
+ */
+export async function deliverNotification(message: Message<QueueMessage>, env: Env, context: { deadLetter: boolean }) {
+  if (message.body.type !== "notification.deliver") return message.ack();
+  const id = message.body.notification_id;
+  if (context.deadLetter) {
+    await env.DB.prepare(`UPDATE notifications SET status = 'failed', last_error = ?, lease_until = NULL, updated_at = ? WHERE id = ? AND ${OPEN}`)
+      .bind(RETRIES_EXHAUSTED, nowIso(), id)
+      .run();
+    return message.ack();
+  }
+
+  const row = await env.DB.prepare(
+    "SELECT id, customer_id, channel, recipient, title, message, priority, category, status, scheduled_at, lease_until FROM notifications WHERE id = ?",
+  )
+    .bind(id)
+    .first<NotificationRow>();
+  if (!row || (row.status !== "pending" && row.status !== "queued")) return message.ack();
+
+  const wait = secondsUntil(row.scheduled_at);
+  if (wait > 0) return message.retry({ delaySeconds: Math.min(wait, MAX_QUEUE_DELAY_SECONDS) });
+
+  // Preferences are read at delivery time too: a customer may opt out after it was queued.
+  if (row.customer_id !== null) {
+    const prefs = await loadPreferences(env, [row.customer_id]);
+    const block = preferenceBlock(prefs.get(row.customer_id), row);
+    if (block) {
+      await env.DB.prepare(`UPDATE notifications SET status = 'skipped', last_error = ?, updated_at = ? WHERE id = ? AND ${OPEN}`)
+        .bind(block, nowIso(), id)
+        .run();
+      return message.ack();
+    }
+  }
+
+  const now = nowIso();
+  const claimed = await env.DB.prepare(
+    `UPDATE notifications SET attempts = attempts + 1, lease_until = ?, updated_at = ?
+      WHERE id = ? AND ${OPEN} AND (lease_until IS NULL OR lease_until <= ?) RETURNING attempts`,
+  )
+    .bind(addSeconds(now, LEASE_SECONDS), now, id, now)
+    .first<{ attempts: number }>();
+  if (!claimed) {
+    // Another delivery holds the lease. Look again after it ends: if that delivery died, this
+    // copy is what finishes the job; if it succeeded, this copy then finds it done and acks.
+    return message.retry({ delaySeconds: LEASE_SECONDS });
+  }
+
+  const result = await providerFor(env, row.channel).send(env, row);
+  const done = nowIso();
+  if (result.ok) {
+    await env.DB.prepare(
+      "UPDATE notifications SET status = 'sent', sent_at = ?, provider_message_id = ?, last_error = NULL, lease_until = NULL, updated_at = ? WHERE id = ?",
+    )
+      .bind(done, result.providerMessageId, done, id)
+      .run();
+    return message.ack();
+  }
+  if (result.retryable) {
+    await env.DB.prepare("UPDATE notifications SET status = 'queued', last_error = ?, lease_until = NULL, updated_at = ? WHERE id = ?")
+      .bind(result.error, done, id)
+      .run();
+    const delay = Math.max(backoffSeconds(message.attempts), Math.min(result.retryAfterSeconds ?? 0, MAX_QUEUE_DELAY_SECONDS));
+    return message.retry({ delaySeconds: delay });
+  }
+  await env.DB.prepare("UPDATE notifications SET status = 'failed', last_error = ?, lease_until = NULL, updated_at = ? WHERE id = ?")
+    .bind(result.error, done, id)
+    .run();
+  message.ack();
+}
