@@ -65,7 +65,12 @@ export function renderError(error: unknown, requestId: string): Response {
     console.error(JSON.stringify({ level: "error", request_id: requestId, error: String(error), stack: (error as Error)?.stack }));
     apiError = new ApiError(500, ErrorCode.INTERNAL_ERROR, "An unexpected error occurred. Please try again.");
   }
-  const headers: Record<string, string> = { "Content-Type": "application/json", "X-Request-Id": requestId, "Cache-Control": "no-store" };
+  const headers: Record<string, string> = {
+    ...apiError.headers,
+    "Content-Type": "application/json",
+    "X-Request-Id": requestId,
+    "Cache-Control": "no-store",
+  };
   return new Response(JSON.stringify(errorBody(requestId, apiError.code, apiError.message, apiError.details)), {
     status: apiError.status,
     headers,

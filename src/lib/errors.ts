@@ -22,8 +22,10 @@ export const ErrorCode = {
   INACTIVE: "INACTIVE",
   EXPIRED: "EXPIRED",
   NOT_REDEEMABLE: "NOT_REDEEMABLE",
+  INVALID_QR_CODE: "INVALID_QR_CODE",
   ALREADY_PROCESSED: "ALREADY_PROCESSED",
   INVALID_SIGNATURE: "INVALID_SIGNATURE",
+  REPLAYED_REQUEST: "REPLAYED_REQUEST",
   PAYLOAD_TOO_LARGE: "PAYLOAD_TOO_LARGE",
   UNSUPPORTED_MEDIA_TYPE: "UNSUPPORTED_MEDIA_TYPE",
   RATE_LIMITED: "RATE_LIMITED",
@@ -47,6 +49,8 @@ export class ApiError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly details?: Record<string, unknown>,
+    /** Extra response headers (e.g. Retry-After). */
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
     this.name = "ApiError";

@@ -16,8 +16,9 @@ export const rateLimit = (limiter: LimiterName, keyPrefix: string) =>
       const who = c.get("auth")?.userId ?? c.req.header("cf-connecting-ip") ?? "anonymous";
       const { success } = await binding.limit({ key: `${keyPrefix}:${who}` });
       if (!success) {
-        c.header("Retry-After", "60");
-        throw new ApiError(429, ErrorCode.RATE_LIMITED, "Too many requests. Please wait a minute and try again.");
+        throw new ApiError(429, ErrorCode.RATE_LIMITED, "Too many requests. Please wait a minute and try again.", undefined, {
+          "Retry-After": "60",
+        });
       }
     }
     await next();

@@ -14,7 +14,9 @@ export async function api<T = any>(
   path: string,
   options: { token?: string; body?: unknown; headers?: Record<string, string>; raw?: BodyInit } = {},
 ): Promise<ApiResponse<T>> {
-  const headers: Record<string, string> = { ...options.headers };
+  // A fresh client address per call, as if every test request came from its own device, so the
+  // real rate-limit bindings (keyed by address for anonymous calls) never couple unrelated tests.
+  const headers: Record<string, string> = { "cf-connecting-ip": randomTestIp(), ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   let body: BodyInit | undefined = options.raw;
   if (options.body !== undefined) {
@@ -30,6 +32,12 @@ export async function api<T = any>(
     // not JSON (docs HTML, SVG): keep the text
   }
   return { status: response.status, headers: response.headers, body: parsed as T };
+}
+
+let ipCounter = 0;
+function randomTestIp() {
+  ipCounter++;
+  return `198.18.${(ipCounter >> 8) & 255}.${ipCounter & 255}:${crypto.randomUUID().slice(0, 8)}`;
 }
 
 /** Asserts nothing internal leaks: every error has the one shape and no stack, SQL or driver text. */
