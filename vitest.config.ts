@@ -32,6 +32,12 @@ export default defineConfig({
           UPSTASH_REDIS_REST_URL: `http://127.0.0.1:${bridgePort}`,
           UPSTASH_REDIS_REST_TOKEN: "test-redis-token",
           TEST_BRIDGE_PORT: String(bridgePort),
+          // Hermetic: whatever a developer keeps in .dev.vars, tests start from the sandboxes.
+          PARTNER_API_URL: "",
+          RESEND_API_KEY: "",
+          TELEGRAM_BOT_TOKEN: "",
+          WHATSAPP_ACCESS_TOKEN: "",
+          WHATSAPP_PHONE_NUMBER_ID: "",
         },
       },
     }),
