@@ -2,6 +2,15 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppBindings } from "./env";
 import { adminRouter } from "./features/admin/admin.routes";
 import { authRouter } from "./features/auth/auth.routes";
+import { accountRouter } from "./features/account/account.routes";
+import { activationRouter } from "./features/offers/activation.routes";
+import { offersRouter } from "./features/offers/offers.routes";
+import { partnerRouter } from "./features/offers/partner.routes";
+import { adMediaRouter, advertisementsRouter } from "./features/advertisements/advertisements.routes";
+import { giftCardClaimRouter, giftCardShareRouter } from "./features/gift-cards/gift-cards.routes";
+import { merchantScanRouter } from "./features/merchant-scan/merchant-scan.routes";
+import { settingsRouter } from "./features/settings/settings.routes";
+import { whatsappContactsRouter } from "./features/whatsapp-contacts/whatsapp-contacts.routes";
 import { healthRouter, legacyHealthRouter } from "./features/health/health.routes";
 
 /** Where each feature's router is mounted. Add a line here when a feature lands. */
@@ -10,4 +19,15 @@ export const routes: { path: string; router: OpenAPIHono<AppBindings> }[] = [
   { path: "/health", router: legacyHealthRouter },
   { path: "/api/v1/auth", router: authRouter },
   { path: "/api/v1/admin", router: adminRouter },
+  { path: "/api/v1/admin/settings", router: settingsRouter },
+  { path: "/api/v1/vouchers", router: giftCardShareRouter },
+  { path: "/api/v1/gift-card-claim", router: giftCardClaimRouter },
+  { path: "/api/v1/whatsapp-contacts", router: whatsappContactsRouter },
+  { path: "/api/v1/merchant/scan", router: merchantScanRouter },
+  { path: "/api/v1/advertisements", router: advertisementsRouter },
+  { path: "/api/v1/media/ads", router: adMediaRouter },
+  { path: "/api/v1/offers", router: offersRouter },
+  { path: "/api/v1/activation", router: activationRouter },
+  { path: "/api/v1/account", router: accountRouter },
+  { path: "/api/v1/partner", router: partnerRouter },
 ];

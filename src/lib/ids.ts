@@ -1,7 +1,7 @@
 /** Reference codes a person reads aloud at a till: no 0/O or 1/I confusion. */
 const REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 
-export function referenceCode(prefix: "VCH" | "GFT" | "TRK" | "ORD", length = 8): string {
+export function referenceCode(prefix: "VCH" | "GFT" | "TRK" | "ORD" | "SUB", length = 8): string {
   const bytes = crypto.getRandomValues(new Uint8Array(length));
   let code = "";
   for (const byte of bytes) code += REFERENCE_ALPHABET[byte % REFERENCE_ALPHABET.length];

@@ -1,0 +1,49 @@
+import type { Env } from "../../env";
+import { backoffSeconds } from "../../queues/consumers";
+import type { QueueMessage } from "../../queues/messages";
+import { completeActivation, loadActivation } from "./activation.service";
+import { activateWithPartner } from "./partner.client";
+
+export const DEAD_LETTER_REASON = "The partner did not answer after several attempts.";
+
+/**
+ * At-least-once delivery: a transaction that is no longer PENDING is acknowledged untouched.
+ * A refusal fails and refunds; a timeout or 5xx retries with exponential backoff; the queue moves
+ * a message out of retries to the dead-letter queue, whose delivery fails and refunds it.
+ */
+export async function handleActivationMessage(message: Message<QueueMessage>, env: Env, context: { deadLetter: boolean }): Promise<void> {
+  const body = message.body;
+  if (body.type !== "activation.requested") {
+    message.ack();
+    return;
+  }
+  const tx = await loadActivation(env.DB, body.transaction_id);
+  if (!tx || tx.status !== "PENDING") {
+    message.ack();
+    return;
+  }
+  if (context.deadLetter) {
+    await completeActivation(env, tx.id, { status: "FAILED", reason: DEAD_LETTER_REASON });
+    message.ack();
+    return;
+  }
+
+  const outcome = await activateWithPartner(env, tx);
+  switch (outcome.kind) {
+    case "success":
+      await completeActivation(env, tx.id, { status: "SUCCESS" });
+      message.ack();
+      return;
+    case "refused":
+      await completeActivation(env, tx.id, { status: "FAILED", reason: outcome.reason });
+      message.ack();
+      return;
+    case "accepted":
+      message.ack();
+      return;
+    case "retry":
+      console.warn(JSON.stringify({ level: "warn", msg: "partner activation retry", transaction_id: tx.id, attempts: message.attempts, reason: outcome.reason }));
+      message.retry({ delaySeconds: backoffSeconds(message.attempts) });
+      return;
+  }
+}

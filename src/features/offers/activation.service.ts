@@ -1,0 +1,178 @@
+import type { Env } from "../../env";
+import { notFound } from "../../lib/errors";
+import { referenceCode, uuid } from "../../lib/ids";
+import { formatAmount } from "../../lib/money";
+import { addDays, nowIso } from "../../lib/time";
+import { notifyUser } from "../notifications/notify";
+import { insufficientBalance, walletApply } from "../wallet/wallet.service";
+import { getOffer } from "./offers.service";
+import { cacheStatusChange, cacheTransaction, readCachedTransaction } from "./transaction-cache";
+
+export interface ActivationRow {
+  id: string;
+  user_id: number;
+  status: "PENDING" | "SUCCESS" | "FAILED" | "REFUNDED" | "CANCELLED";
+  amount: number;
+  offer_id: number;
+  created_at: string;
+  updated_at: string;
+  reference: string;
+  offer_name: string;
+  duration_days: number;
+  partner: string;
+  sandbox_outcome: "succeed" | "fail";
+}
+
+export async function loadActivation(db: D1Database, transactionId: string): Promise<ActivationRow | null> {
+  return db
+    .prepare(
+      `SELECT t.id, t.user_id, t.status, t.amount, t.offer_id, t.created_at, t.updated_at, s.reference,
+              o.name AS offer_name, o.duration_days, o.partner, o.sandbox_outcome
+         FROM transactions t JOIN subscriptions s ON s.transaction_id = t.id JOIN offers o ON o.id = s.offer_id
+        WHERE t.id = ? AND t.type = 'ACTIVATION'`,
+    )
+    .bind(transactionId)
+    .first<ActivationRow>();
+}
+
+/**
+ * The spec's sequence: debit, transaction (PENDING) and pending subscription in one wallet batch,
+ * then the Redis hash (best effort), then the queue message. A repeated wallet key replays: the
+ * message is sent again while the activation is still pending (the consumer is idempotent), so
+ * a client retrying after a lost answer cannot leave an activation stranded.
+ */
+export async function requestActivation(env: Env, input: { userId: number; offerId: number; idempotencyKey?: string }) {
+  const offer = await getOffer(env, input.offerId);
+  const transactionId = uuid();
+  const now = nowIso();
+  const result = await walletApply(env, {
+    userId: input.userId,
+    amount: -offer.price,
+    kind: "debit",
+    idempotencyKey: `activation:${input.idempotencyKey ?? transactionId}`,
+    note: `Activation of offer ${offer.id}`,
+    transaction: { id: transactionId, type: "ACTIVATION", status: "PENDING", offerId: offer.id, description: `Activation: ${offer.name}` },
+    statements: [
+      {
+        sql: "INSERT INTO subscriptions (user_id, offer_id, transaction_id, reference, status, created_at, updated_at) VALUES (?, ?, ?, ?, 'pending', ?, ?)",
+        params: [input.userId, offer.id, transactionId, referenceCode("SUB", 10), now, now],
+      },
+      { sql: "SELECT created_at, updated_at FROM transactions WHERE id = ?", params: [transactionId] },
+    ],
+  });
+  if (!result.ok) {
+    if (result.reason === "INSUFFICIENT_FUNDS") throw insufficientBalance(result.balance, offer.price);
+    throw new Error(`activation debit refused: ${result.constraint}`);
+  }
+
+  const id = result.transactionId!;
+  if (result.replayed) {
+    const existing = await loadActivation(env.DB, id);
+    if (!existing) throw new Error("replayed activation without a transaction");
+    if (existing.status !== "PENDING") return { transaction_id: id, status: existing.status };
+    await cacheTransaction(env, existing);
+  } else {
+    const times = (result.results[1]?.[0] ?? { created_at: now, updated_at: now }) as { created_at: string; updated_at: string };
+    await cacheTransaction(env, { id, user_id: input.userId, status: "PENDING", amount: offer.price, offer_id: offer.id, ...times });
+  }
+  await env.ACTIVATIONS.send({ type: "activation.requested", transaction_id: id });
+  return { transaction_id: id, status: "PENDING" as const };
+}
+
+export type ActivationOutcome = { status: "SUCCESS" } | { status: "FAILED"; reason: string };
+
+/**
+ * Moves a PENDING activation to its final state, once. The consumer, the dead-letter consumer and
+ * the partner callback all come here; the conditional updates (WHERE status = 'PENDING') decide
+ * which of two racing deliveries acts. D1 first, then only the changed hash fields.
+ */
+export async function completeActivation(env: Env, transactionId: string, outcome: ActivationOutcome): Promise<{ applied: boolean; status: string }> {
+  const tx = await loadActivation(env.DB, transactionId);
+  if (!tx) throw notFound("Transaction");
+  if (tx.status !== "PENDING") return { applied: false, status: tx.status };
+  const now = nowIso();
+
+  if (outcome.status === "SUCCESS") {
+    const [, updated] = await env.DB.batch([
+      env.DB.prepare("UPDATE subscriptions SET status = 'active', starts_at = ?, ends_at = ?, updated_at = ? WHERE transaction_id = ? AND status = 'pending'").bind(
+        now,
+        addDays(now, tx.duration_days),
+        now,
+        transactionId,
+      ),
+      env.DB.prepare("UPDATE transactions SET status = 'SUCCESS', updated_at = ? WHERE id = ? AND status = 'PENDING'").bind(now, transactionId),
+    ]);
+    if (updated!.meta.changes !== 1) return { applied: false, status: (await loadActivation(env.DB, transactionId))!.status };
+    await cacheStatusChange(env, transactionId, "SUCCESS", now);
+    return { applied: true, status: "SUCCESS" };
+  }
+
+  // The refund and the status change commit together. The first statement writes an invalid
+  // subscription status (refused by its named CHECK) when the activation is no longer pending,
+  // which aborts the whole batch, refund included: a refund can never follow a success.
+  const refund = await walletApply(env, {
+    userId: tx.user_id,
+    amount: tx.amount,
+    kind: "refund",
+    idempotencyKey: `activation-refund:${transactionId}`,
+    transactionId,
+    note: `Refund of failed activation ${transactionId}`,
+    statements: [
+      {
+        sql: "UPDATE subscriptions SET status = CASE WHEN (SELECT status FROM transactions WHERE id = ?) = 'PENDING' THEN 'failed' ELSE 'not-pending' END, updated_at = ? WHERE transaction_id = ?",
+        params: [transactionId, now, transactionId],
+      },
+      {
+        sql: "UPDATE transactions SET status = 'FAILED', failure_reason = ?, updated_at = ? WHERE id = ? AND status = 'PENDING'",
+        params: [outcome.reason.slice(0, 500), now, transactionId],
+      },
+    ],
+  });
+  if (!refund.ok && !(refund.reason === "CONSTRAINT" && refund.constraint === "subscription_status_valid"))
+    throw new Error(`activation refund refused: ${refund.reason}`);
+  if (!refund.ok || refund.replayed) return { applied: false, status: (await loadActivation(env.DB, transactionId))!.status };
+
+  await cacheStatusChange(env, transactionId, "FAILED", now);
+  try {
+    await notifyUser(env, tx.user_id, {
+      title: "Offer activation failed",
+      message: `We could not activate "${tx.offer_name}": ${outcome.reason} ${formatAmount(tx.amount)} has been returned to your balance.`,
+      category: "transactional",
+      priority: "high",
+      dedupeKey: `activation-failed:${transactionId}`,
+    });
+  } catch (error) {
+    // The refund is committed; a notice that could not be queued must not undo or repeat it.
+    console.error(JSON.stringify({ level: "error", msg: "activation failure notice not queued", transaction_id: transactionId, error: String(error) }));
+  }
+  return { applied: true, status: "FAILED" };
+}
+
+/** HGETALL first; on a miss or a Redis error, the caller's own D1 row, and the hash is rebuilt. */
+export async function activationStatus(env: Env, userId: number, transactionId: string) {
+  const hash = await readCachedTransaction(env, transactionId);
+  if (hash) {
+    if (hash.user_id !== String(userId)) throw notFound("Transaction");
+    return {
+      transaction_id: transactionId,
+      status: hash.status!,
+      created_at: hash.created_at!,
+      updated_at: hash.updated_at ?? hash.created_at!,
+      amount: hash.amount!,
+      offer_id: hash.offer_id ? Number(hash.offer_id) : null,
+    };
+  }
+  const row = await env.DB.prepare("SELECT id, user_id, status, amount, offer_id, created_at, updated_at FROM transactions WHERE id = ? AND user_id = ?")
+    .bind(transactionId, userId)
+    .first<{ id: string; user_id: number; status: string; amount: number; offer_id: number | null; created_at: string; updated_at: string }>();
+  if (!row) throw notFound("Transaction");
+  await cacheTransaction(env, row);
+  return {
+    transaction_id: row.id,
+    status: row.status,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+    amount: formatAmount(row.amount),
+    offer_id: row.offer_id,
+  };
+}
