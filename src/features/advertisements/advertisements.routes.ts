@@ -1,0 +1,117 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { AppBindings } from "../../env";
+import { validationError } from "../../lib/errors";
+import { bearerSecurity, createRouter, errorResponses, jsonContent } from "../../lib/openapi";
+import { currentUser, requireAuth } from "../../middleware/auth";
+import { idempotency } from "../../middleware/idempotency";
+import {
+  Advertisement,
+  ByLocationResponse,
+  CreateAdForm,
+  CreateAdJson,
+  CreateAdResponse,
+  ExtendBody,
+  ExtendParams,
+  ExtendResponse,
+  LocationQuery,
+} from "./advertisements.schemas";
+import { activeAdvertisements, createAdvertisement, extendAdvertisement } from "./advertisements.service";
+import { storeBanner } from "./banner-image";
+
+const tags = ["Advertisements"];
+const baseUrl = (c: Context<AppBindings>) => c.env.PUBLIC_BASE_URL || new URL(c.req.url).origin;
+
+export const advertisementsRouter = createRouter();
+advertisementsRouter.use("/", requireAuth, idempotency);
+advertisementsRouter.use("/:id/extend", requireAuth, idempotency);
+
+advertisementsRouter.openapi(
+  createRoute({
+    method: "post",
+    path: "/",
+    tags,
+    summary: "Advertise one of your vouchers in a city (charges advertisement_cost to your wallet)",
+    security: bearerSecurity,
+    request: {
+      body: {
+        required: true,
+        content: { "application/json": { schema: CreateAdJson }, "multipart/form-data": { schema: CreateAdForm } },
+      },
+    },
+    responses: { 201: jsonContent(CreateAdResponse, "Created"), ...errorResponses(400, 401, 403, 404, 409, 413, 422) },
+  }),
+  async (c) => {
+    const isForm = (c.req.header("content-type") ?? "").toLowerCase().startsWith("multipart/form-data");
+    const fields = isForm ? c.req.valid("form") : c.req.valid("json");
+    let bannerKey: string | null = null;
+    if (isForm) {
+      const file = (fields as z.infer<typeof CreateAdForm>).banner_image;
+      if (file !== undefined && !(file instanceof File)) throw validationError("banner_image must be an uploaded file.");
+      if (file) bannerKey = await storeBanner(c.env, file);
+    }
+    const result = await createAdvertisement(c.env, {
+      userId: currentUser(c).userId,
+      voucher: fields.voucher,
+      start_date: fields.start_date,
+      end_date: fields.end_date,
+      city: fields.city,
+      state: fields.state,
+      bannerKey,
+      idempotencyKey: c.req.header("idempotency-key"),
+    });
+    return c.json(result, 201);
+  },
+);
+
+advertisementsRouter.openapi(
+  createRoute({
+    method: "get",
+    path: "/active",
+    tags,
+    summary: "Advertisements showing today",
+    responses: { 200: jsonContent(z.array(Advertisement), "Active advertisements") },
+  }),
+  async (c) => c.json(await activeAdvertisements(c.env, baseUrl(c)), 200),
+);
+
+advertisementsRouter.openapi(
+  createRoute({
+    method: "get",
+    path: "/by-location",
+    tags,
+    summary: "Advertisements showing today in a city and/or state (case-insensitive)",
+    request: { query: LocationQuery },
+    responses: { 200: jsonContent(ByLocationResponse, "Advertisements"), ...errorResponses(400) },
+  }),
+  async (c) => {
+    const { city, state } = c.req.valid("query");
+    const advertisements = await activeAdvertisements(c.env, baseUrl(c), { city, state });
+    const location = [city, state].filter(Boolean).join(", ");
+    return c.json(
+      { advertisements, total_count: advertisements.length, location, message: `Advertisements available in ${location}` },
+      200,
+    );
+  },
+);
+
+advertisementsRouter.openapi(
+  createRoute({
+    method: "post",
+    path: "/{id}/extend",
+    tags,
+    summary: "Extend your advertisement by `days` (charged per day)",
+    security: bearerSecurity,
+    request: { params: ExtendParams, body: { required: true, content: { "application/json": { schema: ExtendBody } } } },
+    responses: { 200: jsonContent(ExtendResponse, "Extended"), ...errorResponses(400, 401, 403, 404, 409, 422) },
+  }),
+  async (c) => {
+    const result = await extendAdvertisement(c.env, {
+      userId: currentUser(c).userId,
+      adId: c.req.valid("param").id,
+      days: c.req.valid("json").days,
+      idempotencyKey: c.req.header("idempotency-key"),
+    });
+    return c.json(result, 200);
+  },
+);

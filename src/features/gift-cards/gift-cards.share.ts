@@ -1,0 +1,118 @@
+import type { Env } from "../../env";
+import { ApiError, ErrorCode, badRequest, notFound, validationError } from "../../lib/errors";
+import { referenceCode } from "../../lib/ids";
+import { normalizePhone } from "../../lib/phone";
+import { nowIso } from "../../lib/time";
+import { notify } from "../notifications/notify";
+
+export const MAX_SHARE_NUMBERS = 20;
+
+interface Candidate {
+  id: number;
+  voucher_id: number;
+  purchase_status: string;
+  expiry_date: string;
+  is_gift_voucher: number;
+  title: string;
+  is_gift_card: number;
+  business_name: string;
+  sharer_name: string;
+}
+
+/**
+ * `{id}` is the caller's purchase (redemption) id. The spec's example passes a voucher id, so a
+ * voucher id is accepted too when the caller holds exactly one active gift-card purchase of it.
+ * The redemption id wins when both readings match one of the caller's rows.
+ */
+async function findPurchase(env: Pick<Env, "DB">, userId: number, id: number, now: string): Promise<Candidate> {
+  const { results } = await env.DB.prepare(
+    `SELECT r.id, r.voucher_id, r.purchase_status, r.expiry_date, r.is_gift_voucher, v.title, v.is_gift_card, m.business_name,
+            TRIM(u.first_name || ' ' || u.last_name) AS sharer_name
+       FROM voucher_redemptions r JOIN vouchers v ON v.id = r.voucher_id JOIN merchants m ON m.id = r.merchant_id
+       JOIN users u ON u.id = r.user_id
+      WHERE r.user_id = ?1 AND (r.id = ?2 OR r.voucher_id = ?2)
+      ORDER BY r.id LIMIT 50`,
+  )
+    .bind(userId, id)
+    .all<Candidate>();
+  const byId = results.find((r) => r.id === id);
+  if (byId) return byId;
+  const ofVoucher = results.filter((r) => r.voucher_id === id);
+  const shareable = ofVoucher.filter((r) => isShareable(r, now));
+  if (shareable.length === 1) return shareable[0]!;
+  if (shareable.length > 1)
+    throw badRequest("You have several purchases of this gift card. Share one by its purchase id (redemption_id).", {
+      redemption_ids: shareable.map((r) => r.id),
+    });
+  if (ofVoucher[0]) return ofVoucher[0];
+  throw notFound("Gift card purchase");
+}
+
+const isShareable = (r: Candidate, now: string) =>
+  Boolean(r.is_gift_card) && !r.is_gift_voucher && r.purchase_status === "purchased" && r.expiry_date > now;
+
+function assertShareable(r: Candidate, now: string) {
+  if (!r.is_gift_card) throw badRequest("Only gift-card vouchers can be shared.");
+  if (r.is_gift_voucher) throw badRequest("A gift card you received cannot be shared again.");
+  if (r.purchase_status !== "purchased")
+    throw new ApiError(400, ErrorCode.NOT_REDEEMABLE, `This purchase is ${r.purchase_status} and can no longer be shared.`);
+  if (r.expiry_date <= now) throw new ApiError(400, ErrorCode.EXPIRED, "This gift card has expired and can no longer be shared.");
+}
+
+export async function shareGiftCard(
+  env: Env,
+  input: { userId: number; id: number; phoneNumbers: string[]; defaultCountryCode?: string; origin: string },
+) {
+  const now = nowIso();
+  const purchase = await findPurchase(env, input.userId, input.id, now);
+  assertShareable(purchase, now);
+
+  const valid: string[] = [];
+  const failed: string[] = [];
+  for (const raw of input.phoneNumbers) {
+    const phone = normalizePhone(raw, input.defaultCountryCode);
+    if (!phone) failed.push(raw);
+    else if (!valid.includes(phone)) valid.push(phone);
+  }
+  if (valid.length === 0)
+    throw validationError("None of the phone numbers is valid. Use the international form, like +919876543210.", { failed_numbers: failed });
+
+  const inserted = await env.DB.batch<{ id: number; claim_reference: string; recipient_phone: string }>(
+    valid.map((phone) =>
+      env.DB.prepare(
+        `INSERT INTO gift_card_shares (source_redemption_id, voucher_id, sharer_id, recipient_phone, claim_reference, shared_via, created_at)
+         VALUES (?, ?, ?, ?, ?, 'whatsapp', ?) RETURNING id, claim_reference, recipient_phone`,
+      ).bind(purchase.id, purchase.voucher_id, input.userId, phone, referenceCode("GFT"), now),
+    ),
+  );
+  const shares = inserted.map((r) => r.results[0]!);
+
+  const base = (env.PUBLIC_BASE_URL || input.origin).replace(/\/$/, "");
+  const from = purchase.sharer_name || "A friend";
+  const sent = await Promise.all(
+    shares.map((share) =>
+      notify(env, {
+        channel: "whatsapp",
+        recipient: share.recipient_phone,
+        category: "transactional",
+        title: "You received a gift card",
+        message:
+          `${from} sent you a gift card: ${purchase.title} at ${purchase.business_name}. ` +
+          `Claim it with reference ${share.claim_reference} at ${base}/gift-cards/claim?reference=${share.claim_reference}`,
+        userId: input.userId,
+        dedupeKey: `gift-share:${share.id}`,
+      }),
+    ),
+  );
+  await env.DB.batch(
+    shares.map((share, i) => env.DB.prepare("UPDATE gift_card_shares SET notification_id = ? WHERE id = ?").bind(sent[i]!.id, share.id)),
+  );
+
+  return {
+    message: `Gift card shared successfully to ${shares.length} contacts`,
+    success_count: shares.length,
+    failed_numbers: failed,
+    shares_created: shares.map((s) => ({ phone_number: s.recipient_phone, claim_reference: s.claim_reference, share_id: s.id })),
+    note: "Each recipient can claim and use the gift card independently",
+  };
+}

@@ -1,0 +1,94 @@
+import type { Env } from "../../env";
+import type { QrKey } from "./qr-data";
+
+/** One row: the scanning merchant, the purchase the key names, its voucher, holder and merchant. */
+export interface ScanRow {
+  my_merchant_id: number | null;
+  my_merchant_active: number | null;
+  id: number | null;
+  uuid: string | null;
+  user_id: number;
+  merchant_id: number;
+  purchase_reference: string;
+  purchase_status: string;
+  is_gift_voucher: number;
+  remaining_redemptions: number;
+  purchased_at: string;
+  expiry_date: string;
+  title: string;
+  voucher_type: number;
+  percentage_value: number | null;
+  percentage_min_bill: number | null;
+  flat_amount: number | null;
+  flat_min_bill: number | null;
+  product_name: string | null;
+  product_min_bill: number | null;
+  first_name: string;
+  last_name: string;
+  username: string;
+  phone: string | null;
+  business_name: string;
+  merchant_active: number;
+  /** Set when the key is a voucher UUID (not a purchase): that voucher's merchant. */
+  voucher_uuid_merchant_id: number | null;
+  /** Set when the key is a GFT code that nobody has claimed yet: that gift card's merchant. */
+  unclaimed_share_merchant_id: number | null;
+}
+
+const MATCH: Record<QrKey["kind"], string> = {
+  reference: "r.purchase_reference = ?2",
+  redemption_id: "r.id = ?2",
+  uuid: "r.uuid = ?2",
+  voucher_uuid: "0",
+};
+
+/**
+ * The scan's only D1 round trip. The one-row subquery `q` keeps a row even when nothing
+ * matches, so the caller learns in the same query whether they are a merchant at all and why
+ * the key matched nothing (a voucher UUID, an unclaimed gift card, or nothing).
+ */
+export async function lookupForScan(env: Pick<Env, "DB">, userId: number, key: QrKey): Promise<ScanRow> {
+  const isUuid = key.kind === "uuid" || key.kind === "voucher_uuid";
+  const isGift = key.kind === "reference" && String(key.value).startsWith("GFT-");
+  const sql = `
+    SELECT me.id AS my_merchant_id, me.is_active AS my_merchant_active,
+      r.id, r.uuid, r.user_id, r.merchant_id, r.purchase_reference, r.purchase_status, r.is_gift_voucher,
+      r.remaining_redemptions, r.purchased_at, r.expiry_date,
+      v.title, v.voucher_type, v.percentage_value, v.percentage_min_bill, v.flat_amount, v.flat_min_bill,
+      v.product_name, v.product_min_bill,
+      u.first_name, u.last_name, u.username, u.phone,
+      m.business_name, m.is_active AS merchant_active,
+      ${isUuid ? "(SELECT vu.merchant_id FROM vouchers vu WHERE vu.uuid = ?2)" : "NULL"} AS voucher_uuid_merchant_id,
+      ${isGift ? "(SELECT gv.merchant_id FROM gift_card_shares s JOIN vouchers gv ON gv.id = s.voucher_id WHERE s.claim_reference = ?2 AND s.is_claimed = 0)" : "NULL"} AS unclaimed_share_merchant_id
+    FROM (SELECT ?1 AS uid) q
+    LEFT JOIN merchants me ON me.user_id = q.uid
+    LEFT JOIN voucher_redemptions r ON ${MATCH[key.kind]}
+    LEFT JOIN vouchers v ON v.id = r.voucher_id
+    LEFT JOIN users u ON u.id = r.user_id
+    LEFT JOIN merchants m ON m.id = r.merchant_id`;
+  return (await env.DB.prepare(sql).bind(userId, key.value).first<ScanRow>())!;
+}
+
+export type CannotRedeemReason = "cancelled" | "refunded" | "used_up" | "expired" | "merchant_inactive";
+
+const REASON_TEXT: Record<CannotRedeemReason, string> = {
+  cancelled: "This voucher purchase was cancelled.",
+  refunded: "This voucher purchase was refunded.",
+  used_up: "This voucher has no redemptions left.",
+  expired: "This voucher has expired.",
+  merchant_inactive: "The merchant's business profile is inactive.",
+};
+
+/** Why a purchase cannot be redeemed now, or null if it can. */
+export function cannotRedeemReason(row: Pick<ScanRow, "purchase_status" | "remaining_redemptions" | "expiry_date" | "merchant_active">, now: string) {
+  let reason: CannotRedeemReason | null = null;
+  if (row.purchase_status === "cancelled") reason = "cancelled";
+  else if (row.purchase_status === "refunded") reason = "refunded";
+  else if (row.purchase_status === "redeemed" || row.remaining_redemptions <= 0) reason = "used_up";
+  else if (row.purchase_status === "expired" || row.expiry_date <= now) reason = "expired";
+  else if (!row.merchant_active) reason = "merchant_inactive";
+  return reason ? { code: reason, text: REASON_TEXT[reason] } : null;
+}
+
+export const holderName = (row: Pick<ScanRow, "first_name" | "last_name" | "username">) =>
+  `${row.first_name ?? ""} ${row.last_name ?? ""}`.trim() || row.username;

@@ -1,0 +1,150 @@
+import type { Env } from "../../env";
+import { ApiError, ErrorCode, forbidden, notFound } from "../../lib/errors";
+import { nowIso } from "../../lib/time";
+import { voucherTypeName, voucherValue } from "../vouchers/voucher-value";
+import { notAMerchant } from "./merchant-access";
+import { cannotRedeemReason, holderName, lookupForScan, type ScanRow } from "./merchant-scan.lookup";
+import { parseQrData, type QrKey } from "./qr-data";
+
+const otherBusiness = () => forbidden("Access denied. You can only scan vouchers from your own business.");
+const invalidQr = () =>
+  new ApiError(400, ErrorCode.INVALID_QR_CODE, "Voucher not found or invalid QR code. Please check the code and scan again.");
+
+/**
+ * Scan: one D1 round trip. A merchant profile that exists but is inactive may still look a
+ * purchase up (answered with can_redeem false and reason merchant_inactive); it cannot redeem.
+ */
+export async function scanVoucher(env: Pick<Env, "DB">, userId: number, qrData: string) {
+  const key = parseQrData(qrData);
+  if (!key) {
+    // Still refuse non-merchants first, so the 400 never tells a stranger anything.
+    const row = await lookupForScan(env, userId, { kind: "voucher_uuid", value: "" });
+    if (row.my_merchant_id === null) throw notAMerchant();
+    throw invalidQr();
+  }
+  const row = await lookupForScan(env, userId, key);
+  const found = authorise(row, key);
+  const now = nowIso();
+  const reason = cannotRedeemReason(found, now);
+  const details = {
+    id: found.id!,
+    title: found.title,
+    voucher_type: voucherTypeName(found.voucher_type),
+    voucher_value: voucherValue({
+      voucherType: found.voucher_type,
+      percentageValue: found.percentage_value,
+      percentageMinBill: found.percentage_min_bill,
+      flatAmount: found.flat_amount,
+      flatMinBill: found.flat_min_bill,
+      productName: found.product_name,
+      productMinBill: found.product_min_bill,
+    }),
+    user_info: { name: holderName(found), phone: found.phone, is_original_purchaser: !found.is_gift_voucher },
+    purchased_at: found.purchased_at,
+    expiry_date: found.expiry_date,
+    remaining_redemptions: found.remaining_redemptions,
+    purchase_reference: found.purchase_reference,
+    redemption_id: found.id!,
+    is_gift_card: Boolean(found.is_gift_voucher),
+  };
+  if (!reason) return { message: "Voucher found and eligible for redemption", voucher_details: details, can_redeem: true as const };
+  return {
+    message: "Voucher found but it cannot be redeemed",
+    voucher_details: details,
+    can_redeem: false as const,
+    reason: reason.text,
+    reason_code: reason.code,
+  };
+}
+
+/** Merchant first, then the key, then ownership: a non-merchant learns nothing about any code. */
+function authorise(row: ScanRow, key: QrKey): ScanRow {
+  if (row.my_merchant_id === null) throw notAMerchant();
+  if (row.id === null) {
+    if (row.unclaimed_share_merchant_id !== null) {
+      if (row.unclaimed_share_merchant_id !== row.my_merchant_id) throw otherBusiness();
+      throw new ApiError(
+        400,
+        ErrorCode.NOT_REDEEMABLE,
+        "This gift card has not been claimed yet. The recipient must claim it before it can be redeemed.",
+      );
+    }
+    if (row.voucher_uuid_merchant_id !== null || key.kind === "voucher_uuid")
+      throw new ApiError(
+        400,
+        ErrorCode.INVALID_QR_CODE,
+        "This code identifies a voucher, not a purchase. Ask the customer to show the QR code of their purchase.",
+      );
+    throw invalidQr();
+  }
+  if (row.merchant_id !== row.my_merchant_id) throw otherBusiness();
+  return row;
+}
+
+export interface RedeemInput {
+  redemption_id: number;
+  location: string;
+  notes: string;
+  quantity: number;
+}
+
+/**
+ * Redeem: the decrement is one guarded UPDATE (status, expiry, owner and remaining checked inside
+ * D1), and the event row is inserted in the same batch only if that UPDATE changed a row, so a
+ * lost race or a refused redeem records nothing.
+ */
+export async function redeemVoucher(env: Pick<Env, "DB">, userId: number, input: RedeemInput) {
+  const row = await lookupForScan(env, userId, { kind: "redemption_id", value: input.redemption_id });
+  if (row.my_merchant_id === null || !row.my_merchant_active) throw notAMerchant();
+  if (row.id === null) throw notFound("Voucher purchase");
+  if (row.merchant_id !== row.my_merchant_id) throw otherBusiness();
+  const now = nowIso();
+  const reason = cannotRedeemReason(row, now);
+  if (reason) throw new ApiError(400, ErrorCode.NOT_REDEEMABLE, reason.text, { reason_code: reason.code });
+  if (input.quantity > row.remaining_redemptions)
+    throw new ApiError(400, ErrorCode.NOT_REDEEMABLE, `Only ${row.remaining_redemptions} redemption(s) left on this voucher.`, {
+      remaining_redemptions: row.remaining_redemptions,
+    });
+
+  const reference = eventReference(row.id, now);
+  const [updated, inserted] = await env.DB.batch<{ remaining_redemptions: number }>([
+    env.DB.prepare(
+      `UPDATE voucher_redemptions
+          SET remaining_redemptions = remaining_redemptions - ?1,
+              purchase_status = CASE WHEN remaining_redemptions - ?1 = 0 THEN 'redeemed' ELSE purchase_status END,
+              status_changed_at = CASE WHEN remaining_redemptions - ?1 = 0 THEN ?2 ELSE status_changed_at END,
+              last_redeemed_at = ?2, updated_at = ?2
+        WHERE id = ?3 AND merchant_id = ?4 AND purchase_status = 'purchased' AND expiry_date > ?2 AND remaining_redemptions >= ?1
+          AND EXISTS (SELECT 1 FROM merchants WHERE id = ?4 AND is_active = 1)
+       RETURNING remaining_redemptions`,
+    ).bind(input.quantity, now, row.id, row.my_merchant_id),
+    env.DB.prepare(
+      `INSERT INTO redemption_events (reference, redemption_id, merchant_id, redeemed_by, quantity, remaining_after, location, notes, created_at)
+       SELECT ?1, id, merchant_id, ?2, ?3, remaining_redemptions, ?4, ?5, ?6 FROM voucher_redemptions WHERE id = ?7 AND changes() = 1`,
+    ).bind(reference, userId, input.quantity, input.location, input.notes, now, row.id),
+  ]);
+  const remaining = updated!.results[0]?.remaining_redemptions;
+  if (remaining === undefined || inserted!.meta.changes !== 1) {
+    // Another till redeemed it between our read and our write.
+    throw new ApiError(409, ErrorCode.NOT_REDEEMABLE, "This voucher was just redeemed elsewhere and has no redemptions left for this request.");
+  }
+  return {
+    message: "Voucher redeemed successfully",
+    voucher_title: row.title,
+    user_name: holderName(row),
+    redeemed_at: now,
+    redemption_location: input.location,
+    purchase_reference: row.purchase_reference,
+    quantity_redeemed: input.quantity,
+    remaining_redemptions: remaining,
+    merchant_name: row.business_name,
+    transaction_id: reference,
+  };
+}
+
+/** "RDM-<redemption>-<yyyymmddhhmmss>-<random>": readable like the spec's, unique by the suffix. */
+function eventReference(redemptionId: number, now: string) {
+  const stamp = now.replace(/\D/g, "").slice(0, 14);
+  const suffix = crypto.getRandomValues(new Uint32Array(1))[0]!.toString(36).toUpperCase().padStart(7, "0");
+  return `RDM-${redemptionId}-${stamp}-${suffix}`;
+}
