@@ -6,7 +6,7 @@ import { accountRouter } from "./features/account/account.routes";
 import { activationRouter } from "./features/offers/activation.routes";
 import { offersRouter } from "./features/offers/offers.routes";
 import { partnerRouter } from "./features/offers/partner.routes";
-import { adMediaRouter, advertisementsRouter } from "./features/advertisements/advertisements.routes";
+import { advertisementsRouter } from "./features/advertisements/advertisements.routes";
 import { giftCardClaimRouter, giftCardShareRouter } from "./features/gift-cards/gift-cards.routes";
 import { merchantScanRouter } from "./features/merchant-scan/merchant-scan.routes";
 import { settingsRouter } from "./features/settings/settings.routes";
@@ -25,7 +25,6 @@ export const routes: { path: string; router: OpenAPIHono<AppBindings> }[] = [
   { path: "/api/v1/whatsapp-contacts", router: whatsappContactsRouter },
   { path: "/api/v1/merchant/scan", router: merchantScanRouter },
   { path: "/api/v1/advertisements", router: advertisementsRouter },
-  { path: "/api/v1/media/ads", router: adMediaRouter },
   { path: "/api/v1/offers", router: offersRouter },
   { path: "/api/v1/activation", router: activationRouter },
   { path: "/api/v1/account", router: accountRouter },
