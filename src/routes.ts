@@ -11,6 +11,9 @@ import { giftCardClaimRouter, giftCardShareRouter } from "./features/gift-cards/
 import { merchantScanRouter } from "./features/merchant-scan/merchant-scan.routes";
 import { settingsRouter } from "./features/settings/settings.routes";
 import { whatsappContactsRouter } from "./features/whatsapp-contacts/whatsapp-contacts.routes";
+import { customersRouter } from "./features/customers/customers.routes";
+import { notificationsRouter } from "./features/notifications/notifications.routes";
+import { ordersRouter } from "./features/orders/orders.routes";
 import { healthRouter, legacyHealthRouter } from "./features/health/health.routes";
 
 /** Where each feature's router is mounted. Add a line here when a feature lands. */
@@ -29,4 +32,7 @@ export const routes: { path: string; router: OpenAPIHono<AppBindings> }[] = [
   { path: "/api/v1/activation", router: activationRouter },
   { path: "/api/v1/account", router: accountRouter },
   { path: "/api/v1/partner", router: partnerRouter },
+  { path: "/api/v1/customers", router: customersRouter },
+  { path: "/api/v1/orders", router: ordersRouter },
+  { path: "/api/v1/notifications", router: notificationsRouter },
 ];

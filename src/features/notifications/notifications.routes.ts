@@ -1,0 +1,79 @@
+import { createRoute } from "@hono/zod-openapi";
+import { bearerSecurity, createRouter, errorResponses, jsonBody, jsonContent } from "../../lib/openapi";
+import { PaginatedSchema, PaginationQuery } from "../../lib/pagination";
+import { currentUser, requireAuth } from "../../middleware/auth";
+import { BulkBody, BulkResult, ListQuery, Notification, NotificationIdParam, SendBody, Stats, StatsQuery } from "./notifications.schemas";
+import { getNotification, listNotifications, notificationStats, sendBulk, sendNotification } from "./notifications.service";
+
+const tags = ["Notifications"];
+const security = bearerSecurity;
+export const notificationsRouter = createRouter();
+notificationsRouter.use("*", requireAuth);
+
+notificationsRouter.openapi(
+  createRoute({
+    method: "post",
+    path: "/send",
+    tags,
+    summary: "Send one notification by email, Telegram or WhatsApp (now or at scheduled_at)",
+    security,
+    request: { body: jsonBody(SendBody) },
+    responses: { 201: jsonContent(Notification, "Accepted for delivery"), ...errorResponses(400, 401) },
+  }),
+  async (c) => c.json(await sendNotification(c.env, currentUser(c), c.req.valid("json")), 201),
+);
+
+notificationsRouter.openapi(
+  createRoute({
+    method: "post",
+    path: "/bulk",
+    tags,
+    summary: "Send up to 100 notifications; each is validated and reported on its own",
+    security,
+    request: { body: jsonBody(BulkBody) },
+    responses: { 200: jsonContent(BulkResult, "Per-item results"), ...errorResponses(400, 401) },
+  }),
+  async (c) => c.json(await sendBulk(c.env, currentUser(c), c.req.valid("json").notifications), 200),
+);
+
+notificationsRouter.openapi(
+  createRoute({
+    method: "get",
+    path: "/",
+    tags,
+    summary: "Your notification history, newest first (filter by status and channel)",
+    security,
+    request: { query: PaginationQuery.extend(ListQuery.shape) },
+    responses: { 200: jsonContent(PaginatedSchema(Notification), "A page of notifications"), ...errorResponses(400, 401, 403) },
+  }),
+  async (c) => {
+    const { status, channel, recipient_type, scope, ...page } = c.req.valid("query");
+    return c.json(await listNotifications(c.env, currentUser(c), { status, channel: channel ?? recipient_type, scope }, page, c.req.url), 200);
+  },
+);
+
+notificationsRouter.openapi(
+  createRoute({
+    method: "get",
+    path: "/stats",
+    tags,
+    summary: "Counts by status, channel and priority, and the success rate",
+    security,
+    request: { query: StatsQuery },
+    responses: { 200: jsonContent(Stats, "Statistics"), ...errorResponses(400, 401, 403) },
+  }),
+  async (c) => c.json(await notificationStats(c.env, currentUser(c), c.req.valid("query").scope), 200),
+);
+
+notificationsRouter.openapi(
+  createRoute({
+    method: "get",
+    path: "/{id}",
+    tags,
+    summary: "One notification's delivery status",
+    security,
+    request: { params: NotificationIdParam },
+    responses: { 200: jsonContent(Notification, "The notification"), ...errorResponses(401, 404) },
+  }),
+  async (c) => c.json(await getNotification(c.env, currentUser(c), c.req.valid("param").id), 200),
+);

@@ -1,0 +1,165 @@
+import type { AuthContext, Env } from "../../env";
+import { NOTIFICATION_CHANNELS, NOTIFICATION_PRIORITIES, NOTIFICATION_STATUSES } from "../../db/schema";
+import { describeZodError } from "../../lib/openapi";
+import { forbidden, notFound, validationError } from "../../lib/errors";
+import { pageWindow, paginated, type Pagination } from "../../lib/pagination";
+import { addDays } from "../../lib/time";
+import { notify, notifyMany, type NotifyInput } from "./notify";
+import { normalizeRecipient } from "./recipients";
+import { MAX_SCHEDULE_DAYS, SendBody } from "./notifications.schemas";
+
+type Caller = Pick<AuthContext, "userId" | "role">;
+type Scope = "mine" | "all";
+
+interface NotificationRow {
+  id: string;
+  customer_id: number | null;
+  channel: (typeof NOTIFICATION_CHANNELS)[number];
+  recipient: string;
+  title: string;
+  message: string;
+  priority: (typeof NOTIFICATION_PRIORITIES)[number];
+  category: NotifyInput["category"] & string;
+  status: (typeof NOTIFICATION_STATUSES)[number];
+  attempts: number;
+  last_error: string | null;
+  scheduled_at: string | null;
+  sent_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+const COLUMNS =
+  "id, customer_id, channel, recipient, title, message, priority, category, status, attempts, last_error, scheduled_at, sent_at, created_at, updated_at";
+
+export function toNotification(row: NotificationRow) {
+  return {
+    id: row.id,
+    title: row.title,
+    message: row.message,
+    recipient_type: row.channel,
+    channel: row.channel,
+    recipient: row.recipient,
+    priority: row.priority,
+    category: row.category,
+    status: row.status,
+    attempts: row.attempts,
+    last_error: row.last_error,
+    customer: row.customer_id,
+    scheduled_at: row.scheduled_at,
+    sent_at: row.sent_at,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+  };
+}
+
+/** A manual send as the engine's input, or the sentence saying what is wrong with it. */
+function toInput(caller: Caller, body: SendBody, now: number): { input: NotifyInput } | { error: string } {
+  const recipient = normalizeRecipient(body.recipient_type, body.recipient);
+  if ("error" in recipient) return { error: recipient.error };
+  let scheduledAt: string | null = null;
+  if (body.scheduled_at) {
+    const at = new Date(body.scheduled_at);
+    if (at.getTime() <= now) return { error: "scheduled_at must be in the future." };
+    if (at.toISOString() > addDays(new Date(now), MAX_SCHEDULE_DAYS)) return { error: `scheduled_at may be at most ${MAX_SCHEDULE_DAYS} days ahead.` };
+    scheduledAt = at.toISOString();
+  }
+  return {
+    input: {
+      userId: caller.userId,
+      channel: body.recipient_type,
+      recipient: recipient.value,
+      title: body.title,
+      message: body.message,
+      priority: body.priority,
+      category: "transactional",
+      scheduledAt,
+    },
+  };
+}
+
+async function loadRow(env: Env, id: string) {
+  return env.DB.prepare(`SELECT ${COLUMNS}, user_id FROM notifications WHERE id = ?`).bind(id).first<NotificationRow & { user_id: number | null }>();
+}
+
+export async function sendNotification(env: Env, caller: Caller, body: SendBody) {
+  const checked = toInput(caller, body, Date.now());
+  if ("error" in checked) throw validationError(checked.error);
+  const { id } = await notify(env, checked.input);
+  return toNotification((await loadRow(env, id))!);
+}
+
+/** Each item is validated on its own: the good ones are queued, the bad ones reported by index. */
+export async function sendBulk(env: Env, caller: Caller, items: unknown[]) {
+  const now = Date.now();
+  const results: { index: number; status: "queued" | "error"; id?: string; error?: string }[] = [];
+  const accepted: { index: number; input: NotifyInput }[] = [];
+  items.forEach((item, index) => {
+    const parsed = SendBody.safeParse(item);
+    if (!parsed.success) return results.push({ index, status: "error", error: describeZodError(parsed.error).message });
+    const checked = toInput(caller, parsed.data, now);
+    if ("error" in checked) return results.push({ index, status: "error", error: checked.error });
+    accepted.push({ index, input: checked.input });
+  });
+  const created = await notifyMany(env, accepted.map((a) => a.input));
+  accepted.forEach((a, i) => results.push({ index: a.index, status: "queued", id: created[i]!.id }));
+  results.sort((a, b) => a.index - b.index);
+  return { total: items.length, queued: accepted.length, failed: items.length - accepted.length, results };
+}
+
+function ownerFilter(caller: Caller, scope: Scope) {
+  if (scope === "all" && caller.role !== "admin") throw forbidden("Only admins can see every user's notifications.");
+  return { all: scope === "all" ? 1 : 0, userId: caller.userId };
+}
+
+export async function listNotifications(
+  env: Env,
+  caller: Caller,
+  query: { status?: NotificationRow["status"]; channel?: NotificationRow["channel"]; scope: Scope },
+  page: Pagination,
+  url: string,
+) {
+  const owner = ownerFilter(caller, query.scope);
+  const { limit, offset } = pageWindow(page);
+  const where = "WHERE (?1 = 1 OR user_id = ?2) AND (?3 IS NULL OR status = ?3) AND (?4 IS NULL OR channel = ?4)";
+  const args = [owner.all, owner.userId, query.status ?? null, query.channel ?? null];
+  const [rows, total] = await env.DB.batch([
+    env.DB.prepare(`SELECT ${COLUMNS} FROM notifications ${where} ORDER BY created_at DESC, rowid DESC LIMIT ?5 OFFSET ?6`).bind(...args, limit, offset),
+    env.DB.prepare(`SELECT COUNT(*) AS n FROM notifications ${where}`).bind(...args),
+  ]);
+  return paginated(url, page, (total!.results[0] as { n: number }).n, (rows!.results as NotificationRow[]).map(toNotification));
+}
+
+const zeros = <T extends readonly string[]>(keys: T) => Object.fromEntries(keys.map((k) => [k, 0])) as Record<T[number], number>;
+
+export async function notificationStats(env: Env, caller: Caller, scope: Scope) {
+  const owner = ownerFilter(caller, scope);
+  const { results } = await env.DB.prepare(
+    "SELECT status, channel, priority, COUNT(*) AS n FROM notifications WHERE (?1 = 1 OR user_id = ?2) GROUP BY status, channel, priority",
+  )
+    .bind(owner.all, owner.userId)
+    .all<{ status: NotificationRow["status"]; channel: NotificationRow["channel"]; priority: NotificationRow["priority"]; n: number }>();
+  const stats = {
+    total: 0,
+    by_status: zeros(NOTIFICATION_STATUSES),
+    by_channel: zeros(NOTIFICATION_CHANNELS),
+    by_priority: zeros(NOTIFICATION_PRIORITIES),
+    success_rate: 0,
+  };
+  for (const row of results) {
+    stats.total += row.n;
+    stats.by_status[row.status] += row.n;
+    stats.by_channel[row.channel] += row.n;
+    stats.by_priority[row.priority] += row.n;
+  }
+  const finished = stats.by_status.sent + stats.by_status.failed;
+  // Integer arithmetic, then one decimal: 2 of 3 is 66.7.
+  stats.success_rate = finished === 0 ? 0 : Math.round((stats.by_status.sent * 1000) / finished) / 10;
+  return stats;
+}
+
+export async function getNotification(env: Env, caller: Caller, id: string) {
+  const row = await loadRow(env, id);
+  if (!row || (caller.role !== "admin" && row.user_id !== caller.userId)) throw notFound("Notification");
+  return toNotification(row);
+}
