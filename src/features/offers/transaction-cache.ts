@@ -62,7 +62,24 @@ export function cacheStatusChange(env: RedisEnv, id: string, status: string, upd
 export async function readCachedTransaction(env: RedisEnv, id: string): Promise<Record<string, string> | null> {
   const redis = getRedis(env);
   if (!redis) return null;
-  const hash = await tryRedis("hgetall transaction", () => redis.hgetall<Record<string, string>>(transactionKey(id)), null);
+  const raw = await tryRedis("hgetall transaction", () => redis.hgetall(transactionKey(id)) as Promise<unknown>, null);
+  const hash = hashFields(raw);
   if (!hash || !hash.user_id || !hash.status || !hash.created_at || !hash.amount) return null;
-  return Object.fromEntries(Object.entries(hash).map(([k, v]) => [k, String(v)]));
+  return hash;
+}
+
+/**
+ * With automatic deserialisation off (getRedis), HGETALL arrives as the raw reply
+ * `[field, value, field, value, ...]`; an object form is accepted too.
+ */
+export function hashFields(raw: unknown): Record<string, string> | null {
+  if (!raw) return null;
+  if (Array.isArray(raw)) {
+    if (raw.length === 0) return null;
+    const fields: Record<string, string> = {};
+    for (let i = 0; i + 1 < raw.length; i += 2) fields[String(raw[i])] = String(raw[i + 1]);
+    return fields;
+  }
+  if (typeof raw === "object") return Object.fromEntries(Object.entries(raw as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
+  return null;
 }
