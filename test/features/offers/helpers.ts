@@ -4,7 +4,7 @@ import type { Env } from "../../../src/env";
 import { requestActivation } from "../../../src/features/offers/activation.service";
 import { hmacSha256Hex } from "../../../src/lib/crypto";
 import { partnerSigningString } from "../../../src/features/offers/partner.auth";
-import { handleQueueBatch } from "../../../src/queues/consumers";
+import worker from "../../../src/index";
 import { QueueName } from "../../../src/queues/messages";
 import { unique } from "../../helpers/factories";
 
@@ -30,14 +30,25 @@ export async function pendingActivation(userId: number, offerId: number) {
 }
 
 let messageSeq = 0;
-/** Delivers one activation message through the worker's queue dispatcher; returns acks and retries. */
+/** Delivers one activation message through the worker's queue() handler; returns acks and retries. */
 export async function deliver(transactionId: string, options: { queue?: string; attempts?: number; env?: Env } = {}) {
   const batch = createMessageBatch(options.queue ?? QueueName.activations, [
     { id: `m-${messageSeq++}`, timestamp: new Date(), attempts: options.attempts ?? 1, body: { type: "activation.requested", transaction_id: transactionId } },
   ]);
+  // The harness records that a message was retried but not its delay: note the options passed.
+  const retryDelays: (number | undefined)[] = [];
+  for (const message of batch.messages) {
+    const retry = message.retry.bind(message);
+    Object.defineProperty(message, "retry", {
+      value: (opts?: QueueRetryOptions) => {
+        retryDelays.push(opts?.delaySeconds);
+        retry(opts);
+      },
+    });
+  }
   const ctx = createExecutionContext();
-  await handleQueueBatch(batch, options.env ?? (env as unknown as Env));
-  return getQueueResult(batch, ctx);
+  await worker.queue(batch, options.env ?? (env as unknown as Env));
+  return { ...(await getQueueResult(batch, ctx)), retryDelays };
 }
 
 export async function txRow(id: string) {
