@@ -14,6 +14,13 @@ import { whatsappContactsRouter } from "./features/whatsapp-contacts/whatsapp-co
 import { customersRouter } from "./features/customers/customers.routes";
 import { notificationsRouter } from "./features/notifications/notifications.routes";
 import { ordersRouter } from "./features/orders/orders.routes";
+import { categoriesRouter } from "./features/categories/categories.routes";
+import { merchantsAdminRouter, merchantsRouter } from "./features/merchants/merchants.routes";
+import { publicVouchersRouter } from "./features/public-vouchers/public-vouchers.routes";
+import { userVouchersRouter } from "./features/user-vouchers/user-vouchers.routes";
+import { voucherPurchaseRouter } from "./features/voucher-purchase/voucher-purchase.routes";
+import { mediaRouter } from "./features/vouchers/media.routes";
+import { vouchersRouter } from "./features/vouchers/vouchers.routes";
 import { healthRouter, legacyHealthRouter } from "./features/health/health.routes";
 
 /** Where each feature's router is mounted. Add a line here when a feature lands. */
@@ -35,4 +42,12 @@ export const routes: { path: string; router: OpenAPIHono<AppBindings> }[] = [
   { path: "/api/v1/customers", router: customersRouter },
   { path: "/api/v1/orders", router: ordersRouter },
   { path: "/api/v1/notifications", router: notificationsRouter },
+  { path: "/api/v1/merchants", router: merchantsRouter },
+  { path: "/api/v1/admin/merchants", router: merchantsAdminRouter },
+  { path: "/api/v1/categories", router: categoriesRouter },
+  { path: "/api/v1/vouchers", router: vouchersRouter },
+  { path: "/api/v1/media", router: mediaRouter },
+  { path: "/api/v1/public-vouchers", router: publicVouchersRouter },
+  { path: "/api/v1/voucher-purchase", router: voucherPurchaseRouter },
+  { path: "/api/v1/user-vouchers", router: userVouchersRouter },
 ];

@@ -2,3 +2,4 @@
 import "./notifications/notifications.background";
 import "./offers/background";
 import "./advertisements/advertisements.cron";
+import "./voucher-purchase/expire-purchases";

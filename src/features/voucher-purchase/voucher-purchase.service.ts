@@ -1,0 +1,258 @@
+import type { Env } from "../../env";
+import { ApiError, ErrorCode, badRequest, conflict, notFound } from "../../lib/errors";
+import { referenceCode, uuid } from "../../lib/ids";
+import { toPoints } from "../../lib/money";
+import { addDays, nowIso } from "../../lib/time";
+import { insufficientBalance, walletApply, type SqlStatement } from "../wallet/wallet.service";
+
+const soldOut = () => new ApiError(400, ErrorCode.SOLD_OUT, "This voucher is sold out.");
+/** The trigger in migrations/0006 that refuses a cancel or refund the state does not allow. */
+const CANCEL_GUARD = "redemption_not_cancellable";
+const REFERENCE_ATTEMPTS = 3;
+
+interface VoucherForSale {
+  id: number;
+  title: string;
+  merchant_id: number;
+  is_active: number;
+  merchant_active: number;
+  count: number | null;
+  sold_count: number;
+  valid_from: string | null;
+  valid_until: string | null;
+  validity_days: number;
+  redemptions_per_purchase: number;
+  cost: number;
+}
+
+/**
+ * One read (voucher, merchant, price), then one D1 batch through the wallet: the debit, the
+ * stock increment and the purchase row commit together or not at all. The stock CHECK
+ * (sold_count <= count) refuses an oversell inside D1, rolling the money back with it.
+ */
+export async function purchaseVoucher(env: Env, input: { userId: number; voucherId: number; idempotencyKey?: string }) {
+  const now = nowIso();
+  const v = await env.DB.prepare(
+    `SELECT v.id, v.title, v.merchant_id, v.is_active, m.is_active AS merchant_active, v.count, v.sold_count, v.valid_from,
+            v.valid_until, v.validity_days, v.redemptions_per_purchase,
+            COALESCE((SELECT CAST(value AS INTEGER) FROM site_settings WHERE key = 'voucher_cost'), 1000) AS cost
+       FROM vouchers v JOIN merchants m ON m.id = v.merchant_id WHERE v.id = ?`,
+  )
+    .bind(input.voucherId)
+    .first<VoucherForSale>();
+  if (!v) throw notFound("Voucher");
+  if (!v.is_active || !v.merchant_active) throw new ApiError(400, ErrorCode.INACTIVE, "This voucher is not on sale.");
+  if (v.valid_until && v.valid_until <= now) throw new ApiError(400, ErrorCode.EXPIRED, "This voucher has expired.");
+  if (v.valid_from && v.valid_from > now) throw new ApiError(400, ErrorCode.INACTIVE, "This voucher is not on sale yet.");
+  if (v.count !== null && v.sold_count >= v.count) throw soldOut();
+
+  const byValidity = addDays(now, v.validity_days);
+  const expiryDate = v.valid_until && v.valid_until < byValidity ? v.valid_until : byValidity;
+  const walletKey = `voucher-purchase:${input.idempotencyKey ?? uuid()}`;
+
+  for (let attempt = 0; attempt < REFERENCE_ATTEMPTS; attempt++) {
+    const reference = referenceCode("VCH");
+    const transactionId = v.cost > 0 ? uuid() : null;
+    const statements: SqlStatement[] = [
+      { sql: "UPDATE vouchers SET sold_count = sold_count + 1, updated_at = ? WHERE id = ?", params: [now, v.id] },
+      {
+        sql: `INSERT INTO voucher_redemptions (uuid, voucher_id, merchant_id, user_id, purchase_reference, purchase_status, is_gift_voucher,
+                purchase_cost, transaction_id, total_redemptions, remaining_redemptions, purchased_at, expiry_date, updated_at)
+              VALUES (?, ?, ?, ?, ?, 'purchased', 0, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+        params: [uuid(), v.id, v.merchant_id, input.userId, reference, v.cost, transactionId, v.redemptions_per_purchase, v.redemptions_per_purchase, now, expiryDate, now],
+      },
+    ];
+    const outcome = v.cost > 0 ? await paidPurchase(env, input.userId, v, walletKey, transactionId!, reference, statements) : await freePurchase(env, input.userId, statements);
+    if (outcome === "reference-clash") continue;
+    return {
+      message: "Voucher purchased successfully",
+      voucher_id: v.id,
+      voucher_title: v.title,
+      purchase_cost: toPoints(outcome.cost),
+      remaining_balance: toPoints(outcome.balance),
+      redemption_id: outcome.redemptionId,
+      purchase_reference: outcome.reference,
+      expiry_date: outcome.expiryDate,
+      transaction_id: outcome.transactionId,
+    };
+  }
+  throw new Error("no unique purchase reference after several attempts");
+}
+
+interface Bought {
+  redemptionId: number;
+  reference: string;
+  expiryDate: string;
+  cost: number;
+  balance: number;
+  transactionId: string | null;
+}
+
+async function paidPurchase(
+  env: Env,
+  userId: number,
+  v: VoucherForSale,
+  walletKey: string,
+  transactionId: string,
+  reference: string,
+  statements: SqlStatement[],
+): Promise<Bought | "reference-clash"> {
+  const result = await walletApply(env, {
+    userId,
+    amount: -v.cost,
+    kind: "debit",
+    idempotencyKey: walletKey,
+    note: `Voucher purchase: ${v.title}`,
+    transaction: { id: transactionId, type: "VOUCHER_PURCHASE", description: `Voucher purchase: ${v.title}`, reference },
+    statements,
+  });
+  if (!result.ok) {
+    if (result.reason === "INSUFFICIENT_FUNDS") throw insufficientBalance(result.balance, v.cost);
+    if (result.constraint === "voucher_stock") throw soldOut();
+    if (result.constraint === "unique") return "reference-clash";
+    throw new Error(`voucher purchase refused by constraint ${result.constraint}`);
+  }
+  if (result.replayed) {
+    // The same idempotency key already bought: answer with that purchase, not a second one.
+    const prior = await env.DB.prepare(
+      "SELECT id, purchase_reference, expiry_date, purchase_cost FROM voucher_redemptions WHERE transaction_id = ? AND user_id = ?",
+    )
+      .bind(result.transactionId, userId)
+      .first<{ id: number; purchase_reference: string; expiry_date: string; purchase_cost: number }>();
+    if (!prior) throw new Error("replayed voucher purchase without its redemption");
+    return { redemptionId: prior.id, reference: prior.purchase_reference, expiryDate: prior.expiry_date, cost: prior.purchase_cost, balance: result.balance, transactionId: result.transactionId };
+  }
+  const row = result.results[1]![0] as { id: number };
+  return { redemptionId: row.id, reference, expiryDate: statements[1]!.params[10] as string, cost: v.cost, balance: result.balance, transactionId };
+}
+
+/** A voucher_cost of 0 moves no money: the stock and the row still commit together. */
+async function freePurchase(env: Env, userId: number, statements: SqlStatement[]): Promise<Bought | "reference-clash"> {
+  try {
+    const results = await env.DB.batch(statements.map((s) => env.DB.prepare(s.sql).bind(...s.params)));
+    const row = results[1]!.results[0] as { id: number };
+    const balance = await env.DB.prepare("SELECT balance FROM wallets WHERE user_id = ?").bind(userId).first<number>("balance");
+    return { redemptionId: row.id, reference: statements[1]!.params[4] as string, expiryDate: statements[1]!.params[10] as string, cost: 0, balance: balance ?? 0, transactionId: null };
+  } catch (error) {
+    const message = String((error as Error)?.message ?? error);
+    if (message.includes("voucher_stock")) throw soldOut();
+    if (message.includes("UNIQUE constraint failed")) return "reference-clash";
+    throw error;
+  }
+}
+
+interface OwnedPurchase {
+  id: number;
+  voucher_id: number;
+  voucher_title: string;
+  purchase_reference: string;
+  purchase_status: string;
+  is_gift_voucher: number;
+  purchase_cost: number;
+  transaction_id: string | null;
+  total_redemptions: number;
+  remaining_redemptions: number;
+  expiry_date: string;
+}
+
+/** Another user's purchase is "not found", like one that does not exist. */
+async function ownPurchase(env: Env, userId: number, redemptionId: number) {
+  const row = await env.DB.prepare(
+    `SELECT r.id, r.voucher_id, v.title AS voucher_title, r.purchase_reference, r.purchase_status, r.is_gift_voucher, r.purchase_cost,
+            r.transaction_id, r.total_redemptions, r.remaining_redemptions, r.expiry_date
+       FROM voucher_redemptions r JOIN vouchers v ON v.id = r.voucher_id WHERE r.id = ? AND r.user_id = ?`,
+  )
+    .bind(redemptionId, userId)
+    .first<OwnedPurchase>();
+  if (!row) throw notFound("Voucher purchase");
+  return row;
+}
+
+/** Why a purchase cannot be cancelled or refunded now, or null if it can (mirrors the D1 trigger). */
+export function cancelRefusal(p: Pick<OwnedPurchase, "purchase_status" | "total_redemptions" | "remaining_redemptions" | "expiry_date">, now: string) {
+  if (p.purchase_status === "cancelled" || p.purchase_status === "refunded")
+    return conflict(`This purchase was already ${p.purchase_status}.`, ErrorCode.ALREADY_PROCESSED);
+  if (p.purchase_status === "expired" || (p.purchase_status === "purchased" && p.expiry_date <= now))
+    return new ApiError(400, ErrorCode.EXPIRED, "This purchase has expired and can no longer be cancelled or refunded.");
+  if (p.purchase_status !== "purchased" || p.remaining_redemptions !== p.total_redemptions)
+    return conflict("This voucher has already been redeemed (in part or in full), so it can no longer be cancelled or refunded.");
+  return null;
+}
+
+function transition(p: OwnedPurchase, status: "cancelled" | "refunded", reason: string | undefined, now: string): SqlStatement[] {
+  const statements: SqlStatement[] = [
+    // Matches the row by id alone: the trigger, not the WHERE clause, decides, so a refused change aborts the whole batch.
+    {
+      sql: "UPDATE voucher_redemptions SET purchase_status = ?, status_reason = ?, status_changed_at = ?, updated_at = ? WHERE id = ?",
+      params: [status, reason ?? null, now, now, p.id],
+    },
+  ];
+  // A claimed gift card took no stock (its share did not sell a unit), so it returns none.
+  if (!p.is_gift_voucher) statements.push({ sql: "UPDATE vouchers SET sold_count = sold_count - 1, updated_at = ? WHERE id = ?", params: [now, p.voucher_id] });
+  return statements;
+}
+
+async function refusalAfterRace(env: Env, userId: number, redemptionId: number, now: string) {
+  return cancelRefusal(await ownPurchase(env, userId, redemptionId), now) ?? conflict("This purchase changed meanwhile; please try again.");
+}
+
+/** Cancel: the stock comes back, the points do not (as the spec's response shows). */
+export async function cancelPurchase(env: Env, input: { userId: number; redemptionId: number; reason?: string }) {
+  const now = nowIso();
+  const p = await ownPurchase(env, input.userId, input.redemptionId);
+  const refusal = cancelRefusal(p, now);
+  if (refusal) throw refusal;
+  try {
+    await env.DB.batch(transition(p, "cancelled", input.reason, now).map((s) => env.DB.prepare(s.sql).bind(...s.params)));
+  } catch (error) {
+    if (String((error as Error)?.message ?? error).includes(CANCEL_GUARD)) throw await refusalAfterRace(env, input.userId, p.id, now);
+    throw error;
+  }
+  return {
+    message: "Voucher purchase cancelled successfully",
+    voucher_title: p.voucher_title,
+    purchase_reference: p.purchase_reference,
+    purchase_status: "cancelled" as const,
+    transaction_id: p.transaction_id,
+  };
+}
+
+/**
+ * Refund: the stock and exactly the points paid come back, in one batch with the status change.
+ * The wallet key `voucher-refund:<id>` credits at most once; the trigger refuses a refund after a
+ * cancel or a redemption.
+ */
+export async function refundPurchase(env: Env, input: { userId: number; redemptionId: number; reason?: string }) {
+  const now = nowIso();
+  const p = await ownPurchase(env, input.userId, input.redemptionId);
+  const refusal = cancelRefusal(p, now);
+  if (refusal) throw refusal;
+  if (p.is_gift_voucher || p.purchase_cost <= 0)
+    throw badRequest("This voucher was not paid for (a claimed gift card), so there is nothing to refund; cancel it instead.");
+  const statements = transition(p, "refunded", input.reason, now);
+  if (p.transaction_id)
+    statements.push({ sql: "UPDATE transactions SET status = 'REFUNDED', updated_at = ? WHERE id = ? AND user_id = ?", params: [now, p.transaction_id, input.userId] });
+  const result = await walletApply(env, {
+    userId: input.userId,
+    amount: p.purchase_cost,
+    kind: "refund",
+    idempotencyKey: `voucher-refund:${p.id}`,
+    note: `Voucher refund: ${p.voucher_title}`,
+    transaction: { type: "VOUCHER_REFUND", description: `Voucher refund: ${p.voucher_title}`, reference: p.purchase_reference },
+    statements,
+  });
+  if (!result.ok) {
+    if (result.reason === "CONSTRAINT" && result.constraint === CANCEL_GUARD) throw await refusalAfterRace(env, input.userId, p.id, now);
+    throw new Error(`voucher refund refused: ${result.reason}`);
+  }
+  if (result.replayed) throw conflict("This purchase was already refunded.", ErrorCode.ALREADY_PROCESSED);
+  return {
+    message: "Voucher purchase refunded successfully",
+    voucher_title: p.voucher_title,
+    purchase_reference: p.purchase_reference,
+    refund_amount: toPoints(p.purchase_cost),
+    remaining_balance: toPoints(result.balance),
+    purchase_status: "refunded" as const,
+    transaction_id: result.transactionId,
+  };
+}

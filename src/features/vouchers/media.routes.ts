@@ -1,0 +1,37 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { createRouter, errorResponses } from "../../lib/openapi";
+import { notFound } from "../../lib/errors";
+
+export const mediaRouter = createRouter();
+
+const MediaParam = z.object({
+  folder: z.enum(["vouchers", "advertisements"]),
+  file: z.string().regex(/^[0-9a-f-]{36}\.(jpg|png|webp|gif)$/, "is not a media file name"),
+});
+
+mediaRouter.openapi(
+  createRoute({
+    method: "get",
+    path: "/{folder}/{file}",
+    tags: ["Media"],
+    summary: "An uploaded image (public; names are random and never reused, so it is cached for a year)",
+    request: { params: MediaParam },
+    responses: {
+      200: { description: "The image", content: { "image/*": { schema: z.string().openapi({ format: "binary" }) } } },
+      ...errorResponses(400, 404),
+    },
+  }),
+  async (c) => {
+    const { folder, file } = c.req.valid("param");
+    const object = await c.env.MEDIA.get(`${folder}/${file}`);
+    if (!object) throw notFound("Image");
+    const etag = object.httpEtag;
+    if (c.req.header("if-none-match") === etag) return c.body(null, 304, { ETag: etag });
+    const headers = new Headers();
+    object.writeHttpMetadata(headers);
+    headers.set("ETag", etag);
+    headers.set("Cache-Control", "public, max-age=31536000, immutable");
+    headers.set("X-Content-Type-Options", "nosniff");
+    return new Response(object.body, { status: 200, headers }) as never;
+  },
+);

@@ -1,0 +1,263 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { api, isCleanError } from "../../helpers/api";
+import { createUser, walletState } from "../../helpers/factories";
+import { createMerchant, createVoucher, purchase, redemptionRow, voucherRow } from "./helpers";
+
+const COST = 1000; // site setting voucher_cost: 10 points
+
+describe("POST /voucher-purchase/purchase/", () => {
+  it("debits the voucher cost and answers with the spec's fields at both path forms", async () => {
+    const merchant = await createMerchant();
+    const voucher = await createVoucher(merchant, { redemptions_per_purchase: 2, validity_days: 30 });
+    const buyer = await createUser({ balance: 10_000 });
+
+    const res = await api("POST", "/api/voucher/voucher-purchase/purchase/", { token: buyer.token, body: { voucher_id: voucher.id } });
+    expect(res.status).toBe(201);
+    expect(Object.keys(res.body).sort()).toEqual(
+      ["message", "voucher_id", "voucher_title", "purchase_cost", "remaining_balance", "redemption_id", "purchase_reference", "expiry_date", "transaction_id"].sort(),
+    );
+    expect(res.body).toMatchObject({ message: "Voucher purchased successfully", voucher_id: voucher.id, voucher_title: voucher.title, purchase_cost: 10, remaining_balance: 90 });
+    expect(res.body.purchase_reference).toMatch(/^VCH-[A-Z2-9]{8}$/);
+    const days = (Date.parse(res.body.expiry_date) - Date.now()) / 86_400_000;
+    expect(days).toBeGreaterThan(29.9);
+    expect(days).toBeLessThanOrEqual(30);
+
+    const row = await redemptionRow(res.body.redemption_id);
+    expect(row).toMatchObject({ user_id: buyer.id, purchase_status: "purchased", total_redemptions: 2, remaining_redemptions: 2, purchase_cost: COST, transaction_id: res.body.transaction_id });
+    const tx = await env.DB.prepare("SELECT type, amount, status FROM transactions WHERE id = ?").bind(res.body.transaction_id).first();
+    expect(tx).toEqual({ type: "VOUCHER_PURCHASE", amount: COST, status: "SUCCESS" });
+    expect((await voucherRow(voucher.id)).sold_count).toBe(1);
+    const wallet = await walletState(buyer.id);
+    expect(wallet.balance).toBe(9_000);
+    expect(wallet.ledger_sum).toBe(9_000);
+
+    const again = await api("POST", "/api/v1/voucher-purchase/purchase", { token: buyer.token, body: { voucher_id: voucher.id } });
+    expect(again.status).toBe(201);
+    expect(again.body.purchase_reference).not.toBe(res.body.purchase_reference);
+  });
+
+  it("caps the expiry at the voucher's valid_until", async () => {
+    const merchant = await createMerchant();
+    const until = new Date(Date.now() + 3 * 86_400_000).toISOString();
+    const voucher = await createVoucher(merchant, { valid_until: until, validity_days: 365 });
+    const buyer = await createUser({ balance: 5_000 });
+    const res = await purchase(buyer.token, voucher.id);
+    expect(res.status).toBe(201);
+    expect(res.body.expiry_date).toBe(until);
+  });
+
+  it("sells a count of 5 exactly five times to 30 concurrent buyers, and debits exactly five wallets", async () => {
+    const merchant = await createMerchant();
+    const voucher = await createVoucher(merchant, { count: 5 });
+    const buyers = await Promise.all(Array.from({ length: 30 }, () => createUser({ balance: 5_000 })));
+
+    const responses = await Promise.all(buyers.map((b) => purchase(b.token, voucher.id)));
+    const statuses = responses.map((r) => r.status);
+    expect(statuses.filter((s) => s === 201)).toHaveLength(5);
+    const refused = responses.filter((r) => r.status !== 201);
+    expect(refused).toHaveLength(25);
+    for (const r of refused) {
+      expect(r.status).toBe(400);
+      expect(r.body.code).toBe("SOLD_OUT");
+      expect(isCleanError(r.body)).toBe(true);
+    }
+
+    expect((await voucherRow(voucher.id)).sold_count).toBe(5);
+    const rows = await env.DB.prepare("SELECT COUNT(*) AS n FROM voucher_redemptions WHERE voucher_id = ?").bind(voucher.id).first<{ n: number }>();
+    expect(rows!.n).toBe(5);
+    const states = await Promise.all(buyers.map((b) => walletState(b.id)));
+    expect(states.reduce((sum, s) => sum + s.debits, 0)).toBe(5);
+    for (const s of states) expect(s.balance).toBe(s.ledger_sum);
+    expect(states.filter((s) => s.balance === 4_000)).toHaveLength(5);
+    const purchases = await env.DB.prepare(
+      "SELECT COUNT(*) AS n FROM transactions WHERE type = 'VOUCHER_PURCHASE' AND user_id IN (" + buyers.map((b) => b.id).join(",") + ")",
+    ).first<{ n: number }>();
+    expect(purchases!.n).toBe(5);
+  });
+
+  it("buys once for the same Idempotency-Key, sequential or concurrent", async () => {
+    const merchant = await createMerchant();
+    const voucher = await createVoucher(merchant);
+    const buyer = await createUser({ balance: 10_000 });
+    const headers = { "Idempotency-Key": "buy-once-0001" };
+
+    const first = await purchase(buyer.token, voucher.id, headers);
+    const second = await purchase(buyer.token, voucher.id, headers);
+    expect(first.status).toBe(201);
+    expect(second.status).toBe(201);
+    expect(second.headers.get("idempotent-replayed")).toBe("true");
+    expect(second.body).toEqual(first.body);
+
+    const burst = await Promise.all(Array.from({ length: 8 }, () => purchase(buyer.token, voucher.id, { "Idempotency-Key": "buy-once-0002" })));
+    const ok = burst.filter((r) => r.status === 201);
+    expect(new Set(ok.map((r) => r.body.redemption_id)).size).toBe(1);
+    for (const r of burst.filter((r) => r.status !== 201)) expect(r.body.code).toBe("IDEMPOTENCY_IN_PROGRESS");
+
+    const wallet = await walletState(buyer.id);
+    expect(wallet.debits).toBe(2);
+    expect(wallet.balance).toBe(8_000);
+    expect((await voucherRow(voucher.id)).sold_count).toBe(2);
+
+    const other = await purchase(buyer.token, voucher.id + 1000, headers);
+    expect(other.status).toBe(422);
+  });
+
+  it("refuses with clear errors: insufficient balance, not found, inactive, expired, sold out", async () => {
+    const merchant = await createMerchant();
+    const voucher = await createVoucher(merchant, { count: 1 });
+    const poor = await createUser({ balance: 999 });
+    const rich = await createUser({ balance: 10_000 });
+
+    const broke = await purchase(poor.token, voucher.id);
+    expect(broke.status).toBe(400);
+    expect(broke.body.code).toBe("INSUFFICIENT_BALANCE");
+    expect((await voucherRow(voucher.id)).sold_count).toBe(0);
+    expect((await walletState(poor.id)).balance).toBe(999);
+
+    expect((await purchase(rich.token, 987_654)).status).toBe(404);
+
+    expect((await purchase(rich.token, voucher.id)).status).toBe(201);
+    const soldOut = await purchase(rich.token, voucher.id);
+    expect(soldOut.body.code).toBe("SOLD_OUT");
+
+    const inactive = await createVoucher(merchant, { is_active: false });
+    const inactiveRes = await purchase(rich.token, inactive.id);
+    expect([inactiveRes.status, inactiveRes.body.code]).toEqual([400, "INACTIVE"]);
+
+    const expired = await createVoucher(merchant);
+    await env.DB.prepare("UPDATE vouchers SET valid_until = ? WHERE id = ?").bind(new Date(Date.now() - 1000).toISOString(), expired.id).run();
+    const expiredRes = await purchase(rich.token, expired.id);
+    expect([expiredRes.status, expiredRes.body.code]).toEqual([400, "EXPIRED"]);
+
+    expect((await walletState(rich.id)).balance).toBe(9_000);
+    const unauth = await api("POST", "/api/v1/voucher-purchase/purchase/", { body: { voucher_id: voucher.id } });
+    expect(unauth.status).toBe(401);
+    const strict = await api("POST", "/api/v1/voucher-purchase/purchase/", { token: rich.token, body: { voucher_id: voucher.id, purchase_cost: 0 } });
+    expect(strict.status).toBe(400);
+  });
+});
+
+async function boughtVoucher(balance = 10_000) {
+  const merchant = await createMerchant();
+  const voucher = await createVoucher(merchant, { count: 10 });
+  const buyer = await createUser({ balance });
+  const res = await purchase(buyer.token, voucher.id);
+  expect(res.status).toBe(201);
+  return { merchant, voucher, buyer, redemptionId: res.body.redemption_id as number, reference: res.body.purchase_reference as string };
+}
+
+describe("cancel and refund", () => {
+  it("cancel returns the stock but not the points; refund returns both, with a ledger entry", async () => {
+    const a = await boughtVoucher();
+    const cancel = await api("POST", "/api/voucher/voucher-purchase/cancel/", { token: a.buyer.token, body: { redemption_id: a.redemptionId, reason: "Changed my mind" } });
+    expect(cancel.status).toBe(200);
+    expect(cancel.body).toEqual({
+      message: "Voucher purchase cancelled successfully",
+      voucher_title: a.voucher.title,
+      purchase_reference: a.reference,
+      purchase_status: "cancelled",
+      transaction_id: (await redemptionRow(a.redemptionId)).transaction_id,
+    });
+    expect((await voucherRow(a.voucher.id)).sold_count).toBe(0);
+    expect((await walletState(a.buyer.id)).balance).toBe(9_000);
+    expect((await redemptionRow(a.redemptionId)).status_reason).toBe("Changed my mind");
+
+    const b = await boughtVoucher();
+    const refund = await api("POST", "/api/v1/voucher-purchase/refund/", { token: b.buyer.token, body: { redemption_id: b.redemptionId, reason: "Not satisfied" } });
+    expect(refund.status).toBe(200);
+    expect(refund.body).toMatchObject({
+      message: "Voucher purchase refunded successfully",
+      voucher_title: b.voucher.title,
+      purchase_reference: b.reference,
+      refund_amount: 10,
+      remaining_balance: 100,
+      purchase_status: "refunded",
+    });
+    expect((await voucherRow(b.voucher.id)).sold_count).toBe(0);
+    const wallet = await walletState(b.buyer.id);
+    expect(wallet).toMatchObject({ balance: 10_000, ledger_sum: 10_000 });
+    const entry = await env.DB.prepare("SELECT amount, kind FROM ledger_entries WHERE transaction_id = ?").bind(refund.body.transaction_id).first();
+    expect(entry).toEqual({ amount: 1000, kind: "refund" });
+    const original = await env.DB.prepare("SELECT status FROM transactions WHERE id = ?").bind((await redemptionRow(b.redemptionId)).transaction_id).first();
+    expect(original).toEqual({ status: "REFUNDED" });
+  });
+
+  it("concurrent repeated cancels take effect once", async () => {
+    const a = await boughtVoucher();
+    const responses = await Promise.all(
+      Array.from({ length: 10 }, () => api("POST", "/api/v1/voucher-purchase/cancel/", { token: a.buyer.token, body: { redemption_id: a.redemptionId } })),
+    );
+    expect(responses.filter((r) => r.status === 200)).toHaveLength(1);
+    for (const r of responses.filter((r) => r.status !== 200)) expect([r.status, r.body.code]).toEqual([409, "ALREADY_PROCESSED"]);
+    expect((await voucherRow(a.voucher.id)).sold_count).toBe(0);
+  });
+
+  it("concurrent repeated refunds credit once, never more than was paid", async () => {
+    const a = await boughtVoucher();
+    const responses = await Promise.all(
+      Array.from({ length: 10 }, () => api("POST", "/api/v1/voucher-purchase/refund/", { token: a.buyer.token, body: { redemption_id: a.redemptionId } })),
+    );
+    expect(responses.filter((r) => r.status === 200)).toHaveLength(1);
+    for (const r of responses.filter((r) => r.status !== 200)) expect([r.status, r.body.code]).toEqual([409, "ALREADY_PROCESSED"]);
+    const wallet = await walletState(a.buyer.id);
+    expect(wallet).toMatchObject({ balance: 10_000, ledger_sum: 10_000 });
+    const credits = await env.DB.prepare("SELECT COUNT(*) AS n FROM ledger_entries WHERE user_id = ? AND kind = 'refund'").bind(a.buyer.id).first<{ n: number }>();
+    expect(credits!.n).toBe(1);
+    expect((await voucherRow(a.voucher.id)).sold_count).toBe(0);
+  });
+
+  it("cancel and refund racing each other: exactly one wins, and the money matches the winner", async () => {
+    const a = await boughtVoucher();
+    const body = { redemption_id: a.redemptionId };
+    const responses = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => api("POST", `/api/v1/voucher-purchase/${i % 2 ? "refund" : "cancel"}/`, { token: a.buyer.token, body })),
+    );
+    const winners = responses.filter((r) => r.status === 200);
+    expect(winners).toHaveLength(1);
+    for (const r of responses.filter((r) => r.status !== 200)) expect(r.body.code).toBe("ALREADY_PROCESSED");
+    const row = await redemptionRow(a.redemptionId);
+    expect(row.purchase_status).toBe(winners[0]!.body.purchase_status);
+    expect((await walletState(a.buyer.id)).balance).toBe(row.purchase_status === "refunded" ? 10_000 : 9_000);
+    expect((await voucherRow(a.voucher.id)).sold_count).toBe(0);
+  });
+
+  it("the D1 guard refuses a refund once anything was redeemed, and rolls the credit back", async () => {
+    const a = await boughtVoucher();
+    await env.DB.prepare("UPDATE vouchers SET redemptions_per_purchase = 2 WHERE id = ?").bind(a.voucher.id).run();
+    await env.DB.prepare("UPDATE voucher_redemptions SET total_redemptions = 2, remaining_redemptions = 1 WHERE id = ?").bind(a.redemptionId).run();
+    const refund = await api("POST", "/api/v1/voucher-purchase/refund/", { token: a.buyer.token, body: { redemption_id: a.redemptionId } });
+    expect([refund.status, refund.body.code]).toEqual([409, "CONFLICT"]);
+    const cancel = await api("POST", "/api/v1/voucher-purchase/cancel/", { token: a.buyer.token, body: { redemption_id: a.redemptionId } });
+    expect(cancel.status).toBe(409);
+    expect((await walletState(a.buyer.id)).balance).toBe(9_000);
+
+    // Directly against D1: the trigger itself refuses, whatever the service checked before.
+    await expect(
+      env.DB.prepare("UPDATE voucher_redemptions SET purchase_status = 'refunded', status_changed_at = ? WHERE id = ?").bind(new Date().toISOString(), a.redemptionId).run(),
+    ).rejects.toThrow(/redemption_not_cancellable/);
+  });
+
+  it("a claimed gift card (nothing paid) cannot be refunded", async () => {
+    const a = await boughtVoucher();
+    await env.DB.prepare("UPDATE voucher_redemptions SET is_gift_voucher = 1, purchase_cost = 0 WHERE id = ?").bind(a.redemptionId).run();
+    const refund = await api("POST", "/api/v1/voucher-purchase/refund/", { token: a.buyer.token, body: { redemption_id: a.redemptionId } });
+    expect(refund.status).toBe(400);
+    expect((await walletState(a.buyer.id)).balance).toBe(9_000);
+  });
+
+  it("another user's purchase is 404 for cancel, refund and QR code", async () => {
+    const a = await boughtVoucher();
+    const stranger = await createUser({ balance: 1_000 });
+    for (const path of ["cancel", "refund"]) {
+      const res = await api("POST", `/api/v1/voucher-purchase/${path}/`, { token: stranger.token, body: { redemption_id: a.redemptionId } });
+      expect(res.status).toBe(404);
+      expect(isCleanError(res.body)).toBe(true);
+    }
+    expect((await api("GET", `/api/v1/user-vouchers/${a.redemptionId}/qr-code/`, { token: stranger.token })).status).toBe(404);
+    expect((await api("GET", `/api/v1/user-vouchers/${a.redemptionId}/qr-code.svg`, { token: stranger.token })).status).toBe(404);
+    const list = await api("GET", "/api/v1/user-vouchers/", { token: stranger.token });
+    expect(list.body.results.map((r: any) => r.id)).not.toContain(a.redemptionId);
+    expect((await redemptionRow(a.redemptionId)).purchase_status).toBe("purchased");
+  });
+});
