@@ -26,7 +26,10 @@ mediaRouter.openapi(
     const object = await c.env.MEDIA.get(`${folder}/${file}`);
     if (!object) throw notFound("Image");
     const etag = object.httpEtag;
-    if (c.req.header("if-none-match") === etag) return c.body(null, 304, { ETag: etag });
+    if (c.req.header("if-none-match") === etag) {
+      await object.body.cancel();
+      return c.body(null, 304, { ETag: etag, "Cache-Control": "public, max-age=31536000, immutable" });
+    }
     const headers = new Headers();
     object.writeHttpMetadata(headers);
     headers.set("ETag", etag);
