@@ -34,15 +34,19 @@ advertisementsRouter.openapi(
     summary: "Advertise one of your vouchers in a city (charges advertisement_cost to your wallet)",
     security: bearerSecurity,
     request: {
+      // Not `required`: with two media types, zod-openapi then validates only the one that was sent.
       body: {
-        required: true,
+        required: false,
         content: { "application/json": { schema: CreateAdJson }, "multipart/form-data": { schema: CreateAdForm } },
       },
     },
     responses: { 201: jsonContent(CreateAdResponse, "Created"), ...errorResponses(400, 401, 403, 404, 409, 413, 422) },
   }),
   async (c) => {
-    const isForm = (c.req.header("content-type") ?? "").toLowerCase().startsWith("multipart/form-data");
+    const contentType = (c.req.header("content-type") ?? "").toLowerCase();
+    const isForm = contentType.startsWith("multipart/form-data") || contentType.startsWith("application/x-www-form-urlencoded");
+    if (!isForm && !contentType.startsWith("application/json"))
+      throw validationError("Send the advertisement as JSON or as multipart/form-data.");
     const fields = isForm ? c.req.valid("form") : c.req.valid("json");
     let bannerKey: string | null = null;
     if (isForm) {
