@@ -1,0 +1,77 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { applyToD1 } from "../../../src/features/wallet/wallet.ledger";
+import { walletApply } from "../../../src/features/wallet/wallet.service";
+import { createUser, unique, walletState } from "../../helpers/factories";
+
+describe("wallet core", () => {
+  it("N concurrent debits of a on balance B through the wallet give exactly floor(B/a) successes", async () => {
+    const user = await createUser({ balance: 1000 });
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => walletApply(env, { userId: user.id, amount: -300, kind: "debit", idempotencyKey: `debit:${i}` })),
+    );
+    expect(results.filter((r) => r.ok)).toHaveLength(3);
+    expect(results.filter((r) => !r.ok && r.reason === "INSUFFICIENT_FUNDS")).toHaveLength(37);
+    expect(await walletState(user.id)).toEqual({ balance: 100, ledger_sum: 100, debits: 3 });
+  });
+
+  it("the D1 batch alone refuses an overdraft, without the Durable Object's queue", async () => {
+    const user = await createUser({ balance: 1000 });
+    const results = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => applyToD1(env.DB, { userId: user.id, amount: -100, kind: "debit", idempotencyKey: `raw:${i}` })),
+    );
+    expect(results.filter((r) => r.ok)).toHaveLength(10);
+    expect(await walletState(user.id)).toEqual({ balance: 0, ledger_sum: 0, debits: 10 });
+  });
+
+  it("a refused debit writes nothing: no transaction row, no extra statements", async () => {
+    const user = await createUser({ balance: 50 });
+    const marker = unique("nonce");
+    const result = await walletApply(env, {
+      userId: user.id,
+      amount: -100,
+      kind: "debit",
+      idempotencyKey: unique("k"),
+      transaction: { type: "ACTIVATION" },
+      statements: [{ sql: "INSERT INTO webhook_nonces (nonce, source, created_at) VALUES (?, 'test', 'now')", params: [marker] }],
+    });
+    expect(result).toEqual({ ok: false, reason: "INSUFFICIENT_FUNDS", balance: 50 });
+    expect(await env.DB.prepare("SELECT nonce FROM webhook_nonces WHERE nonce = ?").bind(marker).first()).toBeNull();
+    expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM transactions WHERE user_id = ?").bind(user.id).first()).toEqual({ n: 0 });
+  });
+
+  it("the same idempotency key applied twice (even concurrently) changes the balance once and replays", async () => {
+    const user = await createUser({ balance: 1000 });
+    const key = unique("once");
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () => walletApply(env, { userId: user.id, amount: -200, kind: "debit", idempotencyKey: key, transaction: { type: "ACTIVATION" } })),
+    );
+    expect(results.every((r) => r.ok)).toBe(true);
+    const oks = results.filter((r): r is Extract<typeof r, { ok: true }> => r.ok);
+    expect(oks.filter((r) => !r.replayed)).toHaveLength(1);
+    expect(new Set(oks.map((r) => r.transactionId)).size).toBe(1);
+    expect(new Set(oks.map((r) => r.entryId)).size).toBe(1);
+    expect(await walletState(user.id)).toEqual({ balance: 800, ledger_sum: 800, debits: 1 });
+  });
+
+  it("the ledger is append-only: UPDATE and DELETE are refused by triggers", async () => {
+    const user = await createUser({ balance: 500 });
+    await expect(env.DB.prepare("UPDATE ledger_entries SET amount = 1 WHERE user_id = ?").bind(user.id).run()).rejects.toThrow(/ledger_append_only/);
+    await expect(env.DB.prepare("DELETE FROM ledger_entries WHERE user_id = ?").bind(user.id).run()).rejects.toThrow(/ledger_append_only/);
+    expect(await walletState(user.id)).toEqual({ balance: 500, ledger_sum: 500, debits: 0 });
+  });
+
+  it("credits and refunds keep balance = sum of the ledger; balance_after records the running balance", async () => {
+    const user = await createUser();
+    const credit = await walletApply(env, { userId: user.id, amount: 700, kind: "credit", idempotencyKey: unique("c") });
+    const debit = await walletApply(env, { userId: user.id, amount: -200, kind: "debit", idempotencyKey: unique("d") });
+    expect(credit).toMatchObject({ ok: true, balance: 700 });
+    expect(debit).toMatchObject({ ok: true, balance: 500 });
+    const entries = await env.DB.prepare("SELECT amount, balance_after FROM ledger_entries WHERE user_id = ? ORDER BY id").bind(user.id).all();
+    expect(entries.results).toEqual([
+      { amount: 700, balance_after: 700 },
+      { amount: -200, balance_after: 500 },
+    ]);
+    expect(await walletState(user.id)).toEqual({ balance: 500, ledger_sum: 500, debits: 1 });
+  });
+});
