@@ -66,6 +66,36 @@ export const sections = [
           : [sql`INSERT OR IGNORE INTO wallets (user_id, balance, updated_at) SELECT id, 0, ${now} FROM users WHERE username = ${u.username};`],
       ),
   },
+  {
+    // Voucher marketplace: the `merchant` user's business, categories, and vouchers of each type
+    // (one a gift card). Vouchers are keyed by fixed uuids so a second run inserts nothing.
+    name: "vouchers",
+    build: ({ now }) => {
+      const merchantId = raw(sql`(SELECT id FROM merchants WHERE user_id = ${userId("merchant")})`);
+      const categoryId = (name) => raw(sql`(SELECT id FROM categories WHERE name = ${name})`);
+      const vouchers = [
+        { uuid: "5eed0000-0000-4000-8000-000000000001", title: "50% Off Coffee", message: "Get 50% off on any coffee", category: "Food & Beverage", type: 1, percentage_value: 5000, percentage_min_bill: 10000, count: 100, gift: 0 },
+        { uuid: "5eed0000-0000-4000-8000-000000000002", title: "₹50 Off Breakfast", message: "Flat ₹50 off any breakfast over ₹200", category: "Food & Beverage", type: 2, flat_amount: 5000, flat_min_bill: 20000, count: null, gift: 0 },
+        { uuid: "5eed0000-0000-4000-8000-000000000003", title: "Free Coffee Gift Card", message: "Enjoy a free coffee on us!", category: "Gifts", type: 3, product_name: "Coffee", product_min_bill: 0, count: 50, gift: 1 },
+        { uuid: "5eed0000-0000-4000-8000-000000000004", title: "20% Off Haircut", message: "Fresh look, smaller bill", category: "Wellness", type: 1, percentage_value: 2000, percentage_min_bill: 0, count: 5, gift: 0 },
+      ];
+      return [
+        sql`INSERT OR IGNORE INTO merchants (user_id, business_name, category, phone, address, city, state, is_active, created_at, updated_at)
+  VALUES (${userId("merchant")}, 'Coffee Shop', 'Food & Beverage', '+919876543210', '12 MG Road', 'Mumbai', 'Maharashtra', 1, ${now}, ${now});`,
+        ...["Food & Beverage", "Gifts", "Wellness"].map(
+          (name) => sql`INSERT OR IGNORE INTO categories (name, description, is_active, created_at) VALUES (${name}, '', 1, ${now});`,
+        ),
+        ...vouchers.map(
+          (v) => sql`INSERT OR IGNORE INTO vouchers (uuid, merchant_id, category_id, title, message, terms_conditions, voucher_type,
+    percentage_value, percentage_min_bill, flat_amount, flat_min_bill, product_name, product_min_bill, count, sold_count,
+    redemptions_per_purchase, validity_days, is_gift_card, is_active, is_featured, created_at, updated_at)
+  VALUES (${v.uuid}, ${merchantId}, ${categoryId(v.category)}, ${v.title}, ${v.message}, 'Demo voucher', ${v.type},
+    ${v.percentage_value ?? null}, ${v.percentage_min_bill ?? null}, ${v.flat_amount ?? null}, ${v.flat_min_bill ?? null},
+    ${v.product_name ?? null}, ${v.product_min_bill ?? null}, ${v.count}, 0, 1, 365, ${v.gift}, 1, ${v.type === 1 ? 1 : 0}, ${now}, ${now});`,
+        ),
+      ];
+    },
+  },
 ];
 
 export function buildSeedSql({ now = new Date().toISOString(), hash = hashPassword } = {}) {

@@ -63,7 +63,12 @@ export const vouchers = sqliteTable(
 
 export const PURCHASE_STATUSES = ["purchased", "redeemed", "expired", "cancelled", "refunded"] as const;
 
-/** The spec's UserVoucherRedemption: one purchase (or one claimed gift card) and what is left of it. */
+/**
+ * The spec's UserVoucherRedemption: one purchase (or one claimed gift card) and what is left of it.
+ * migrations/0006 adds the trigger `voucher_redemptions_cancel_guard`: purchase_status becomes
+ * 'cancelled' or 'refunded' only from 'purchased', with nothing redeemed and before expiry_date
+ * (RAISE(ABORT, 'redemption_not_cancellable') otherwise), so the whole batch rolls back.
+ */
 export const voucherRedemptions = sqliteTable(
   "voucher_redemptions",
   {
