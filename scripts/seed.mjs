@@ -96,6 +96,23 @@ export const sections = [
       ];
     },
   },
+  {
+    // Offers API: a few offers (prices in minor units). "Sandbox Failing Offer" has
+    // sandbox_outcome 'fail', so activating it without PARTNER_API_URL shows the refusal and
+    // refund path. Offers have no natural key column; the name is used as one here.
+    name: "offers",
+    build: ({ now }) =>
+      [
+        { name: "Streaming Monthly", description: "30 days of premium streaming", price: 2000, duration_days: 30, partner: "streamco", outcome: "succeed" },
+        { name: "Mobile Data 10GB", description: "10 GB of mobile data for a week", price: 999, duration_days: 7, partner: "telco", outcome: "succeed" },
+        { name: "Music Annual", description: "A year of ad-free music", price: 15000, duration_days: 365, partner: "tunes", outcome: "succeed" },
+        { name: "Sandbox Failing Offer", description: "The sandbox partner refuses this one: the activation fails and is refunded", price: 500, duration_days: 30, partner: "sandbox", outcome: "fail" },
+      ].map(
+        (o) => sql`INSERT INTO offers (name, description, price, duration_days, is_active, partner, sandbox_outcome, created_at, updated_at)
+  SELECT ${o.name}, ${o.description}, ${o.price}, ${o.duration_days}, 1, ${o.partner}, ${o.outcome}, ${now}, ${now}
+  WHERE NOT EXISTS (SELECT 1 FROM offers WHERE name = ${o.name});`,
+      ),
+  },
 ];
 
 export function buildSeedSql({ now = new Date().toISOString(), hash = hashPassword } = {}) {
