@@ -113,6 +113,24 @@ export const sections = [
   WHERE NOT EXISTS (SELECT 1 FROM offers WHERE name = ${o.name});`,
       ),
   },
+  {
+    // Notification system: a customer record for alice (her profile email, a Telegram chat and
+    // a WhatsApp number, default preferences) and one pending order. Natural keys: the
+    // (owner, email) unique index and order_number. Notifications are not seeded: placing or
+    // moving an order in `wrangler dev` shows them being queued and sent through the sandbox.
+    name: "customers-orders",
+    build: ({ now }) => [
+      sql`INSERT OR IGNORE INTO customers (owner_user_id, name, email, phone, telegram_chat_id, address, city, country, postal_code, created_at, updated_at)
+  SELECT id, 'Alice Demo', email, '+919876543210', '123456789', '12 MG Road', 'Mumbai', 'India', '400001', ${now}, ${now}
+  FROM users WHERE username = 'alice';`,
+      sql`INSERT OR IGNORE INTO orders (order_number, user_id, customer_id, status, total_amount, currency, shipping_address, shipping_method, tracking_number, notes, created_at, updated_at)
+  SELECT 'ORD-DEMO-ALICE-1', u.id, c.id, 'pending', 14999, 'INR', '12 MG Road, Mumbai 400001', 'standard', 'TRK-DEMOALICE1', 'Demo order', ${now}, ${now}
+  FROM users u JOIN customers c ON c.owner_user_id = u.id AND c.email = u.email WHERE u.username = 'alice';`,
+      sql`INSERT INTO order_status_history (order_id, from_status, to_status, changed_by, created_at)
+  SELECT o.id, NULL, 'pending', o.user_id, ${now} FROM orders o
+  WHERE o.order_number = 'ORD-DEMO-ALICE-1' AND NOT EXISTS (SELECT 1 FROM order_status_history h WHERE h.order_id = o.id);`,
+    ],
+  },
 ];
 
 export function buildSeedSql({ now = new Date().toISOString(), hash = hashPassword } = {}) {
