@@ -139,6 +139,8 @@ describe("featured and trending", () => {
     expect(trending.body.trending_vouchers.map((v: any) => v.id)).not.toContain(cold.id);
 
     const featured = await api("GET", "/api/v1/public-vouchers/featured/");
+    const featuredAlias = await api("GET", "/api/voucher/public-vouchers/featured");
+    expect(featuredAlias.body.featured_vouchers.map((v: any) => v.id)).toEqual(featured.body.featured_vouchers.map((v: any) => v.id));
     expect(featured.body.message).toBe("Featured vouchers based on popularity");
     expect(featured.body.total_count).toBe(featured.body.featured_vouchers.length);
     const scores = featured.body.featured_vouchers.map((v: any) => v.popularity_score);

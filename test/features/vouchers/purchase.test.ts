@@ -164,7 +164,7 @@ describe("cancel and refund", () => {
     expect((await redemptionRow(a.redemptionId)).status_reason).toBe("Changed my mind");
 
     const b = await boughtVoucher();
-    const refund = await api("POST", "/api/v1/voucher-purchase/refund/", { token: b.buyer.token, body: { redemption_id: b.redemptionId, reason: "Not satisfied" } });
+    const refund = await api("POST", "/api/voucher/voucher-purchase/refund/", { token: b.buyer.token, body: { redemption_id: b.redemptionId, reason: "Not satisfied" } });
     expect(refund.status).toBe(200);
     expect(refund.body).toMatchObject({
       message: "Voucher purchase refunded successfully",
