@@ -3,7 +3,7 @@ import { ApiError, ErrorCode, badRequest, notFound, validationError } from "../.
 import { referenceCode } from "../../lib/ids";
 import { normalizePhone } from "../../lib/phone";
 import { nowIso } from "../../lib/time";
-import { notify } from "../notifications/notify";
+import { notifyMany } from "../notifications/notify";
 
 export const MAX_SHARE_NUMBERS = 20;
 
@@ -89,20 +89,21 @@ export async function shareGiftCard(
 
   const base = (env.PUBLIC_BASE_URL || input.origin).replace(/\/$/, "");
   const from = purchase.sharer_name || "A friend";
-  const sent = await Promise.all(
-    shares.map((share) =>
-      notify(env, {
-        channel: "whatsapp",
-        recipient: share.recipient_phone,
-        category: "transactional",
-        title: "You received a gift card",
-        message:
-          `${from} sent you a gift card: ${purchase.title} at ${purchase.business_name}. ` +
-          `Claim it with reference ${share.claim_reference} at ${base}/gift-cards/claim?reference=${share.claim_reference}`,
-        userId: input.userId,
-        dedupeKey: `gift-share:${share.id}`,
-      }),
-    ),
+  // One notification per share through the notifications queue; the dedupe key makes a retried
+  // request (or a replay) send nothing twice.
+  const sent = await notifyMany(
+    env,
+    shares.map((share) => ({
+      channel: "whatsapp" as const,
+      recipient: share.recipient_phone,
+      category: "transactional" as const,
+      title: "You received a gift card",
+      message:
+        `${from} sent you a gift card: ${purchase.title} at ${purchase.business_name}. ` +
+        `Claim it with reference ${share.claim_reference} at ${base}/gift-cards/claim?reference=${share.claim_reference}`,
+      userId: input.userId,
+      dedupeKey: `gift-share:${share.id}`,
+    })),
   );
   await env.DB.batch(
     shares.map((share, i) => env.DB.prepare("UPDATE gift_card_shares SET notification_id = ? WHERE id = ?").bind(sent[i]!.id, share.id)),

@@ -49,7 +49,9 @@ function fromJson(text: string): QrKey | null {
   }
   const id = record.redemption_id;
   if (typeof id === "number" || (typeof id === "string" && NUMERIC_ID.test(id))) return positiveId(Number(id));
+  // The purchase QR's JSON (user-vouchers) puts the redemption's UUID under `voucher_uuid`;
+  // a true voucher UUID there is recognised by the lookup and answered with a clear 400.
   if (typeof record.voucher_uuid === "string" && UUID.test(record.voucher_uuid.trim()))
-    return { kind: "voucher_uuid", value: record.voucher_uuid.trim().toLowerCase() };
+    return { kind: "uuid", value: record.voucher_uuid.trim().toLowerCase() };
   return null;
 }

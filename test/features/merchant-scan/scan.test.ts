@@ -46,6 +46,9 @@ describe("POST /merchant/scan/scan/", () => {
       purchase.uuid.toUpperCase(),
       JSON.stringify({ purchase_reference: purchase.reference, redemption_id: purchase.id }),
       JSON.stringify({ redemption_id: purchase.id }),
+      // The shape user-vouchers' qr_code_data has: voucher_uuid there is the purchase's UUID.
+      JSON.stringify({ purchase_reference: purchase.reference, redemption_id: purchase.id, voucher_uuid: purchase.uuid }),
+      JSON.stringify({ voucher_uuid: purchase.uuid }),
       `https://perks.example/v/${purchase.reference}`,
     ];
     for (const form of forms) {
