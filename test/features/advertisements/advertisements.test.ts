@@ -79,6 +79,9 @@ describe("creating an advertisement", () => {
     const object = await env.MEDIA.get(key);
     expect(object?.httpMetadata?.contentType).toBe("image/png");
     expect(new Uint8Array(await object!.arrayBuffer())).toEqual(PNG);
+    const served = await api("GET", new URL(ad.banner_image).pathname);
+    expect(served.status).toBe(200);
+    expect(served.headers.get("content-type")).toBe("image/png");
   });
 
   it("refuses a banner that is not an image, or too large, and charges nothing", async () => {
