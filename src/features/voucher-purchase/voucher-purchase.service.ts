@@ -8,6 +8,8 @@ import { insufficientBalance, walletApply, type SqlStatement } from "../wallet/w
 const soldOut = () => new ApiError(400, ErrorCode.SOLD_OUT, "This voucher is sold out.");
 /** The trigger in migrations/0006 that refuses a cancel or refund the state does not allow. */
 const CANCEL_GUARD = "redemption_not_cancellable";
+/** The CHECK a shared gift card's cancel or refund trips on purpose (see `transition`). */
+const SHARED_GUARD = "redemption_remaining";
 const REFERENCE_ATTEMPTS = 3;
 
 interface VoucherForSale {
@@ -153,13 +155,15 @@ interface OwnedPurchase {
   total_redemptions: number;
   remaining_redemptions: number;
   expiry_date: string;
+  share_count: number;
 }
 
 /** Another user's purchase is "not found", like one that does not exist. */
 async function ownPurchase(env: Env, userId: number, redemptionId: number) {
   const row = await env.DB.prepare(
     `SELECT r.id, r.voucher_id, v.title AS voucher_title, r.purchase_reference, r.purchase_status, r.is_gift_voucher, r.purchase_cost,
-            r.transaction_id, r.total_redemptions, r.remaining_redemptions, r.expiry_date
+            r.transaction_id, r.total_redemptions, r.remaining_redemptions, r.expiry_date,
+            (SELECT COUNT(*) FROM gift_card_shares s WHERE s.source_redemption_id = r.id) AS share_count
        FROM voucher_redemptions r JOIN vouchers v ON v.id = r.voucher_id WHERE r.id = ? AND r.user_id = ?`,
   )
     .bind(redemptionId, userId)
@@ -169,18 +173,28 @@ async function ownPurchase(env: Env, userId: number, redemptionId: number) {
 }
 
 /** Why a purchase cannot be cancelled or refunded now, or null if it can (mirrors the D1 trigger). */
-export function cancelRefusal(p: Pick<OwnedPurchase, "purchase_status" | "total_redemptions" | "remaining_redemptions" | "expiry_date">, now: string) {
+export function cancelRefusal(
+  p: Pick<OwnedPurchase, "purchase_status" | "total_redemptions" | "remaining_redemptions" | "expiry_date" | "share_count">,
+  now: string,
+) {
   if (p.purchase_status === "cancelled" || p.purchase_status === "refunded")
     return conflict(`This purchase was already ${p.purchase_status}.`, ErrorCode.ALREADY_PROCESSED);
   if (p.purchase_status === "expired" || (p.purchase_status === "purchased" && p.expiry_date <= now))
     return new ApiError(400, ErrorCode.EXPIRED, "This purchase has expired and can no longer be cancelled or refunded.");
   if (p.purchase_status !== "purchased" || p.remaining_redemptions !== p.total_redemptions)
     return conflict("This voucher has already been redeemed (in part or in full), so it can no longer be cancelled or refunded.");
+  if (p.share_count > 0) return conflict("This gift card has been shared, so it can no longer be cancelled or refunded.");
   return null;
 }
 
 function transition(p: OwnedPurchase, status: "cancelled" | "refunded", reason: string | undefined, now: string): SqlStatement[] {
   const statements: SqlStatement[] = [
+    // A shared gift card stays with its recipients, so its purchase is final. Inside the batch, so a
+    // share committed after the check above still stops it: the CHECK on remaining_redemptions fails.
+    {
+      sql: "UPDATE voucher_redemptions SET remaining_redemptions = -1 WHERE id = ? AND EXISTS (SELECT 1 FROM gift_card_shares WHERE source_redemption_id = ?)",
+      params: [p.id, p.id],
+    },
     // Matches the row by id alone: the trigger, not the WHERE clause, decides, so a refused change aborts the whole batch.
     {
       sql: "UPDATE voucher_redemptions SET purchase_status = ?, status_reason = ?, status_changed_at = ?, updated_at = ? WHERE id = ?",
@@ -205,7 +219,8 @@ export async function cancelPurchase(env: Env, input: { userId: number; redempti
   try {
     await env.DB.batch(transition(p, "cancelled", input.reason, now).map((s) => env.DB.prepare(s.sql).bind(...s.params)));
   } catch (error) {
-    if (String((error as Error)?.message ?? error).includes(CANCEL_GUARD)) throw await refusalAfterRace(env, input.userId, p.id, now);
+    const message = String((error as Error)?.message ?? error);
+    if (message.includes(CANCEL_GUARD) || message.includes(SHARED_GUARD)) throw await refusalAfterRace(env, input.userId, p.id, now);
     throw error;
   }
   return {
@@ -242,7 +257,7 @@ export async function refundPurchase(env: Env, input: { userId: number; redempti
     statements,
   });
   if (!result.ok) {
-    if (result.reason === "CONSTRAINT" && result.constraint === CANCEL_GUARD) throw await refusalAfterRace(env, input.userId, p.id, now);
+    if (result.reason === "CONSTRAINT" && (result.constraint === CANCEL_GUARD || result.constraint === SHARED_GUARD)) throw await refusalAfterRace(env, input.userId, p.id, now);
     throw new Error(`voucher refund refused: ${result.reason}`);
   }
   if (result.replayed) throw conflict("This purchase was already refunded.", ErrorCode.ALREADY_PROCESSED);

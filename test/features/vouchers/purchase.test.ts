@@ -246,6 +246,23 @@ describe("cancel and refund", () => {
     expect((await walletState(a.buyer.id)).balance).toBe(9_000);
   });
 
+  it("a gift card that was shared can be neither cancelled nor refunded", async () => {
+    const a = await boughtVoucher();
+    await env.DB.prepare(
+      "INSERT INTO gift_card_shares (source_redemption_id, voucher_id, sharer_id, recipient_phone, claim_reference, created_at) VALUES (?, ?, ?, '+919876543210', ?, ?)",
+    )
+      .bind(a.redemptionId, a.voucher.id, a.buyer.id, `GFT-T${a.redemptionId}`, new Date().toISOString())
+      .run();
+    for (const action of ["refund", "cancel"]) {
+      const res = await api("POST", `/api/v1/voucher-purchase/${action}/`, { token: a.buyer.token, body: { redemption_id: a.redemptionId } });
+      expect([res.status, res.body.code]).toEqual([409, "CONFLICT"]);
+      expect(res.body.error).toMatch(/shared/);
+    }
+    expect((await walletState(a.buyer.id)).balance).toBe(9_000);
+    expect((await voucherRow(a.voucher.id)).sold_count).toBe(1);
+    expect((await redemptionRow(a.redemptionId)).purchase_status).toBe("purchased");
+  });
+
   it("another user's purchase is 404 for cancel, refund and QR code", async () => {
     const a = await boughtVoucher();
     const stranger = await createUser({ balance: 1_000 });

@@ -175,6 +175,14 @@ describe("the ledger's error parsing recognises the voucher constraints", () => 
       statements: [{ sql: "UPDATE voucher_redemptions SET purchase_status = 'refunded', status_changed_at = ? WHERE id = ?", params: [new Date().toISOString(), p.redemption_id] }],
     });
     expect(guard).toEqual({ ok: false, reason: "CONSTRAINT", constraint: "redemption_not_cancellable" });
+    const remaining = await applyToD1(env.DB, {
+      userId: buyer.id,
+      amount: 1000,
+      kind: "refund",
+      idempotencyKey: `probe-remaining:${p.redemption_id}`,
+      statements: [{ sql: "UPDATE voucher_redemptions SET remaining_redemptions = -1 WHERE id = ?", params: [p.redemption_id] }],
+    });
+    expect(remaining).toEqual({ ok: false, reason: "CONSTRAINT", constraint: "redemption_remaining" });
     const wallet = await env.DB.prepare("SELECT balance FROM wallets WHERE user_id = ?").bind(buyer.id).first<{ balance: number }>();
     expect(wallet!.balance).toBe(9_000);
   });
