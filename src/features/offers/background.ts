@@ -3,6 +3,7 @@ import { CRON } from "../../cron/schedules";
 import { registerConsumer } from "../../queues/consumers";
 import { QueueName } from "../../queues/messages";
 import { handleActivationMessage } from "./activation.consumer";
+import { sweepPendingActivations } from "./activation.sweep";
 import { PARTNER_MAX_SKEW_SECONDS, PARTNER_NONCE_SOURCE } from "./partner.auth";
 import { runSubscriptionExpiry } from "./subscriptions.service";
 
@@ -10,6 +11,7 @@ registerConsumer(QueueName.activations, handleActivationMessage);
 registerConsumer(QueueName.activationsDeadLetter, handleActivationMessage);
 
 registerCronJob(CRON.frequent, { name: "subscription-expiry", run: (env, at) => runSubscriptionExpiry(env, at) });
+registerCronJob(CRON.frequent, { name: "pending-activation-sweep", run: (env, at) => sweepPendingActivations(env, at) });
 registerCronJob(CRON.frequent, {
   name: "partner-nonce-cleanup",
   // A nonce older than the accepted clock skew can no longer be replayed: its timestamp is refused first.

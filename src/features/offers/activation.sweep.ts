@@ -1,0 +1,30 @@
+import type { Env } from "../../env";
+import { completeActivation } from "./activation.service";
+
+/** A pending activation untouched this long has lost its message or awaits a partner callback. */
+export const REQUEUE_AFTER_MINUTES = 15;
+/** A partner that has neither answered nor called back within this long will not: fail and refund. */
+export const ABANDON_AFTER_HOURS = 24;
+export const ABANDONED_REASON = "The partner did not confirm the activation within 24 hours.";
+
+/**
+ * Cron safety net for invariant 6: an activation whose queue message was lost (the send failed
+ * after D1 committed) is sent again (the consumer is idempotent and the partner sees the same
+ * Idempotency-Key); one that stays pending a day is failed and refunded, once.
+ */
+export async function sweepPendingActivations(env: Env, at: Date) {
+  const requeueBefore = new Date(at.getTime() - REQUEUE_AFTER_MINUTES * 60_000).toISOString();
+  const abandonBefore = new Date(at.getTime() - ABANDON_AFTER_HOURS * 3_600_000).toISOString();
+  const [abandoned, stale] = await env.DB.batch<{ id: string }>([
+    env.DB.prepare("SELECT id FROM transactions WHERE type = 'ACTIVATION' AND status = 'PENDING' AND created_at < ? LIMIT 100").bind(abandonBefore),
+    env.DB.prepare("SELECT id FROM transactions WHERE type = 'ACTIVATION' AND status = 'PENDING' AND created_at >= ? AND updated_at < ? LIMIT 100").bind(
+      abandonBefore,
+      requeueBefore,
+    ),
+  ]);
+  let failed = 0;
+  for (const { id } of abandoned!.results) if ((await completeActivation(env, id, { status: "FAILED", reason: ABANDONED_REASON })).applied) failed++;
+  const requeue = stale!.results.map(({ id }) => ({ body: { type: "activation.requested" as const, transaction_id: id } }));
+  if (requeue.length > 0) await env.ACTIVATIONS.sendBatch(requeue);
+  return { failed, requeued: requeue.length };
+}
