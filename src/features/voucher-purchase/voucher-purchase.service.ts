@@ -64,7 +64,7 @@ export async function purchaseVoucher(env: Env, input: { userId: number; voucher
         params: [uuid(), v.id, v.merchant_id, input.userId, reference, v.cost, transactionId, v.redemptions_per_purchase, v.redemptions_per_purchase, now, expiryDate, now],
       },
     ];
-    const outcome = v.cost > 0 ? await paidPurchase(env, input.userId, v, walletKey, transactionId!, reference, statements) : await freePurchase(env, input.userId, statements);
+    const outcome = v.cost > 0 ? await paidPurchase(env, input.userId, v, walletKey, transactionId!, { reference, expiryDate }, statements) : await freePurchase(env, input.userId, { reference, expiryDate }, statements);
     if (outcome === "reference-clash") continue;
     return {
       message: "Voucher purchased successfully",
@@ -96,7 +96,7 @@ async function paidPurchase(
   v: VoucherForSale,
   walletKey: string,
   transactionId: string,
-  reference: string,
+  { reference, expiryDate }: { reference: string; expiryDate: string },
   statements: SqlStatement[],
 ): Promise<Bought | "reference-clash"> {
   const result = await walletApply(env, {
@@ -125,16 +125,21 @@ async function paidPurchase(
     return { redemptionId: prior.id, reference: prior.purchase_reference, expiryDate: prior.expiry_date, cost: prior.purchase_cost, balance: result.balance, transactionId: result.transactionId };
   }
   const row = result.results[1]![0] as { id: number };
-  return { redemptionId: row.id, reference, expiryDate: statements[1]!.params[10] as string, cost: v.cost, balance: result.balance, transactionId };
+  return { redemptionId: row.id, reference, expiryDate, cost: v.cost, balance: result.balance, transactionId };
 }
 
 /** A voucher_cost of 0 moves no money: the stock and the row still commit together. */
-async function freePurchase(env: Env, userId: number, statements: SqlStatement[]): Promise<Bought | "reference-clash"> {
+async function freePurchase(
+  env: Env,
+  userId: number,
+  { reference, expiryDate }: { reference: string; expiryDate: string },
+  statements: SqlStatement[],
+): Promise<Bought | "reference-clash"> {
   try {
     const results = await env.DB.batch(statements.map((s) => env.DB.prepare(s.sql).bind(...s.params)));
     const row = results[1]!.results[0] as { id: number };
     const balance = await env.DB.prepare("SELECT balance FROM wallets WHERE user_id = ?").bind(userId).first<number>("balance");
-    return { redemptionId: row.id, reference: statements[1]!.params[4] as string, expiryDate: statements[1]!.params[10] as string, cost: 0, balance: balance ?? 0, transactionId: null };
+    return { redemptionId: row.id, reference, expiryDate, cost: 0, balance: balance ?? 0, transactionId: null };
   } catch (error) {
     const message = String((error as Error)?.message ?? error);
     if (message.includes("voucher_stock")) throw soldOut();
@@ -243,7 +248,7 @@ export async function refundPurchase(env: Env, input: { userId: number; redempti
   const refusal = cancelRefusal(p, now);
   if (refusal) throw refusal;
   if (p.is_gift_voucher || p.purchase_cost <= 0)
-    throw badRequest("This voucher was not paid for (a claimed gift card), so there is nothing to refund; cancel it instead.");
+    throw badRequest("Nothing was paid for this voucher (a claimed gift card or a free purchase), so there is nothing to refund; cancel it instead.");
   const statements = transition(p, "refunded", input.reason, now);
   if (p.transaction_id)
     statements.push({ sql: "UPDATE transactions SET status = 'REFUNDED', updated_at = ? WHERE id = ? AND user_id = ?", params: [now, p.transaction_id, input.userId] });

@@ -278,3 +278,24 @@ describe("cancel and refund", () => {
     expect((await redemptionRow(a.redemptionId)).purchase_status).toBe("purchased");
   });
 });
+
+describe("a voucher_cost of 0", () => {
+  it("sells without touching the wallet, still taking stock", async () => {
+    const merchant = await createMerchant();
+    const voucher = await createVoucher(merchant, { count: 1 });
+    const buyer = await createUser({ balance: 0 });
+    await env.DB.prepare("UPDATE site_settings SET value = '0' WHERE key = 'voucher_cost'").run();
+    try {
+      const res = await purchase(buyer.token, voucher.id);
+      expect(res.status).toBe(201);
+      expect(res.body).toMatchObject({ purchase_cost: 0, remaining_balance: 0, transaction_id: null });
+      expect((await redemptionRow(res.body.redemption_id)).purchase_reference).toBe(res.body.purchase_reference);
+      expect((await purchase(buyer.token, voucher.id)).body.code).toBe("SOLD_OUT");
+      const refund = await api("POST", "/api/v1/voucher-purchase/refund/", { token: buyer.token, body: { redemption_id: res.body.redemption_id } });
+      expect(refund.status).toBe(400);
+      expect((await walletState(buyer.id)).debits).toBe(0);
+    } finally {
+      await env.DB.prepare("UPDATE site_settings SET value = '1000' WHERE key = 'voucher_cost'").run();
+    }
+  });
+});
