@@ -1,11 +1,10 @@
 import type { Env } from "../../env";
 import { notFound } from "../../lib/errors";
-import { compactAmount } from "../vouchers/voucher-value";
 import { pageWindow, paginated } from "../../lib/pagination";
 import { addDays, nowIso } from "../../lib/time";
 import { mediaUrl } from "../vouchers/images";
 import { POPULARITY_SCORE, POPULARITY_SUBQUERY } from "../vouchers/popularity";
-import { voucherTypeName, voucherValue } from "../vouchers/voucher-value";
+import { compactAmount, voucherTypeName, voucherValue } from "../vouchers/voucher-value";
 import type { BrowseQuery } from "./public-vouchers.schemas";
 
 export interface DiscoveryDeps {
