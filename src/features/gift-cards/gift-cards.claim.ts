@@ -2,12 +2,12 @@ import type { Env } from "../../env";
 import { ApiError, ErrorCode, badRequest, forbidden } from "../../lib/errors";
 import { uuid } from "../../lib/ids";
 import { nowIso } from "../../lib/time";
-import { voucherTypeName, voucherValue } from "../vouchers/voucher-value";
+import { type VoucherValueRow, voucherTypeName, voucherValueOfRow } from "../vouchers/voucher-value";
 
 /** Unknown and already-claimed references get this same answer, so the endpoint is no oracle. */
 const unavailable = () => new ApiError(404, ErrorCode.NOT_FOUND, "Gift card not found or already claimed.");
 
-interface ClaimRow {
+interface ClaimRow extends VoucherValueRow {
   claimer_phone: string | null;
   share_id: number | null;
   sharer_id: number;
@@ -16,13 +16,6 @@ interface ClaimRow {
   source_status: string;
   expiry_date: string;
   title: string;
-  voucher_type: number;
-  percentage_value: number | null;
-  percentage_min_bill: number | null;
-  flat_amount: number | null;
-  flat_min_bill: number | null;
-  product_name: string | null;
-  product_min_bill: number | null;
   business_name: string;
 }
 
@@ -87,15 +80,7 @@ export async function claimGiftCard(env: Pick<Env, "DB">, userId: number, rawRef
       title: row.title,
       merchant: row.business_name,
       voucher_type: voucherTypeName(row.voucher_type),
-      voucher_value: voucherValue({
-        voucherType: row.voucher_type,
-        percentageValue: row.percentage_value,
-        percentageMinBill: row.percentage_min_bill,
-        flatAmount: row.flat_amount,
-        flatMinBill: row.flat_min_bill,
-        productName: row.product_name,
-        productMinBill: row.product_min_bill,
-      }),
+      voucher_value: voucherValueOfRow(row),
       expiry_date: row.expiry_date,
       purchase_reference: reference,
       claim_reference: reference,

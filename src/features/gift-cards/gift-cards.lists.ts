@@ -1,9 +1,21 @@
 import type { Env } from "../../env";
-import { nowIso } from "../../lib/time";
-import { voucherTypeName, voucherValue } from "../vouchers/voucher-value";
+import { canRedeem, type RedemptionRow } from "../user-vouchers/user-vouchers.service";
+import { type VoucherValueRow, voucherTypeName, voucherValueOfRow } from "../vouchers/voucher-value";
 
 /** Lists are capped (the spec returns bare arrays): newest first. */
 export const LIST_CAP = 200;
+
+interface GiftCardRow extends VoucherValueRow {
+  id: number;
+  purchased_at: string;
+  expiry_date: string;
+  purchase_reference: string;
+  purchase_status: RedemptionRow["purchase_status"];
+  remaining_redemptions: number;
+  title: string;
+  business_name: string;
+  merchant_active: number;
+}
 
 export async function myGiftCards(env: Pick<Env, "DB">, userId: number) {
   const { results } = await env.DB.prepare(
@@ -15,28 +27,19 @@ export async function myGiftCards(env: Pick<Env, "DB">, userId: number) {
       ORDER BY r.purchased_at DESC, r.id DESC LIMIT ${LIST_CAP}`,
   )
     .bind(userId)
-    .all<Record<string, any>>();
-  const now = nowIso();
+    .all<GiftCardRow>();
   const giftCards = results.map((r) => ({
-    id: r.id as number,
-    title: r.title as string,
-    merchant: r.business_name as string,
+    id: r.id,
+    title: r.title,
+    merchant: r.business_name,
     voucher_type: voucherTypeName(r.voucher_type),
-    voucher_value: voucherValue({
-      voucherType: r.voucher_type,
-      percentageValue: r.percentage_value,
-      percentageMinBill: r.percentage_min_bill,
-      flatAmount: r.flat_amount,
-      flatMinBill: r.flat_min_bill,
-      productName: r.product_name,
-      productMinBill: r.product_min_bill,
-    }),
-    purchased_at: r.purchased_at as string,
-    expiry_date: r.expiry_date as string,
-    purchase_reference: r.purchase_reference as string,
-    purchase_status: r.purchase_status as string,
-    can_redeem: r.purchase_status === "purchased" && r.expiry_date > now && r.remaining_redemptions > 0 && Boolean(r.merchant_active),
-    remaining_redemptions: r.remaining_redemptions as number,
+    voucher_value: voucherValueOfRow(r),
+    purchased_at: r.purchased_at,
+    expiry_date: r.expiry_date,
+    purchase_reference: r.purchase_reference,
+    purchase_status: r.purchase_status,
+    can_redeem: canRedeem(r),
+    remaining_redemptions: r.remaining_redemptions,
   }));
   return { gift_cards: giftCards, total_count: giftCards.length, message: "Your claimed gift cards" };
 }

@@ -1,8 +1,9 @@
 import type { Env } from "../../env";
 import type { QrKey } from "./qr-data";
+import type { VoucherValueRow } from "../vouchers/voucher-value";
 
 /** One row: the scanning merchant, the purchase the key names, its voucher, holder and merchant. */
-export interface ScanRow {
+export interface ScanRow extends VoucherValueRow {
   my_merchant_id: number | null;
   my_merchant_active: number | null;
   id: number | null;
@@ -16,13 +17,6 @@ export interface ScanRow {
   purchased_at: string;
   expiry_date: string;
   title: string;
-  voucher_type: number;
-  percentage_value: number | null;
-  percentage_min_bill: number | null;
-  flat_amount: number | null;
-  flat_min_bill: number | null;
-  product_name: string | null;
-  product_min_bill: number | null;
   first_name: string;
   last_name: string;
   username: string;

@@ -1,7 +1,7 @@
 import type { Env } from "../../env";
 import { ApiError, ErrorCode, forbidden, notFound } from "../../lib/errors";
 import { nowIso } from "../../lib/time";
-import { voucherTypeName, voucherValue } from "../vouchers/voucher-value";
+import { voucherTypeName, voucherValueOfRow } from "../vouchers/voucher-value";
 import { notAMerchant } from "./merchant-access";
 import { cannotRedeemReason, holderName, lookupForScan, type ScanRow } from "./merchant-scan.lookup";
 import { parseQrData, type QrKey } from "./qr-data";
@@ -30,15 +30,7 @@ export async function scanVoucher(env: Pick<Env, "DB">, userId: number, qrData: 
     id: found.id!,
     title: found.title,
     voucher_type: voucherTypeName(found.voucher_type),
-    voucher_value: voucherValue({
-      voucherType: found.voucher_type,
-      percentageValue: found.percentage_value,
-      percentageMinBill: found.percentage_min_bill,
-      flatAmount: found.flat_amount,
-      flatMinBill: found.flat_min_bill,
-      productName: found.product_name,
-      productMinBill: found.product_min_bill,
-    }),
+    voucher_value: voucherValueOfRow(found),
     user_info: { name: holderName(found), phone: found.phone, is_original_purchaser: !found.is_gift_voucher },
     purchased_at: found.purchased_at,
     expiry_date: found.expiry_date,

@@ -4,7 +4,7 @@ import { pageWindow, paginated } from "../../lib/pagination";
 import { addDays, nowIso } from "../../lib/time";
 import { mediaUrl } from "../vouchers/images";
 import { POPULARITY_SCORE, POPULARITY_SUBQUERY } from "../vouchers/popularity";
-import { compactAmount, voucherTypeName, voucherValue } from "../vouchers/voucher-value";
+import { compactAmount, type VoucherValueRow, voucherTypeName, voucherValueOfRow } from "../vouchers/voucher-value";
 import type { BrowseQuery } from "./public-vouchers.schemas";
 
 export interface DiscoveryDeps {
@@ -14,20 +14,13 @@ export interface DiscoveryDeps {
   userId: number | null;
 }
 
-interface ItemRow {
+interface ItemRow extends VoucherValueRow {
   id: number;
   title: string;
   message: string;
   merchant_id: number;
   merchant_name: string;
   category_id: number | null;
-  voucher_type: number;
-  percentage_value: number | null;
-  percentage_min_bill: number | null;
-  flat_amount: number | null;
-  flat_min_bill: number | null;
-  product_name: string | null;
-  product_min_bill: number | null;
   is_gift_card: number;
   image_key: string | null;
   valid_until: string | null;
@@ -92,15 +85,7 @@ function toItem(r: ItemRow, baseUrl: string) {
     category: r.category_id,
     voucher_type: r.voucher_type,
     voucher_type_name: voucherTypeName(r.voucher_type),
-    voucher_value: voucherValue({
-      voucherType: r.voucher_type,
-      percentageValue: r.percentage_value,
-      percentageMinBill: r.percentage_min_bill,
-      flatAmount: r.flat_amount,
-      flatMinBill: r.flat_min_bill,
-      productName: r.product_name,
-      productMinBill: r.product_min_bill,
-    }),
+    voucher_value: voucherValueOfRow(r),
     purchase_cost: pointsLabel(r.cost),
     is_gift_card: r.is_gift_card === 1,
     image: mediaUrl(baseUrl, r.image_key),

@@ -4,7 +4,7 @@ import { pageWindow, paginated, type Pagination } from "../../lib/pagination";
 import { nowIso } from "../../lib/time";
 import type { PURCHASE_STATUSES } from "../../db/schema";
 import { mediaUrl } from "../vouchers/images";
-import { voucherTypeName, voucherValue } from "../vouchers/voucher-value";
+import { type VoucherValueRow, voucherTypeName, voucherValueOfRow } from "../vouchers/voucher-value";
 
 type PurchaseStatus = (typeof PURCHASE_STATUSES)[number];
 
@@ -14,7 +14,7 @@ export const REDEMPTION_COLUMNS = `r.id, r.uuid, r.voucher_id, r.user_id, r.merc
   v.percentage_min_bill, v.flat_amount, v.flat_min_bill, v.product_name, v.product_min_bill, v.image_key, v.is_gift_card,
   m.business_name AS merchant_name, m.is_active AS merchant_active`;
 
-export interface RedemptionRow {
+export interface RedemptionRow extends VoucherValueRow {
   id: number;
   uuid: string;
   voucher_id: number;
@@ -28,13 +28,6 @@ export interface RedemptionRow {
   purchased_at: string;
   expiry_date: string;
   title: string;
-  voucher_type: number;
-  percentage_value: number | null;
-  percentage_min_bill: number | null;
-  flat_amount: number | null;
-  flat_min_bill: number | null;
-  product_name: string | null;
-  product_min_bill: number | null;
   image_key: string | null;
   is_gift_card: number;
   merchant_name: string;
@@ -51,15 +44,7 @@ export function canRedeem(r: Pick<RedemptionRow, "purchase_status" | "remaining_
 }
 
 export function redemptionVoucherValue(r: RedemptionRow) {
-  return voucherValue({
-    voucherType: r.voucher_type,
-    percentageValue: r.percentage_value,
-    percentageMinBill: r.percentage_min_bill,
-    flatAmount: r.flat_amount,
-    flatMinBill: r.flat_min_bill,
-    productName: r.product_name,
-    productMinBill: r.product_min_bill,
-  });
+  return voucherValueOfRow(r);
 }
 
 /** The spec's user-voucher item (GET /user-vouchers/), shared with gift-card and scan views. */

@@ -10,6 +10,17 @@ type ValueFields = {
   productMinBill: number | null;
 };
 
+/** The same value columns as SQL rows carry them (snake_case), for raw queries that join vouchers. */
+export interface VoucherValueRow {
+  voucher_type: number;
+  percentage_value: number | null;
+  percentage_min_bill: number | null;
+  flat_amount: number | null;
+  flat_min_bill: number | null;
+  product_name: string | null;
+  product_min_bill: number | null;
+}
+
 /** Hundredths to the shortest readable number: 10000 -> "100", 10050 -> "100.50". */
 export function compactAmount(hundredths: number | null): string {
   const value = hundredths ?? 0;
@@ -30,4 +41,17 @@ export function voucherValue(v: ValueFields): string {
     default:
       return `Free ${v.productName ?? "item"} (min bill: ₹${compactAmount(v.productMinBill)})`;
   }
+}
+
+/** `voucherValue` for a raw SQL row. */
+export function voucherValueOfRow(row: VoucherValueRow): string {
+  return voucherValue({
+    voucherType: row.voucher_type,
+    percentageValue: row.percentage_value,
+    percentageMinBill: row.percentage_min_bill,
+    flatAmount: row.flat_amount,
+    flatMinBill: row.flat_min_bill,
+    productName: row.product_name,
+    productMinBill: row.product_min_bill,
+  });
 }
