@@ -45,31 +45,25 @@ export async function createAdvertisement(env: Env, input: CreateAdInput) {
           VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?) RETURNING id`,
     params: [merchant.id, voucher.id, input.bannerKey, input.start_date, input.end_date, input.city, input.state, cost > 0 ? transactionId : null, now, now],
   };
-  let adId: number;
-  let balance: number;
-  if (cost === 0) {
-    adId = (await env.DB.prepare(insert.sql).bind(...insert.params).first<{ id: number }>())!.id;
-    balance = (await env.DB.prepare("SELECT balance FROM wallets WHERE user_id = ?").bind(input.userId).first<{ balance: number }>())?.balance ?? 0;
-  } else {
-    const result = await walletApply(env, {
-      userId: input.userId,
-      amount: -cost,
-      kind: "debit",
-      idempotencyKey: `advertisement:${input.idempotencyKey ?? transactionId}`,
-      note,
-      transaction: { id: transactionId, type: "ADVERTISEMENT", description: note },
-      statements: [insert],
-    });
-    if (!result.ok) {
-      if (input.bannerKey) await env.MEDIA.delete(input.bannerKey);
-      refused(result, cost);
-    }
-    balance = result.balance;
-    const row = result.replayed
-      ? await env.DB.prepare("SELECT id FROM advertisements WHERE transaction_id = ?").bind(result.transactionId).first<{ id: number }>()
-      : (result.results[0]![0] as { id: number });
-    adId = row!.id;
+  // A cost of 0 moves no money (no ledger entry): the ad row is then the batch's only write.
+  const result = await walletApply(env, {
+    userId: input.userId,
+    amount: -cost,
+    kind: "debit",
+    idempotencyKey: `advertisement:${input.idempotencyKey ?? transactionId}`,
+    note,
+    transaction: cost > 0 ? { id: transactionId, type: "ADVERTISEMENT", description: note } : undefined,
+    statements: [insert],
+  });
+  if (!result.ok) {
+    if (input.bannerKey) await env.MEDIA.delete(input.bannerKey);
+    refused(result, cost);
   }
+  const balance = result.balance;
+  const row = result.replayed
+    ? await env.DB.prepare("SELECT id FROM advertisements WHERE transaction_id = ?").bind(result.transactionId).first<{ id: number }>()
+    : (result.results[0]![0] as { id: number });
+  const adId = row!.id;
   return {
     message: "Advertisement created successfully",
     advertisement_id: adId,
@@ -105,27 +99,20 @@ export async function extendAdvertisement(env: Env, input: { userId: number; adI
            WHERE id = ?4 AND merchant_id = ?5 RETURNING end_date`,
     params: [day, input.days, now, ad.id, merchant.id],
   };
-  let endDate: string;
-  let balance: number;
-  if (cost === 0) {
-    endDate = (await env.DB.prepare(update.sql).bind(...update.params).first<{ end_date: string }>())!.end_date;
-    balance = (await env.DB.prepare("SELECT balance FROM wallets WHERE user_id = ?").bind(input.userId).first<{ balance: number }>())?.balance ?? 0;
-  } else {
-    const result = await walletApply(env, {
-      userId: input.userId,
-      amount: -cost,
-      kind: "debit",
-      idempotencyKey: `advertisement-extension:${input.idempotencyKey ?? uuid()}`,
-      note,
-      transaction: { type: "ADVERTISEMENT_EXTENSION", description: note },
-      statements: [update],
-    });
-    if (!result.ok) refused(result, cost);
-    balance = result.balance;
-    endDate = result.replayed
-      ? (await env.DB.prepare("SELECT end_date FROM advertisements WHERE id = ?").bind(ad.id).first<{ end_date: string }>())!.end_date
-      : (result.results[0]![0] as { end_date: string }).end_date;
-  }
+  const result = await walletApply(env, {
+    userId: input.userId,
+    amount: -cost,
+    kind: "debit",
+    idempotencyKey: `advertisement-extension:${input.idempotencyKey ?? uuid()}`,
+    note,
+    transaction: cost > 0 ? { type: "ADVERTISEMENT_EXTENSION", description: note } : undefined,
+    statements: [update],
+  });
+  if (!result.ok) refused(result, cost);
+  const balance = result.balance;
+  const endDate = result.replayed
+    ? (await env.DB.prepare("SELECT end_date FROM advertisements WHERE id = ?").bind(ad.id).first<{ end_date: string }>())!.end_date
+    : (result.results[0]![0] as { end_date: string }).end_date;
   return {
     message: "Advertisement extended successfully",
     advertisement_id: ad.id,

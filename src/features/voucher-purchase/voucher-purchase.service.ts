@@ -64,7 +64,7 @@ export async function purchaseVoucher(env: Env, input: { userId: number; voucher
         params: [uuid(), v.id, v.merchant_id, input.userId, reference, v.cost, transactionId, v.redemptions_per_purchase, v.redemptions_per_purchase, now, expiryDate, now],
       },
     ];
-    const outcome = v.cost > 0 ? await paidPurchase(env, input.userId, v, walletKey, transactionId!, { reference, expiryDate }, statements) : await freePurchase(env, input.userId, { reference, expiryDate }, statements);
+    const outcome = await buy(env, input.userId, v, walletKey, transactionId, { reference, expiryDate }, statements);
     if (outcome === "reference-clash") continue;
     return {
       message: "Voucher purchased successfully",
@@ -90,22 +90,24 @@ interface Bought {
   transactionId: string | null;
 }
 
-async function paidPurchase(
+/** A voucher_cost of 0 moves no money (no ledger entry, no transaction); stock and row still commit together. */
+async function buy(
   env: Env,
   userId: number,
   v: VoucherForSale,
   walletKey: string,
-  transactionId: string,
+  transactionId: string | null,
   { reference, expiryDate }: { reference: string; expiryDate: string },
   statements: SqlStatement[],
 ): Promise<Bought | "reference-clash"> {
+  const description = `Voucher purchase: ${v.title}`;
   const result = await walletApply(env, {
     userId,
     amount: -v.cost,
     kind: "debit",
     idempotencyKey: walletKey,
-    note: `Voucher purchase: ${v.title}`,
-    transaction: { id: transactionId, type: "VOUCHER_PURCHASE", description: `Voucher purchase: ${v.title}`, reference },
+    note: description,
+    transaction: transactionId ? { id: transactionId, type: "VOUCHER_PURCHASE", description, reference } : undefined,
     statements,
   });
   if (!result.ok) {
@@ -126,26 +128,6 @@ async function paidPurchase(
   }
   const row = result.results[1]![0] as { id: number };
   return { redemptionId: row.id, reference, expiryDate, cost: v.cost, balance: result.balance, transactionId };
-}
-
-/** A voucher_cost of 0 moves no money: the stock and the row still commit together. */
-async function freePurchase(
-  env: Env,
-  userId: number,
-  { reference, expiryDate }: { reference: string; expiryDate: string },
-  statements: SqlStatement[],
-): Promise<Bought | "reference-clash"> {
-  try {
-    const results = await env.DB.batch(statements.map((s) => env.DB.prepare(s.sql).bind(...s.params)));
-    const row = results[1]!.results[0] as { id: number };
-    const balance = await env.DB.prepare("SELECT balance FROM wallets WHERE user_id = ?").bind(userId).first<number>("balance");
-    return { redemptionId: row.id, reference, expiryDate, cost: 0, balance: balance ?? 0, transactionId: null };
-  } catch (error) {
-    const message = String((error as Error)?.message ?? error);
-    if (message.includes("voucher_stock")) throw soldOut();
-    if (message.includes("UNIQUE constraint failed")) return "reference-clash";
-    throw error;
-  }
 }
 
 interface OwnedPurchase {

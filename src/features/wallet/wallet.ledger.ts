@@ -9,7 +9,10 @@ export interface SqlStatement {
 
 export interface WalletOperation {
   userId: number;
-  /** Signed minor units: negative debits, positive credits. Never zero. */
+  /**
+   * Signed minor units: negative debits, positive credits. Zero (a free voucher, a free ad) moves
+   * no money: no ledger entry and no transaction row, but `statements` still commit as one batch.
+   */
   amount: number;
   kind: "debit" | "credit" | "refund" | "bonus";
   /** Unique per wallet: the same key applied twice changes the balance once. */
@@ -35,7 +38,8 @@ export type WalletResult =
       ok: true;
       replayed: boolean;
       balance: number;
-      entryId: number;
+      /** Null when no money moved (amount 0). */
+      entryId: number | null;
       transactionId: string | null;
       /** Rows returned by each of `statements`, in order (empty on a replay). */
       results: unknown[][];
@@ -53,7 +57,8 @@ const RAISED = /(?:SQLITE_CONSTRAINT|D1_ERROR)[^]*?:\s*([a-z_]+)(?::|$)/;
  * repeated operation a replay.
  */
 export async function applyToD1(db: D1Database, op: WalletOperation): Promise<WalletResult> {
-  if (!Number.isSafeInteger(op.amount) || op.amount === 0) throw new Error("wallet amount must be a non-zero integer");
+  if (!Number.isSafeInteger(op.amount)) throw new Error("wallet amount must be an integer of minor units");
+  if (op.amount === 0) return applyFree(db, op);
   const now = nowIso();
   const transactionId = op.transaction ? (op.transaction.id ?? uuid()) : (op.transactionId ?? null);
   const statements: D1PreparedStatement[] = [
@@ -93,11 +98,28 @@ export async function applyToD1(db: D1Database, op: WalletOperation): Promise<Wa
     const message = String((error as Error)?.message ?? error);
     if (message.includes("wallet_non_negative")) return { ok: false, reason: "INSUFFICIENT_FUNDS", balance: await balanceOf(db, op.userId) };
     if (message.includes("ledger_entries.user_id, ledger_entries.idempotency_key")) return replay(db, op);
-    const constraint = CHECK_FAILED.exec(message)?.[1] ?? RAISED.exec(message)?.[1];
-    if (constraint) return { ok: false, reason: "CONSTRAINT", constraint };
-    if (message.includes("UNIQUE constraint failed")) return { ok: false, reason: "CONSTRAINT", constraint: "unique" };
-    throw error;
+    return refusedByConstraint(error, message);
   }
+}
+
+/** No money moves: the feature's statements still commit or roll back together. */
+async function applyFree(db: D1Database, op: WalletOperation): Promise<WalletResult> {
+  const extra = (op.statements ?? []).map((s) => db.prepare(s.sql).bind(...s.params));
+  try {
+    const results = await db.batch([...extra, db.prepare("SELECT balance FROM wallets WHERE user_id = ?").bind(op.userId)]);
+    const balance = (results.at(-1)!.results[0] as { balance: number } | undefined)?.balance ?? 0;
+    return { ok: true, replayed: false, balance, entryId: null, transactionId: null, results: results.slice(0, -1).map((r) => r.results as unknown[]) };
+  } catch (error) {
+    return refusedByConstraint(error, String((error as Error)?.message ?? error));
+  }
+}
+
+/** A named CHECK, a trigger's RAISE(ABORT, '<name>') or a UNIQUE refused the batch. */
+function refusedByConstraint(error: unknown, message: string): WalletResult {
+  const constraint = CHECK_FAILED.exec(message)?.[1] ?? RAISED.exec(message)?.[1];
+  if (constraint) return { ok: false, reason: "CONSTRAINT", constraint };
+  if (message.includes("UNIQUE constraint failed")) return { ok: false, reason: "CONSTRAINT", constraint: "unique" };
+  throw error;
 }
 
 async function replay(db: D1Database, op: WalletOperation): Promise<WalletResult> {

@@ -74,4 +74,26 @@ describe("wallet core", () => {
     ]);
     expect(await walletState(user.id)).toEqual({ balance: 500, ledger_sum: 500, debits: 1 });
   });
+
+  it("an amount of 0 moves no money but still commits (or refuses) the statements as one batch", async () => {
+    const user = await createUser({ balance: 300 });
+    const marker = unique("free");
+    const free = await walletApply(env, {
+      userId: user.id,
+      amount: 0,
+      kind: "debit",
+      idempotencyKey: unique("k"),
+      statements: [{ sql: "INSERT INTO webhook_nonces (nonce, source, created_at) VALUES (?, 'test', 'now') RETURNING nonce", params: [marker] }],
+    });
+    expect(free).toMatchObject({ ok: true, balance: 300, entryId: null, transactionId: null, results: [[{ nonce: marker }]] });
+    expect(await walletState(user.id)).toEqual({ balance: 300, ledger_sum: 300, debits: 0 });
+    const clash = await walletApply(env, {
+      userId: user.id,
+      amount: 0,
+      kind: "debit",
+      idempotencyKey: unique("k"),
+      statements: [{ sql: "INSERT INTO webhook_nonces (nonce, source, created_at) VALUES (?, 'test', 'now')", params: [marker] }],
+    });
+    expect(clash).toEqual({ ok: false, reason: "CONSTRAINT", constraint: "unique" });
+  });
 });
