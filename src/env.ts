@@ -11,6 +11,7 @@ export interface Env {
   AUTH_LIMITER?: RateLimit;
   SCAN_LIMITER?: RateLimit;
   CLAIM_LIMITER?: RateLimit;
+  NOTIFY_LIMITER?: RateLimit;
 
   ENVIRONMENT: string;
   JWT_SECRET: string;

@@ -2,7 +2,7 @@ import { createMiddleware } from "hono/factory";
 import type { AppBindings, Env } from "../env";
 import { ApiError, ErrorCode } from "../lib/errors";
 
-type LimiterName = "AUTH_LIMITER" | "SCAN_LIMITER" | "CLAIM_LIMITER";
+type LimiterName = "AUTH_LIMITER" | "SCAN_LIMITER" | "CLAIM_LIMITER" | "NOTIFY_LIMITER";
 
 /**
  * Workers Rate Limiting binding: a per-location counter with no D1 round trip. The key is the

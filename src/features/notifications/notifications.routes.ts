@@ -2,6 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { bearerSecurity, createRouter, errorResponses, jsonBody, jsonContent } from "../../lib/openapi";
 import { PaginatedSchema, PaginationQuery } from "../../lib/pagination";
 import { currentUser, requireAuth } from "../../middleware/auth";
+import { rateLimit } from "../../middleware/rate-limit";
 import { BulkBody, BulkResult, ListQuery, Notification, NotificationIdParam, SendBody, Stats, StatsQuery } from "./notifications.schemas";
 import { getNotification, listNotifications, notificationStats, sendBulk, sendNotification } from "./notifications.service";
 
@@ -9,6 +10,9 @@ const tags = ["Notifications"];
 const security = bearerSecurity;
 export const notificationsRouter = createRouter();
 notificationsRouter.use("*", requireAuth);
+// Anyone signed in can message arbitrary addresses: cap it per user.
+notificationsRouter.use("/send", rateLimit("NOTIFY_LIMITER", "notify"));
+notificationsRouter.use("/bulk", rateLimit("NOTIFY_LIMITER", "notify"));
 
 notificationsRouter.openapi(
   createRoute({
