@@ -1,13 +1,11 @@
 // `npm run bench`: the worker's bundle in workerd through Miniflare (no wrangler dev proxy), seeded,
 // driven by autocannon at fixed concurrency. Prints a table per endpoint and writes
 // bench/results.json. See bench/README.md for the method and one recorded run.
-import { randomBytes } from "node:crypto";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
 import { join } from "node:path";
 import { ensureRedis } from "../redis/ensure-redis.mjs";
-import { startUpstashBridge } from "../redis/upstash-bridge.mjs";
 import { buildSeedSql } from "../seed.mjs";
 import { ROOT } from "../lib/wrangler.mjs";
 import {
@@ -25,7 +23,7 @@ import {
 } from "./data.mjs";
 import { writeCountingEntry } from "./d1-counter.mjs";
 import { CONNECTIONS, DURATION_SECONDS, formatTable, measure } from "./load.mjs";
-import { applySql, buildBundle, migrationFiles, miniflareOptions, startWorker, tempDir, workerOptions } from "./worker.mjs";
+import { applySql, buildBundle, migrationFiles, startBridgeProcess, miniflareOptions, startWorker, tempDir, workerOptions } from "./worker.mjs";
 
 const started = Date.now();
 const log = (line) => console.log(`bench [${((Date.now() - started) / 1000).toFixed(1)}s] ${line}`);
@@ -98,7 +96,7 @@ async function main() {
   const redisServer = await ensureRedis({ preferPort: 6379, log: (line) => log(line) });
   if (!redisServer) throw new Error("redis-server is required for the Redis-hit measurement (apt-get install redis-server)");
   cleanups.push(() => redisServer.stop());
-  const bridge = await startUpstashBridge({ redisHost: redisServer.host, redisPort: redisServer.port, port: 0, token: randomBytes(16).toString("hex") });
+  const bridge = await startBridgeProcess({ redisHost: redisServer.host, redisPort: redisServer.port });
   cleanups.push(() => bridge.close());
   const redis = { url: bridge.url, token: bridge.token };
 

@@ -1,5 +1,7 @@
 // The worker for the benchmark: the deployable bundle (`wrangler deploy --dry-run`) run by workerd
 // through Miniflare, with wrangler.toml's bindings, so no dev proxy sits in the measured path.
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -133,3 +135,28 @@ export function tempDir(prefix) {
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+
+/**
+ * The Upstash REST bridge in its own process: in-process it would share one core's event loop
+ * with autocannon, and the Redis-hit numbers would measure that contention.
+ */
+export function startBridgeProcess({ redisHost, redisPort }) {
+  const token = randomBytes(16).toString("hex");
+  const child = spawn(
+    process.execPath,
+    [join(ROOT, "scripts", "redis", "upstash-bridge.mjs"), "--port", "0", "--token", token, "--redis-host", redisHost, "--redis-port", String(redisPort)],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  return new Promise((resolve, reject) => {
+    let out = "";
+    child.once("error", reject);
+    child.once("exit", (code) => reject(new Error(`the Redis bridge exited (${code}) before it was ready`)));
+    child.stdout.on("data", (chunk) => {
+      out += chunk;
+      const url = /UPSTASH_REDIS_REST_URL=(\S+)/.exec(out)?.[1];
+      if (!url) return;
+      child.removeAllListeners("exit");
+      resolve({ url, token, close: () => new Promise((done) => (child.exitCode === null ? (child.once("exit", done), child.kill("SIGTERM")) : done())) });
+    });
+  });
+}
