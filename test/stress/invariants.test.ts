@@ -31,7 +31,8 @@ const Plan = fc.record({
   giftCard: fc.boolean(),
   buys: fc.array(
     fc.oneof(
-      fc.record({ op: fc.constant("purchase" as const), user: who }),
+      // `key`: an Idempotency-Key some purchases of one user share, sent concurrently.
+      fc.record({ op: fc.constant("purchase" as const), user: who, key: fc.option(fc.constantFrom("a", "b"), { nil: undefined }) }),
       fc.record({ op: fc.constant("activate" as const), user: who, partnerFails: fc.boolean() }),
     ),
     { minLength: 2, maxLength: 12 },
@@ -108,8 +109,9 @@ const count = (what: string, r: ApiResponse) => {
 async function runPlan(plan: Plan, cost: number) {
   const w = await world(plan, cost);
   const responses: ApiResponse[] = [];
-  const call = async (method: string, path: string, token: string, body: unknown) => {
-    const response = await api(method, path, { token, body });
+  const run = unique("run");
+  const call = async (method: string, path: string, token: string, body: unknown, headers: Record<string, string> = {}) => {
+    const response = await api(method, path, { token, body, headers });
     responses.push(response);
     count(`${method} ${path.replace(/\/\d+\//, "/{id}/")}`, response);
     return response;
@@ -119,11 +121,23 @@ async function runPlan(plan: Plan, cost: number) {
   const bought = await Promise.all(
     plan.buys.map(async (step) => {
       const user = w.users[step.user]!;
-      if (step.op === "purchase") return { step, user, r: await call("POST", "/api/v1/voucher-purchase/purchase/", user.token, { voucher_id: w.voucherId }) };
+      if (step.op === "purchase") {
+        const headers: Record<string, string> = step.key ? { "Idempotency-Key": `${run}-${step.key}` } : {};
+        return { step, user, r: await call("POST", "/api/v1/voucher-purchase/purchase/", user.token, { voucher_id: w.voucherId }, headers) };
+      }
       return { step, user, r: await call("POST", "/api/v1/activation/", user.token, { offer_id: step.partnerFails ? w.fails : w.succeeds }) };
     }),
   );
-  const purchases = bought.filter((b) => b.step.op === "purchase" && b.r.status === 201).map((b) => ({ owner: b.user, id: b.r.body.redemption_id as number }));
+  const paid = bought.filter((b) => b.step.op === "purchase" && b.r.status === 201);
+  // Invariant 3: one Idempotency-Key of one user buys once, however many requests carried it.
+  const byKey = new Map<string, Set<number>>();
+  for (const b of paid)
+    if (b.step.op === "purchase" && b.step.key) {
+      const k = `${b.user.id}:${b.step.key}`;
+      byKey.set(k, (byKey.get(k) ?? new Set()).add(b.r.body.redemption_id));
+    }
+  expect([...byKey.values()].filter((ids) => ids.size > 1).map((ids) => [...ids])).toEqual([]);
+  const purchases = [...new Map(paid.map((b) => [b.r.body.redemption_id as number, { owner: b.user, id: b.r.body.redemption_id as number }])).values()];
   const activations = bought.filter((b) => b.step.op === "activate" && b.r.status === 202).map((b) => b.r.body.transaction_id as string);
   if (plan.stock !== null) expect(purchases.length).toBeLessThanOrEqual(plan.stock);
 
