@@ -1,29 +1,20 @@
 import type { Env } from "../../env";
-import type { NOTIFICATION_CATEGORIES, NOTIFICATION_CHANNELS, NOTIFICATION_PRIORITIES, NOTIFICATION_STATUSES } from "../../db/schema";
 import { backoffSeconds } from "../../queues/consumers";
 import type { QueueMessage } from "../../queues/messages";
 import { addSeconds, nowIso } from "../../lib/time";
 import { loadPreferences, preferenceBlock } from "../customers/preferences";
 import { providerFor } from "./channels";
 import { MAX_QUEUE_DELAY_SECONDS, secondsUntil } from "./notify";
+import type { NotificationRow } from "./notifications.service";
 
 /** Longer than a provider call can take (10 s timeout), so a live delivery never loses its claim. */
 export const LEASE_SECONDS = 60;
 export const RETRIES_EXHAUSTED = "retries exhausted";
 
-interface NotificationRow {
-  id: string;
-  customer_id: number | null;
-  channel: (typeof NOTIFICATION_CHANNELS)[number];
-  recipient: string;
-  title: string;
-  message: string;
-  priority: (typeof NOTIFICATION_PRIORITIES)[number];
-  category: (typeof NOTIFICATION_CATEGORIES)[number];
-  status: (typeof NOTIFICATION_STATUSES)[number];
-  scheduled_at: string | null;
-  lease_until: string | null;
-}
+type DeliveryRow = Pick<
+  NotificationRow,
+  "id" | "customer_id" | "channel" | "recipient" | "title" | "message" | "priority" | "category" | "status" | "scheduled_at"
+> & { lease_until: string | null };
 
 const OPEN = "status IN ('pending', 'queued')";
 
@@ -46,7 +37,7 @@ export async function deliverNotification(message: Message<QueueMessage>, env: E
     "SELECT id, customer_id, channel, recipient, title, message, priority, category, status, scheduled_at, lease_until FROM notifications WHERE id = ?",
   )
     .bind(id)
-    .first<NotificationRow>();
+    .first<DeliveryRow>();
   if (!row || (row.status !== "pending" && row.status !== "queued")) return message.ack();
 
   const wait = secondsUntil(row.scheduled_at);

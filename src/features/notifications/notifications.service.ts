@@ -1,5 +1,5 @@
 import type { AuthContext, Env } from "../../env";
-import { NOTIFICATION_CHANNELS, NOTIFICATION_PRIORITIES, NOTIFICATION_STATUSES } from "../../db/schema";
+import { NOTIFICATION_CHANNELS, NOTIFICATION_PRIORITIES, NOTIFICATION_STATUSES, type NOTIFICATION_CATEGORIES } from "../../db/schema";
 import { describeZodError } from "../../lib/openapi";
 import { forbidden, notFound, validationError } from "../../lib/errors";
 import { pageWindow, paginated, type Pagination } from "../../lib/pagination";
@@ -11,7 +11,8 @@ import { MAX_SCHEDULE_DAYS, SendBody } from "./notifications.schemas";
 type Caller = Pick<AuthContext, "userId" | "role">;
 type Scope = "mine" | "all";
 
-interface NotificationRow {
+/** A notifications row as raw SQL returns it (snake_case). */
+export interface NotificationRow {
   id: string;
   customer_id: number | null;
   channel: (typeof NOTIFICATION_CHANNELS)[number];
@@ -19,7 +20,7 @@ interface NotificationRow {
   title: string;
   message: string;
   priority: (typeof NOTIFICATION_PRIORITIES)[number];
-  category: NotifyInput["category"] & string;
+  category: (typeof NOTIFICATION_CATEGORIES)[number];
   status: (typeof NOTIFICATION_STATUSES)[number];
   attempts: number;
   last_error: string | null;

@@ -7,8 +7,8 @@ export type { SqlStatement, WalletOperation, WalletResult } from "./wallet.ledge
 
 /** Every debit, credit and refund goes through the wallet's Durable Object. */
 export async function walletApply(env: Pick<Env, "WALLET">, op: WalletOperation): Promise<WalletResult> {
-  const stub = env.WALLET.get(env.WALLET.idFromName(`wallet:${op.userId}`));
-  return (await stub.apply(op)) as WalletResult;
+  const wallet = env.WALLET.get(env.WALLET.idFromName(`wallet:${op.userId}`));
+  return (await wallet.apply(op)) as WalletResult;
 }
 
 export const getBalance = (env: Pick<Env, "DB">, userId: number) => balanceOf(env.DB, userId);
