@@ -1,5 +1,6 @@
 import type { Env } from "../env";
 import { CRON } from "./schedules";
+import { pruneIdempotencyKeys } from "./prune-idempotency-keys";
 import { reconcileLedger } from "./reconcile-ledger";
 
 export type CronJob = { name: string; run: (env: Env, scheduledTime: Date) => Promise<unknown> };
@@ -7,7 +8,10 @@ export type CronJob = { name: string; run: (env: Env, scheduledTime: Date) => Pr
 /** Jobs per cron string. Every job is idempotent: two runs for the same time change nothing twice. */
 export const cronJobs: Record<string, CronJob[]> = {
   [CRON.frequent]: [],
-  [CRON.daily]: [{ name: "reconcile-ledger", run: (env) => reconcileLedger(env) }],
+  [CRON.daily]: [
+    { name: "reconcile-ledger", run: (env) => reconcileLedger(env) },
+    { name: "prune-idempotency-keys", run: (env, at) => pruneIdempotencyKeys(env, at) },
+  ],
 };
 
 export function registerCronJob(cron: string, job: CronJob) {

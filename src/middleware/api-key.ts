@@ -11,7 +11,8 @@ import { sha256Hex } from "../lib/crypto";
 const CACHE_MS = 60_000;
 const validKeys = new Map<string, number>();
 
-const EXEMPT = [/^\/api\/v1\/health/, /^\/health\//, /^\/api\/docs/, /^\/api\/openapi\.json/];
+/** Probes, docs, and images that browsers load by URL (an <img> cannot send a header). */
+const EXEMPT = [/^\/api\/v1\/health/, /^\/health\//, /^\/api\/docs/, /^\/api\/openapi\.json/, /^\/api\/v1\/media\//];
 
 export const apiKeyCheck = createMiddleware<AppBindings>(async (c, next) => {
   const key = c.req.header("x-api-key");

@@ -27,4 +27,17 @@ describe("cron", () => {
     await worker.scheduled(controller, env);
     await env.DB.prepare("DELETE FROM wallets WHERE user_id = ?").bind(user!.id).run();
   });
+
+  it("prunes stored Idempotency-Key answers older than a day, keeping recent ones", async () => {
+    const at = new Date("2026-06-02T12:00:00Z");
+    await env.DB.batch([
+      env.DB.prepare("INSERT INTO idempotency_keys (scope, request_hash, state, created_at) VALUES ('prune:old', 'h', 'done', '2026-06-01 11:59:00')"),
+      env.DB.prepare("INSERT INTO idempotency_keys (scope, request_hash, state, created_at) VALUES ('prune:new', 'h', 'done', '2026-06-01 12:01:00')"),
+    ]);
+    const job = cronJobs[CRON.daily]!.find((j) => j.name === "prune-idempotency-keys")!;
+    expect(await job.run(env, at)).toEqual({ deleted: 1 });
+    const left = await env.DB.prepare("SELECT scope FROM idempotency_keys WHERE scope LIKE 'prune:%'").all();
+    expect(left.results).toEqual([{ scope: "prune:new" }]);
+    expect(await job.run(env, at)).toEqual({ deleted: 0 });
+  });
 });

@@ -49,5 +49,7 @@ describe("client API keys", () => {
     expect(((await missing.json()) as { code: string }).code).toBe("API_KEY_REQUIRED");
     expect((await call("/api/v1/health/live")).status).toBe(200);
     expect((await call("/api/openapi.json")).status).toBe(200);
+    // Images are loaded by <img> tags, which cannot send the header.
+    expect((await call("/api/v1/media/vouchers/missing.png")).status).not.toBe(401);
   });
 });
