@@ -13,7 +13,8 @@ const KEY_FORMAT = /^[A-Za-z0-9._:-]{8,128}$/;
  */
 export const idempotency = createMiddleware<AppBindings>(async (c, next) => {
   const key = c.req.header("idempotency-key");
-  if (!key) return next();
+  // Reads are naturally idempotent; only writes are claimed and replayed.
+  if (!key || c.req.method === "GET" || c.req.method === "HEAD") return next();
   if (!KEY_FORMAT.test(key)) throw validationError("Idempotency-Key must be 8 to 128 characters of letters, digits, '.', '_', ':' or '-'.");
 
   const caller = c.get("auth")?.userId ?? "anonymous";
