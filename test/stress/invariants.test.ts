@@ -2,8 +2,8 @@
 // cancels, refunds, redemptions, gift-card shares and claims, each wave fired concurrently through
 // the whole worker, then every invariant in ./invariants.ts checked against D1.
 //
-// The seed is printed. To replay a run, set REPLAY_SEED below, or give the pool a STRESS_SEED
-// binding (vitest.config.ts, miniflare.bindings).
+// The seed is printed. To replay a run: `STRESS_SEED=<seed> npm test -- test/stress`
+// (vitest.config.ts hands the variable to the worker as a binding), or set REPLAY_SEED below.
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
@@ -19,8 +19,8 @@ const REPLAY_SEED: number | undefined = undefined;
 const RUNS = 30;
 const USERS = 4;
 
-const bound = Number((env as unknown as { STRESS_SEED?: string }).STRESS_SEED);
-const SEED = REPLAY_SEED ?? (Number.isInteger(bound) ? bound : Math.floor(Math.random() * 2 ** 31));
+const given = (env as unknown as { STRESS_SEED?: string }).STRESS_SEED;
+const SEED = REPLAY_SEED ?? (given && Number.isInteger(Number(given)) ? Number(given) : Math.floor(Math.random() * 2 ** 31));
 
 const who = fc.nat(USERS - 1);
 const Plan = fc.record({
@@ -182,7 +182,7 @@ async function runPlan(plan: Plan, cost: number) {
 
 describe("invariants under random concurrent load", () => {
   it(`hold for ${RUNS} random plans (seed ${SEED})`, { timeout: 120_000 }, async () => {
-    console.log(`stress seed ${SEED}: replay with REPLAY_SEED = ${SEED} in test/stress/invariants.test.ts`);
+    console.log(`stress seed ${SEED}: replay with STRESS_SEED=${SEED} npm test -- test/stress`);
     const cost = await voucherCost();
     await fc.assert(
       fc.asyncProperty(Plan, (plan) => runPlan(plan, cost)),
