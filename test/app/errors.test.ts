@@ -1,4 +1,7 @@
+import { env } from "cloudflare:workers";
+import { createExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { app } from "../../src/index";
 import { api, isCleanError } from "../helpers/api";
 import { createUser } from "../helpers/factories";
 
@@ -48,5 +51,28 @@ describe("the one error shape", () => {
     const user = await createUser();
     const res = await api("GET", "/api/v1/auth/profile", { token: user.token });
     expect(res.headers.get("cache-control")).toBe("no-store");
+  });
+});
+
+describe("internal failures", () => {
+  it("answer 500 in the one shape, without the driver's message, SQL or stack", async () => {
+    const brokenDb = {
+      prepare() {
+        throw new Error("D1_ERROR: no such table: users: SQLITE_ERROR at SELECT * FROM users");
+      },
+    } as unknown as D1Database;
+    const res = await app.fetch(
+      new Request("http://perks.test/api/v1/auth/login", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ username: "someone", password: "a-password" }),
+      }),
+      { ...env, DB: brokenDb },
+      createExecutionContext(),
+    );
+    expect(res.status).toBe(500);
+    const body = await res.json();
+    expect(body).toMatchObject({ code: "INTERNAL_ERROR", error: "An unexpected error occurred. Please try again." });
+    expect(isCleanError(body)).toBe(true);
   });
 });
