@@ -104,6 +104,7 @@ export async function applyToD1(db: D1Database, op: WalletOperation): Promise<Wa
 
 /** No money moves: the feature's statements still commit or roll back together. */
 async function applyFree(db: D1Database, op: WalletOperation): Promise<WalletResult> {
+  if (op.transaction) throw new Error("an operation that moves no money creates no transaction row");
   const extra = (op.statements ?? []).map((s) => db.prepare(s.sql).bind(...s.params));
   try {
     const results = await db.batch([...extra, db.prepare("SELECT balance FROM wallets WHERE user_id = ?").bind(op.userId)]);
