@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { api } from "../helpers/api";
+import { withinOneRateWindow } from "../helpers/rate-window";
 
 describe("rate limits (the real AUTH_LIMITER binding: 20 per minute per client)", () => {
   it("answers 429 with Retry-After once a client exceeds the login limit, and only that client", async () => {
+    await withinOneRateWindow();
     const client = { "cf-connecting-ip": `203.0.113.${Math.floor(Math.random() * 250)}-${Date.now()}` };
     const login = (headers: Record<string, string>) =>
       api("POST", "/api/v1/auth/login", { headers, body: { username: "nobody-here", password: "whatever-password" } });

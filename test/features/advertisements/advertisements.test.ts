@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { CRON } from "../../../src/cron/schedules";
 import { api } from "../../helpers/api";
 import { createUser, walletState } from "../../helpers/factories";
-import { createMerchant, createVoucher, dayString } from "../gift-cards/helpers";
+import { createMerchant, createVoucher, dayString } from "../../helpers/voucher-factories";
 
 const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 73, 72, 68, 82]);
 

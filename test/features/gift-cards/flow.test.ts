@@ -7,7 +7,7 @@ import { api } from "../../helpers/api";
 import { createUser, walletState } from "../../helpers/factories";
 import { outbound } from "../../helpers/outbound";
 import { CREDENTIALS, deliver } from "../notifications/helpers";
-import { createMerchant, createPurchase, createVoucher, uniquePhone } from "./helpers";
+import { createMerchant, createPurchase, createVoucher, uniquePhone } from "../../helpers/voucher-factories";
 
 describe("the spec's Complete Gift Card Flow Test, over HTTP", () => {
   it("merchant creates a gift card, user buys and shares it, recipient claims, merchant scans and redeems", async () => {

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { api, isCleanError } from "../../helpers/api";
 import { createUser } from "../../helpers/factories";
-import { createMerchant, createPurchase, createVoucher, daysFromNow, redemptionRow, uniquePhone } from "./helpers";
+import { createMerchant, createPurchase, createVoucher, daysFromNow, redemptionRow, uniquePhone } from "../../helpers/voucher-factories";
 
 async function giftCardOwner(options: { redemptionsPerPurchase?: number; giftCard?: boolean } = {}) {
   const merchant = await createMerchant();

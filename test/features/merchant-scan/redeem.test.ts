@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { api } from "../../helpers/api";
 import { createUser } from "../../helpers/factories";
-import { createMerchant, createPurchase, createVoucher, eventCount, redemptionRow, daysFromNow } from "../gift-cards/helpers";
+import { createMerchant, createPurchase, createVoucher, eventCount, redemptionRow, daysFromNow } from "../../helpers/voucher-factories";
 
 const redeem = (token: string, body: Record<string, unknown>, headers?: Record<string, string>, prefix = "/api/v1") =>
   api("POST", `${prefix}/merchant/scan/redeem/`, { token, body, headers });
@@ -73,17 +73,17 @@ describe("POST /merchant/scan/redeem/", () => {
   });
 
   it.each([
-    ["expired", { expiryDate: daysFromNow(-1) }],
-    ["cancelled", { status: "cancelled" }],
-    ["refunded", { status: "refunded" }],
-    ["used up", { remaining: 0, total: 1, status: "redeemed" }],
-  ] as const)("refuses a %s purchase with the reason and changes nothing", async (_name, options) => {
+    ["expired", "expired", { expiryDate: daysFromNow(-1) }],
+    ["cancelled", "cancelled", { status: "cancelled" }],
+    ["refunded", "refunded", { status: "refunded" }],
+    ["used up", "used_up", { remaining: 0, total: 1, status: "redeemed" }],
+  ] as const)("refuses a %s purchase with the reason and changes nothing", async (_name, reasonCode, options) => {
     const { merchant, purchase } = await setup(options);
     const before = await redemptionRow(purchase.id);
     const res = await redeem(merchant.user.token, { redemption_id: purchase.id, quantity: 1 });
     expect(res.status).toBe(400);
     expect(res.body.code).toBe("NOT_REDEEMABLE");
-    expect(res.body.details.reason_code).toBeDefined();
+    expect(res.body.details.reason_code).toBe(reasonCode);
     expect(await redemptionRow(purchase.id)).toEqual(before);
     expect(await eventCount(purchase.id)).toBe(0);
   });

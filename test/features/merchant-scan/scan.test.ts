@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { api, isCleanError } from "../../helpers/api";
 import { createUser } from "../../helpers/factories";
-import { createMerchant, createPurchase, createVoucher, daysFromNow } from "../gift-cards/helpers";
+import { createMerchant, createPurchase, createVoucher, daysFromNow } from "../../helpers/voucher-factories";
 
 const scan = (token: string, qr_data: string, prefix = "/api/v1") => api("POST", `${prefix}/merchant/scan/scan/`, { token, body: { qr_data } });
 

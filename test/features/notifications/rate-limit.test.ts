@@ -1,9 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { api } from "../../helpers/api";
 import { createUser } from "../../helpers/factories";
+import { withinOneRateWindow } from "../../helpers/rate-window";
 
 describe("notification sending is rate-limited per user (NOTIFY_LIMITER: 60 per minute)", () => {
   it("answers 429 after 60 sends in a minute, for that user only", async () => {
+    await withinOneRateWindow();
     const sender = await createUser();
     const send = (token: string, i: number) =>
       api("POST", "/api/v1/notifications/send/", {

@@ -39,6 +39,4 @@ export async function voucherRow(id: number) {
   return (await env.DB.prepare("SELECT * FROM vouchers WHERE id = ?").bind(id).first<Record<string, any>>())!;
 }
 
-export async function redemptionRow(id: number) {
-  return (await env.DB.prepare("SELECT * FROM voucher_redemptions WHERE id = ?").bind(id).first<Record<string, any>>())!;
-}
+export { redemptionRow } from "../../helpers/voucher-factories";

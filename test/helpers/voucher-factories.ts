@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
-import { referenceCode } from "../../../src/lib/ids";
-import { createUser, unique, type TestUser } from "../../helpers/factories";
+import { referenceCode } from "../../src/lib/ids";
+import { createUser, unique, type TestUser } from "./factories";
 
 /** Test data inserted directly: the voucher marketplace's own endpoints have their own tests. */
 export interface TestMerchant {
