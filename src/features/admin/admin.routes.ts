@@ -3,7 +3,7 @@ import { desc, eq } from "drizzle-orm";
 import { createDb } from "../../db/client";
 import { apiKeys, users } from "../../db/schema";
 import { sha256Hex } from "../../lib/crypto";
-import { notFound } from "../../lib/errors";
+import { notFound, validationError } from "../../lib/errors";
 import { randomToken } from "../../lib/ids";
 import { formatAmount, parseAmount } from "../../lib/money";
 import { bearerSecurity, createRouter, errorResponses, jsonBody, jsonContent } from "../../lib/openapi";
@@ -33,6 +33,8 @@ adminRouter.openapi(
     const { user_id } = c.req.valid("param");
     const { amount, reason } = c.req.valid("json");
     const minor = parseAmount(amount);
+    // A credit of nothing is a mistake, not an operation: it would move no money yet claim a transaction.
+    if (minor <= 0) throw validationError("amount must be more than 0.00.", { fields: ["amount"] });
     const user = await createDb(c.env.DB).query.users.findFirst({ where: eq(users.id, user_id), columns: { id: true } });
     if (!user) throw notFound("User");
     const idempotencyKey = c.req.header("idempotency-key") ?? `admin-credit:${crypto.randomUUID()}`;

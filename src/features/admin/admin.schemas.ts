@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 
 export const CreditBody = z
   .strictObject({
-    amount: z.union([z.string(), z.number()]).openapi({ example: "100.00" }),
+    amount: z.union([z.string(), z.number()]).openapi({ example: "100.00", description: "Points, more than 0.00, at most two decimals; 0 or negative is 400 VALIDATION_ERROR" }),
     reason: z.string().trim().min(1).max(500).openapi({ example: "Welcome credit" }),
   })
   .openapi("WalletCreditRequest");

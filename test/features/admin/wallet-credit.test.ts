@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { api } from "../../helpers/api";
+import { api, isCleanError } from "../../helpers/api";
 import { createUser, walletState } from "../../helpers/factories";
 
 describe("POST /api/v1/admin/wallets/{user_id}/credit", () => {
@@ -61,5 +61,17 @@ describe("POST /api/v1/admin/wallets/{user_id}/credit", () => {
     expect(missing.status).toBe(404);
     const notAdmin = await api("POST", `/api/v1/admin/wallets/${user.id}/credit`, { token: user.token, body: { amount: "1.00", reason: "x" } });
     expect(notAdmin.status).toBe(403);
+  });
+
+  it("refuses a zero or negative credit with a 400 and moves nothing", async () => {
+    const admin = await createUser({ role: "admin" });
+    const user = await createUser();
+    for (const amount of ["0.00", "0", 0, "-5.00", -5, "-0.01"]) {
+      const res = await api("POST", `/api/v1/admin/wallets/${user.id}/credit`, { token: admin.token, body: { amount, reason: "Nothing" } });
+      expect(res.status, `amount ${JSON.stringify(amount)}`).toBe(400);
+      expect(res.body.code).toBe("VALIDATION_ERROR");
+      expect(isCleanError(res.body)).toBe(true);
+    }
+    expect(await walletState(user.id)).toMatchObject({ balance: 0, ledger_sum: 0 });
   });
 });
