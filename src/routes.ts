@@ -3,9 +3,9 @@ import type { AppBindings } from "./env";
 import { adminRouter } from "./features/admin/admin.routes";
 import { authRouter } from "./features/auth/auth.routes";
 import { accountRouter } from "./features/account/account.routes";
-import { activationRouter } from "./features/offers/activation.routes";
+import { activationRouter } from "./features/activation/activation.routes";
 import { offersRouter } from "./features/offers/offers.routes";
-import { partnerRouter } from "./features/offers/partner.routes";
+import { partnerRouter } from "./features/partner/partner.routes";
 import { advertisementsRouter } from "./features/advertisements/advertisements.routes";
 import { giftCardClaimRouter, giftCardShareRouter } from "./features/gift-cards/gift-cards.routes";
 import { merchantScanRouter } from "./features/merchant-scan/merchant-scan.routes";
@@ -19,7 +19,7 @@ import { merchantsAdminRouter, merchantsRouter } from "./features/merchants/merc
 import { publicVouchersRouter } from "./features/public-vouchers/public-vouchers.routes";
 import { userVouchersRouter } from "./features/user-vouchers/user-vouchers.routes";
 import { voucherPurchaseRouter } from "./features/voucher-purchase/voucher-purchase.routes";
-import { mediaRouter } from "./features/vouchers/media.routes";
+import { mediaRouter } from "./features/media/media.routes";
 import { vouchersRouter } from "./features/vouchers/vouchers.routes";
 import { healthRouter, legacyHealthRouter } from "./features/health/health.routes";
 

@@ -23,7 +23,7 @@ export function sniffImage(bytes: Uint8Array) {
 
 /**
  * Validates and stores a banner in R2 under `advertisements/<uuid>.<ext>`, the folder the shared
- * media route (`GET /api/v1/media/{folder}/{file}`, src/features/vouchers/media.routes.ts) serves.
+ * media route (`GET /api/v1/media/{folder}/{file}`, src/features/media/media.routes.ts) serves.
  */
 export async function storeBanner(env: Pick<Env, "MEDIA">, file: File): Promise<string> {
   if (file.size > MAX_BANNER_BYTES) throw new ApiError(413, ErrorCode.PAYLOAD_TOO_LARGE, "banner_image must be at most 2 MB.");

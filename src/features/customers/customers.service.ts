@@ -7,7 +7,7 @@ import { pageWindow, paginated, type Pagination } from "../../lib/pagination";
 import { normalizePhone } from "../../lib/phone";
 import { nowIso } from "../../lib/time";
 import type { CustomerCreate, CustomerPatch, PreferencesPatch } from "./customers.schemas";
-import { DEFAULT_PREFERENCES, loadPreferences } from "./preferences";
+import { DEFAULT_PREFERENCES, loadPreferences } from "../notifications/preferences";
 
 type Caller = Pick<AuthContext, "userId" | "role">;
 type CustomerRow = typeof customers.$inferSelect;

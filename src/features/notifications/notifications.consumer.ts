@@ -2,7 +2,7 @@ import type { Env } from "../../env";
 import { backoffSeconds } from "../../queues/consumers";
 import type { QueueMessage } from "../../queues/messages";
 import { addSeconds, nowIso } from "../../lib/time";
-import { loadPreferences, preferenceBlock } from "../customers/preferences";
+import { loadPreferences, preferenceBlock } from "./preferences";
 import { providerFor } from "./channels";
 import { MAX_QUEUE_DELAY_SECONDS, secondsUntil } from "./notify";
 import type { NotificationRow } from "./notifications.service";

@@ -3,7 +3,7 @@ import { uuid } from "../../lib/ids";
 import { nowIso } from "../../lib/time";
 import type { NOTIFICATION_CATEGORIES, NOTIFICATION_CHANNELS, NOTIFICATION_PRIORITIES, NOTIFICATION_STATUSES } from "../../db/schema";
 import type { NotificationMessage } from "../../queues/messages";
-import { loadPreferences, preferenceBlock } from "../customers/preferences";
+import { loadPreferences, preferenceBlock } from "./preferences";
 
 export interface NotifyInput {
   /** The user on whose behalf (or to whom) it is sent; owns the notification's history row. */

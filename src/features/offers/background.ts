@@ -2,9 +2,9 @@ import { registerCronJob } from "../../cron/jobs";
 import { CRON } from "../../cron/schedules";
 import { registerConsumer } from "../../queues/consumers";
 import { QueueName } from "../../queues/messages";
-import { handleActivationMessage } from "./activation.consumer";
-import { sweepPendingActivations } from "./activation.sweep";
-import { PARTNER_MAX_SKEW_SECONDS, PARTNER_NONCE_SOURCE } from "./partner.auth";
+import { handleActivationMessage } from "../activation/activation.consumer";
+import { sweepPendingActivations } from "../activation/activation.sweep";
+import { PARTNER_MAX_SKEW_SECONDS, PARTNER_NONCE_SOURCE } from "../partner/partner.auth";
 import { runSubscriptionExpiry } from "./subscriptions.service";
 
 registerConsumer(QueueName.activations, handleActivationMessage);

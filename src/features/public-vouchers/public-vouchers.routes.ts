@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import type { AppBindings } from "../../env";
 import { createRouter, errorResponses, jsonContent } from "../../lib/openapi";
 import { optionalAuth } from "../../middleware/auth";
-import { publicBaseUrl } from "../vouchers/images";
+import { publicBaseUrl } from "../media/images";
 import { BrowseQuery, FeaturedVouchers, PublicVoucher, PublicVoucherIdParam, PublicVoucherPage, TrendingVouchers } from "./public-vouchers.schemas";
 import { browseVouchers, featuredVouchers, publicVoucher, trendingVouchers } from "./public-vouchers.service";
 

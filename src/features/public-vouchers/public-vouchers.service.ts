@@ -2,7 +2,7 @@ import type { Env } from "../../env";
 import { notFound } from "../../lib/errors";
 import { pageWindow, paginated } from "../../lib/pagination";
 import { addDays, nowIso } from "../../lib/time";
-import { mediaUrl } from "../vouchers/images";
+import { mediaUrl } from "../media/images";
 import { POPULARITY_SCORE, POPULARITY_SUBQUERY } from "../vouchers/popularity";
 import { compactAmount, type VoucherValueRow, voucherTypeName, voucherValueOfRow } from "../vouchers/voucher-value";
 import type { BrowseQuery } from "./public-vouchers.schemas";

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { bearerSecurity, createRouter, errorResponses, jsonContent } from "../../lib/openapi";
 import { currentUser, requireAuth } from "../../middleware/auth";
-import { publicBaseUrl } from "../vouchers/images";
+import { publicBaseUrl } from "../media/images";
 import { qrSvg } from "./qr-svg";
 import { QrCodeResponse, QrQuery, RedemptionIdParam, UserVoucherPage, UserVouchersQuery } from "./user-vouchers.schemas";
 import { listUserVouchers, ownRedemption, qrCodeJson } from "./user-vouchers.service";

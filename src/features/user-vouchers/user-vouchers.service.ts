@@ -3,7 +3,7 @@ import { notFound } from "../../lib/errors";
 import { pageWindow, paginated, type Pagination } from "../../lib/pagination";
 import { nowIso } from "../../lib/time";
 import type { PURCHASE_STATUSES } from "../../db/schema";
-import { mediaUrl } from "../vouchers/images";
+import { mediaUrl } from "../media/images";
 import { type VoucherValueRow, voucherTypeName, voucherValueOfRow } from "../vouchers/voucher-value";
 
 type PurchaseStatus = (typeof PURCHASE_STATUSES)[number];

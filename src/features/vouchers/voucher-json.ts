@@ -1,6 +1,6 @@
 import { vouchers } from "../../db/schema";
 import { formatAmount } from "../../lib/money";
-import { mediaUrl } from "./images";
+import { mediaUrl } from "../media/images";
 import { voucherTypeName, voucherValue } from "./voucher-value";
 
 export type VoucherRow = typeof vouchers.$inferSelect;

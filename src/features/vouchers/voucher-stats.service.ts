@@ -1,7 +1,7 @@
 import type { Env } from "../../env";
 import { addDays, nowIso } from "../../lib/time";
 import { requireMerchant } from "../merchants/merchants.service";
-import { mediaUrl } from "./images";
+import { mediaUrl } from "../media/images";
 import { POPULARITY_SCORE, POPULARITY_SUBQUERY, PURCHASE_COUNT, REDEMPTION_COUNT } from "./popularity";
 import { voucherTypeName } from "./voucher-value";
 

@@ -4,7 +4,7 @@ import type { AppBindings } from "../../env";
 import { bearerSecurity, createRouter, errorResponses, jsonContent } from "../../lib/openapi";
 import { PaginatedSchema, PaginationQuery } from "../../lib/pagination";
 import { currentUser, requireAuth } from "../../middleware/auth";
-import { publicBaseUrl } from "./images";
+import { publicBaseUrl } from "../media/images";
 import { POPULARITY_FORMULA } from "./popularity";
 import { formToBody } from "./voucher-form";
 import { popularVouchers, voucherStatistics } from "./voucher-stats.service";

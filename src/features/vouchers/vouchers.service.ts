@@ -7,7 +7,7 @@ import { uuid } from "../../lib/ids";
 import { pageWindow, paginated, type Pagination } from "../../lib/pagination";
 import { nowIso } from "../../lib/time";
 import { requireMerchant } from "../merchants/merchants.service";
-import { storeImage } from "./images";
+import { storeImage } from "../media/images";
 import { toVoucherJson, type VoucherRow } from "./voucher-json";
 import { voucherTypeName } from "./voucher-value";
 import type { VoucherCreateInput, VoucherPatchInput } from "./vouchers.schemas";

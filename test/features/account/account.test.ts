@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { api, isCleanError } from "../../helpers/api";
 import { createUser } from "../../helpers/factories";
-import { deliver, makeOffer, pendingActivation } from "../offers/helpers";
+import { deliver, makeOffer, pendingActivation } from "../../helpers/offer-factories";
 
 const TRANSACTION_FIELDS = ["amount", "created_at", "description", "failure_reason", "offer_id", "reference", "status", "transaction_id", "type", "updated_at"];
 

@@ -5,7 +5,7 @@ import worker from "../../../src/index";
 import { CRON } from "../../../src/cron/schedules";
 import { api } from "../../helpers/api";
 import { createUser, unique } from "../../helpers/factories";
-import { makeOffer } from "./helpers";
+import { makeOffer } from "../../helpers/offer-factories";
 
 async function subscriptionEnding(userId: number, offerId: number, endsAt: Date) {
   const now = new Date().toISOString();

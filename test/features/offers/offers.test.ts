@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { api, isCleanError } from "../../helpers/api";
 import { createUser, unique, walletState } from "../../helpers/factories";
-import { makeOffer } from "./helpers";
+import { makeOffer } from "../../helpers/offer-factories";
 
 const OFFER_FIELDS = ["created_at", "description", "duration_days", "id", "is_active", "name", "partner", "price", "updated_at"];
 const SUBSCRIPTION_FIELDS = ["created_at", "ends_at", "id", "offer_id", "offer_name", "reference", "starts_at", "status", "transaction_id", "updated_at"];

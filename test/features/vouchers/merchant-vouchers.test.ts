@@ -2,7 +2,7 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { api, BASE, isCleanError } from "../../helpers/api";
 import { createUser, unique } from "../../helpers/factories";
-import { createMerchant, createVoucher, percentageVoucher, purchase, voucherRow } from "./helpers";
+import { createMerchant, createVoucher, percentageVoucher, purchase, voucherRow } from "../../helpers/marketplace-api";
 
 const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 73, 72, 68, 82, 1, 2, 3, 4]);
 

@@ -7,7 +7,7 @@ import worker from "../../../src/index";
 import { applyToD1 } from "../../../src/features/wallet/wallet.ledger";
 import { api } from "../../helpers/api";
 import { createUser } from "../../helpers/factories";
-import { createMerchant, createVoucher, purchase, redemptionRow } from "./helpers";
+import { createMerchant, createVoucher, purchase, redemptionRow } from "../../helpers/marketplace-api";
 
 /** Rasterises the SVG's square modules (`M x,y h s v s h -s z`) onto white, then reads it like a camera would. */
 function decodeSvg(svg: string): string | null {

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { api } from "../../helpers/api";
 import { createUser, unique } from "../../helpers/factories";
-import { createMerchant, createVoucher, purchase } from "./helpers";
+import { createMerchant, createVoucher, purchase } from "../../helpers/marketplace-api";
 
 const SPEC_ITEM_FIELDS = ["id", "title", "message", "merchant_name", "voucher_type_name", "voucher_value", "purchase_cost", "is_purchased", "can_purchase"];
 

@@ -1,10 +1,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { getRedis } from "../../../src/lib/redis";
-import { hashFields } from "../../../src/features/offers/transaction-cache";
+import { hashFields } from "../../../src/features/activation/transaction-cache";
 import { api, isCleanError } from "../../helpers/api";
 import { createUser, unique, walletState } from "../../helpers/factories";
-import { makeOffer, pendingActivation } from "./helpers";
+import { makeOffer, pendingActivation } from "../../helpers/offer-factories";
 
 const activate = (token: string, body: unknown, headers: Record<string, string> = {}) => api("POST", "/api/v1/activation/", { token, body, headers });
 

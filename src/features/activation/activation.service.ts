@@ -5,7 +5,7 @@ import { formatAmount } from "../../lib/money";
 import { addDays, nowIso } from "../../lib/time";
 import { notifyUser } from "../notifications/notify";
 import { insufficientBalance, walletApply } from "../wallet/wallet.service";
-import { getOffer } from "./offers.service";
+import { getOffer } from "../offers/offers.service";
 import { cacheStatusChange, cacheTransaction, readCachedTransaction } from "./transaction-cache";
 
 export interface ActivationRow {

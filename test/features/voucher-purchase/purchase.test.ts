@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { api, isCleanError } from "../../helpers/api";
 import { createUser, walletState } from "../../helpers/factories";
-import { createMerchant, createVoucher, purchase, redemptionRow, voucherRow } from "./helpers";
+import { createMerchant, createVoucher, purchase, redemptionRow, voucherRow } from "../../helpers/marketplace-api";
 
 const COST = 1000; // site setting voucher_cost: 10 points
 

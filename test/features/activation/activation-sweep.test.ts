@@ -1,9 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Env } from "../../../src/env";
-import { ABANDONED_REASON, sweepPendingActivations } from "../../../src/features/offers/activation.sweep";
+import { ABANDONED_REASON, sweepPendingActivations } from "../../../src/features/activation/activation.sweep";
 import { createUser, walletState } from "../../helpers/factories";
-import { makeOffer, pendingActivation, quietEnv, refundsOf, txRow } from "./helpers";
+import { makeOffer, pendingActivation, quietEnv, refundsOf, txRow } from "../../helpers/offer-factories";
 
 /** Moves a transaction's clock back, as if it had been created `minutes` ago and never touched. */
 async function age(id: string, minutes: number) {

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter, errorResponses, jsonBody, jsonContent } from "../../lib/openapi";
-import { completeActivation } from "./activation.service";
-import { Subscription } from "./offers.schemas";
+import { completeActivation } from "../activation/activation.service";
+import { Subscription } from "../offers/offers.schemas";
 import { partnerAuth } from "./partner.auth";
 import { partnerActivate, validateReference } from "./partner.service";
 

@@ -4,8 +4,8 @@ import { referenceCode, uuid } from "../../lib/ids";
 import { formatAmount } from "../../lib/money";
 import { addDays, nowIso } from "../../lib/time";
 import { insufficientBalance, walletApply } from "../wallet/wallet.service";
-import { getOffer } from "./offers.service";
-import { findSubscriptionByReference, toSubscription, type SubscriptionRow } from "./subscriptions.service";
+import { getOffer } from "../offers/offers.service";
+import { findSubscriptionByReference, toSubscription, type SubscriptionRow } from "../offers/subscriptions.service";
 
 /**
  * Partner-initiated activation: the partner has already provisioned the offer on its side (the

@@ -1,12 +1,12 @@
 import { env } from "cloudflare:workers";
 import { createMessageBatch, createExecutionContext, getQueueResult } from "cloudflare:test";
-import type { Env } from "../../../src/env";
-import { requestActivation } from "../../../src/features/offers/activation.service";
-import { hmacSha256Hex } from "../../../src/lib/crypto";
-import { partnerSigningString } from "../../../src/features/offers/partner.auth";
-import worker from "../../../src/index";
-import { QueueName } from "../../../src/queues/messages";
-import { unique } from "../../helpers/factories";
+import type { Env } from "../../src/env";
+import { requestActivation } from "../../src/features/activation/activation.service";
+import { hmacSha256Hex } from "../../src/lib/crypto";
+import { partnerSigningString } from "../../src/features/partner/partner.auth";
+import worker from "../../src/index";
+import { QueueName } from "../../src/queues/messages";
+import { unique } from "./factories";
 
 /** Inserts an offer directly (admin endpoints have their own tests). Price in minor units. */
 export async function makeOffer(options: { price?: number; durationDays?: number; sandboxOutcome?: "succeed" | "fail"; isActive?: boolean } = {}) {

@@ -2,7 +2,7 @@ import type { Env } from "../../env";
 import { backoffSeconds } from "../../queues/consumers";
 import type { QueueMessage } from "../../queues/messages";
 import { completeActivation, loadActivation } from "./activation.service";
-import { activateWithPartner } from "./partner.client";
+import { activateWithPartner } from "../partner/partner.client";
 
 export const DEAD_LETTER_REASON = "The partner did not answer after several attempts.";
 

@@ -5,7 +5,7 @@ import { app } from "../../../src/index";
 import { getRedis } from "../../../src/lib/redis";
 import { api, BASE } from "../../helpers/api";
 import { createUser, walletState } from "../../helpers/factories";
-import { makeOffer } from "./helpers";
+import { makeOffer } from "../../helpers/offer-factories";
 
 /** The same worker with Redis pointing at a closed port: every Redis call fails fast. */
 const redisDown = { ...env, UPSTASH_REDIS_REST_URL: "http://127.0.0.1:1" };

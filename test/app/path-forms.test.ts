@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { api } from "../../helpers/api";
-import { createUser, unique } from "../../helpers/factories";
-import { createMerchant, createVoucher, purchase } from "./helpers";
+import { api } from "../helpers/api";
+import { createUser, unique } from "../helpers/factories";
+import { createMerchant, createVoucher, purchase } from "../helpers/marketplace-api";
 
 const withoutVolatile = (body: any) => JSON.parse(JSON.stringify(body, (key, value) => (key === "request_id" ? undefined : value)));
 

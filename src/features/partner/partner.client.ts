@@ -1,7 +1,7 @@
 import type { Env } from "../../env";
 import { hmacSha256Hex } from "../../lib/crypto";
 import { formatAmount } from "../../lib/money";
-import type { ActivationRow } from "./activation.service";
+import type { ActivationRow } from "../activation/activation.service";
 
 /** A partner that has not answered in this long is treated like a 5xx: the message is retried. */
 export const PARTNER_TIMEOUT_MS = 10_000;

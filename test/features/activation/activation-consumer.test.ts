@@ -1,14 +1,14 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { completeActivation } from "../../../src/features/offers/activation.service";
-import { hashFields } from "../../../src/features/offers/transaction-cache";
-import { signPartnerBody } from "../../../src/features/offers/partner.client";
+import { completeActivation } from "../../../src/features/activation/activation.service";
+import { hashFields } from "../../../src/features/activation/transaction-cache";
+import { signPartnerBody } from "../../../src/features/partner/partner.client";
 import { getRedis } from "../../../src/lib/redis";
 import { backoffSeconds } from "../../../src/queues/consumers";
 import { QueueName } from "../../../src/queues/messages";
 import { outbound } from "../../helpers/outbound";
 import { createUser, walletState } from "../../helpers/factories";
-import { deliver, makeOffer, pendingActivation, quietEnv, refundsOf, txRow } from "./helpers";
+import { deliver, makeOffer, pendingActivation, quietEnv, refundsOf, txRow } from "../../helpers/offer-factories";
 
 const PARTNER_URL = "https://partner.example/v1/activations";
 const partnerEnv = () => quietEnv({ PARTNER_API_URL: PARTNER_URL });

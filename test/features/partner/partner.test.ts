@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { api, isCleanError } from "../../helpers/api";
 import { createUser, unique, walletState } from "../../helpers/factories";
-import { makeOffer, partnerHeaders, pendingActivation, refundsOf, txRow } from "./helpers";
+import { makeOffer, partnerHeaders, pendingActivation, refundsOf, txRow } from "../../helpers/offer-factories";
 
 async function partner(method: "GET" | "POST", path: string, body?: unknown, options: Parameters<typeof partnerHeaders>[3] = {}) {
   const raw = body === undefined ? "" : JSON.stringify(body);

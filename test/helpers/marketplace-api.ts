@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
-import { api } from "../../helpers/api";
-import { createUser, unique, type TestUser } from "../../helpers/factories";
+import { api } from "./api";
+import { createUser, unique, type TestUser } from "./factories";
 
 export interface TestMerchant extends TestUser {
   merchantId: number;
@@ -39,4 +39,4 @@ export async function voucherRow(id: number) {
   return (await env.DB.prepare("SELECT * FROM vouchers WHERE id = ?").bind(id).first<Record<string, any>>())!;
 }
 
-export { redemptionRow } from "../../helpers/voucher-factories";
+export { redemptionRow } from "./voucher-factories";
