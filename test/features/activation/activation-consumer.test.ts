@@ -98,12 +98,13 @@ describe("activation consumer", () => {
     outbound.on(PARTNER_URL, new Response("upstream down", { status: 503 }), { times: 1 });
     const first = await deliver(id, { env: partnerEnv(), attempts: 1 });
     expect(first.retryMessages).toHaveLength(1);
-    expect(first.retryDelays).toEqual([backoffSeconds(1)]);
+    // Backoff doubles per attempt from 2 s, capped at 5 minutes.
+    expect(first.retryDelays).toEqual([2]);
     outbound.on(PARTNER_URL, () => Promise.reject(new DOMException("The operation timed out.", "TimeoutError")));
     const third = await deliver(id, { env: partnerEnv(), attempts: 3 });
     expect(third.retryMessages).toHaveLength(1);
-    expect(third.retryDelays).toEqual([backoffSeconds(3)]);
-    expect(backoffSeconds(3)).toBeGreaterThan(backoffSeconds(1));
+    expect(third.retryDelays).toEqual([8]);
+    expect([backoffSeconds(8), backoffSeconds(9), backoffSeconds(50)]).toEqual([256, 300, 300]);
     expect((await txRow(id))!.status).toBe("PENDING");
     expect(await refundsOf(id)).toEqual({ n: 0, total: 0 });
   });

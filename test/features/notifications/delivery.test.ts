@@ -53,8 +53,10 @@ describe("at-least-once delivery sends once", () => {
     let settled = 0;
     const runs = Array.from({ length: 5 }, () => deliver([id], { overrides: CREDENTIALS }).finally(() => settled++));
     // The provider holds its answer until the four other deliveries have found the row claimed.
-    while (settled < 4) await new Promise((r) => setTimeout(r, 5));
+    const deadline = Date.now() + 10_000;
+    while (settled < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
     release();
+    expect(settled).toBe(4);
     const outcomes = await Promise.all(runs);
     expect(outbound.requestsTo(RESEND)).toHaveLength(1);
     expect(outcomes.reduce((n, o) => n + o.acked, 0)).toBe(1);
