@@ -3,6 +3,7 @@ import { users } from "./auth";
 
 export const SANDBOX_OUTCOMES = ["succeed", "fail"] as const;
 export const SUBSCRIPTION_STATUSES = ["pending", "active", "failed", "expired"] as const;
+export type SubscriptionStatus = (typeof SUBSCRIPTION_STATUSES)[number];
 
 /** Mirrors migrations/0002_offers.sql. Price in minor units. */
 export const offers = sqliteTable(

@@ -39,6 +39,7 @@ export const TRANSACTION_TYPES = [
   "ADVERTISEMENT_EXTENSION",
 ] as const;
 export const TRANSACTION_STATUSES = ["PENDING", "SUCCESS", "FAILED", "REFUNDED", "CANCELLED"] as const;
+export type TransactionStatus = (typeof TRANSACTION_STATUSES)[number];
 
 /** A user-facing money movement with a status (an activation is PENDING until the partner answers). */
 export const transactions = sqliteTable(

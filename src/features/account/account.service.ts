@@ -1,3 +1,4 @@
+import type { TransactionStatus } from "../../db/schema";
 import type { Env } from "../../env";
 import { notFound } from "../../lib/errors";
 import { formatAmount } from "../../lib/money";
@@ -7,7 +8,7 @@ import { activeSubscriptions, toSubscription } from "../offers/subscriptions.ser
 interface TransactionRow {
   id: string;
   type: string;
-  status: "PENDING" | "SUCCESS" | "FAILED" | "REFUNDED" | "CANCELLED";
+  status: TransactionStatus;
   amount: number;
   offer_id: number | null;
   reference: string | null;

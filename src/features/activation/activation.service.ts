@@ -1,3 +1,4 @@
+import type { TransactionStatus } from "../../db/schema";
 import type { Env } from "../../env";
 import { notFound } from "../../lib/errors";
 import { referenceCode, uuid } from "../../lib/ids";
@@ -11,7 +12,7 @@ import { cacheStatusChange, cacheTransaction, readCachedTransaction } from "./tr
 export interface ActivationRow {
   id: string;
   user_id: number;
-  status: "PENDING" | "SUCCESS" | "FAILED" | "REFUNDED" | "CANCELLED";
+  status: TransactionStatus;
   amount: number;
   offer_id: number;
   created_at: string;

@@ -1,3 +1,4 @@
+import type { SubscriptionStatus } from "../../db/schema";
 import type { Env } from "../../env";
 import { ApiError, ErrorCode, notFound } from "../../lib/errors";
 import { uuid } from "../../lib/ids";
@@ -12,7 +13,7 @@ export interface SubscriptionRow {
   reference: string;
   offer_id: number;
   offer_name: string;
-  status: "pending" | "active" | "failed" | "expired";
+  status: SubscriptionStatus;
   transaction_id: string;
   starts_at: string | null;
   ends_at: string | null;

@@ -1,3 +1,4 @@
+import type { TransactionStatus } from "../../db/schema";
 import { nowIso } from "../../lib/time";
 import { uuid } from "../../lib/ids";
 
@@ -22,7 +23,7 @@ export interface WalletOperation {
   transaction?: {
     id?: string;
     type: string;
-    status?: "PENDING" | "SUCCESS" | "FAILED" | "REFUNDED" | "CANCELLED";
+    status?: TransactionStatus;
     description?: string;
     offerId?: number | null;
     reference?: string | null;
