@@ -1,13 +1,13 @@
 import type { WalletDurableObject } from "./features/wallet/wallet.durable-object";
-import type { QueueMessage } from "./queues/messages";
+import type { ActivationMessage, NotificationMessage } from "./queues/messages";
 
 /** Bindings, vars and secrets the worker reads. Secrets are optional where a sandbox stands in. */
 export interface Env {
   DB: D1Database;
   WALLET: DurableObjectNamespace<WalletDurableObject>;
   MEDIA: R2Bucket;
-  ACTIVATIONS: Queue<QueueMessage>;
-  NOTIFICATIONS: Queue<QueueMessage>;
+  ACTIVATIONS: Queue<ActivationMessage>;
+  NOTIFICATIONS: Queue<NotificationMessage>;
   AUTH_LIMITER?: RateLimit;
   SCAN_LIMITER?: RateLimit;
   CLAIM_LIMITER?: RateLimit;

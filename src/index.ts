@@ -1,17 +1,61 @@
+// What this worker runs, in one place: HTTP requests, one consumer per queue, the cron jobs of
+// each schedule, and the Durable Object classes. Read a request from src/app.ts (middleware, then
+// the routers of src/routes.ts); a message from its queue's consumer below; a tick from its job.
 import { createApp, rewriteAlias } from "./app";
 import type { Env } from "./env";
-import { runScheduled } from "./cron/jobs";
-import { handleQueueBatch } from "./queues/consumers";
-import "./features/register-background";
+import { type CronTable, runCronJobs } from "./cron/jobs";
+import { CRON } from "./cron/schedules";
+import { pruneIdempotencyKeys } from "./cron/prune-idempotency-keys";
+import { reconcileLedger } from "./cron/reconcile-ledger";
+import { dispatchQueueBatch, type QueueConsumers } from "./queues/consumers";
+import { deactivateEndedAdvertisements } from "./features/advertisements/advertisements.service";
+import { deliverNotification, failExhaustedNotification } from "./features/notifications/notifications.consumer";
+import { enqueueDueNotifications } from "./features/notifications/notifications.cron";
+import { failExhaustedActivation, handleActivationMessage } from "./features/activation/activation.consumer";
+import { sweepPendingActivations } from "./features/activation/activation.sweep";
+import { prunePartnerNonces } from "./features/partner/partner.auth";
+import { runSubscriptionExpiry } from "./features/offers/subscriptions.service";
+import { expirePurchases } from "./features/voucher-purchase/expire-purchases";
 
 export { WalletDurableObject } from "./features/wallet/wallet.durable-object";
 
 export const app = createApp();
 
+/**
+ * Every queue of wrangler.toml and who consumes it (a queue missing here fails `tsc`). A message
+ * that does not parse as its queue's schema never reaches these: it is kept in `dead_letters`.
+ */
+export const queueConsumers: QueueConsumers = {
+  // Ask the partner to activate; a refusal fails and refunds, a 5xx or timeout retries.
+  "perks-activations": handleActivationMessage,
+  // Retries exhausted: fail and refund once.
+  "perks-activations-dlq": failExhaustedActivation,
+  // Claim the row, send through the channel's provider, record the outcome.
+  "perks-notifications": deliverNotification,
+  // Retries exhausted: the row ends `failed`.
+  "perks-notifications-dlq": failExhaustedNotification,
+};
+
+/** Every cron schedule of wrangler.toml and its jobs, run in this order (each idempotent). */
+export const cronJobs: CronTable = {
+  [CRON.frequent]: [
+    { name: "subscription-expiry", run: runSubscriptionExpiry },
+    { name: "pending-activation-sweep", run: sweepPendingActivations },
+    { name: "partner-nonce-cleanup", run: prunePartnerNonces },
+    { name: "end-advertisements", run: deactivateEndedAdvertisements },
+    { name: "expire-voucher-purchases", run: expirePurchases },
+    { name: "enqueue-due-notifications", run: enqueueDueNotifications },
+  ],
+  [CRON.daily]: [
+    { name: "reconcile-ledger", run: (env) => reconcileLedger(env) },
+    { name: "prune-idempotency-keys", run: pruneIdempotencyKeys },
+  ],
+};
+
 export default {
   fetch: (request, env, ctx) => app.fetch(rewriteAlias(request), env, ctx),
-  queue: (batch, env) => handleQueueBatch(batch, env),
+  queue: (batch, env) => dispatchQueueBatch(queueConsumers, batch, env),
   scheduled: async (controller, env) => {
-    await runScheduled(controller.cron, env, new Date(controller.scheduledTime));
+    await runCronJobs(cronJobs, controller.cron, env, new Date(controller.scheduledTime));
   },
 } satisfies ExportedHandler<Env>;

@@ -1,31 +1,27 @@
 import type { Env } from "../env";
-import { CRON } from "./schedules";
-import { pruneIdempotencyKeys } from "./prune-idempotency-keys";
-import { reconcileLedger } from "./reconcile-ledger";
+import type { CronSchedule } from "./schedules";
 
 export type CronJob = { name: string; run: (env: Env, scheduledTime: Date) => Promise<unknown> };
 
-/** Jobs per cron string. Every job is idempotent: two runs for the same time change nothing twice. */
-export const cronJobs: Record<string, CronJob[]> = {
-  [CRON.frequent]: [],
-  [CRON.daily]: [
-    { name: "reconcile-ledger", run: (env) => reconcileLedger(env) },
-    { name: "prune-idempotency-keys", run: (env, at) => pruneIdempotencyKeys(env, at) },
-  ],
-};
+/** The jobs of every schedule wrangler.toml declares: a schedule missing here fails `tsc`. */
+export type CronTable = Record<CronSchedule, CronJob[]>;
 
-export function registerCronJob(cron: string, job: CronJob) {
-  (cronJobs[cron] ??= []).push(job);
-}
+const isSchedule = (table: CronTable, cron: string): cron is CronSchedule => Object.hasOwn(table, cron);
 
-export async function runScheduled(cron: string, env: Env, scheduledTime: Date) {
-  const jobs = cronJobs[cron] ?? [];
+/**
+ * Runs a schedule's jobs in order. Every job is idempotent: two runs for the same time change
+ * nothing twice. One failing job does not stop the others; an unknown cron string is logged.
+ */
+export async function runCronJobs(table: CronTable, cron: string, env: Env, scheduledTime: Date): Promise<Record<string, unknown>> {
+  if (!isSchedule(table, cron)) {
+    console.error(JSON.stringify({ level: "error", msg: "no cron jobs for this schedule", cron }));
+    return {};
+  }
   const outcomes: Record<string, unknown> = {};
-  for (const job of jobs) {
+  for (const job of table[cron]) {
     try {
       outcomes[job.name] = await job.run(env, scheduledTime);
     } catch (error) {
-      // One failing job must not stop the others.
       console.error(JSON.stringify({ level: "error", msg: "cron job failed", job: job.name, error: String(error) }));
       outcomes[job.name] = { error: true };
     }

@@ -1,34 +1,64 @@
 import type { Env } from "../env";
-import { QueueMessage, QueueName } from "./messages";
+import { nowIso } from "../lib/time";
+import { type MessageOf, QUEUES, type QueueName } from "./messages";
 
-export type MessageHandler = (message: Message<QueueMessage>, env: Env, context: { deadLetter: boolean }) => Promise<void>;
+/** Handles one parsed message: acks it, retries it (with backoff) or throws (a retry with backoff). */
+export type Consumer<Q extends QueueName> = (message: Message<MessageOf<Q>>, env: Env) => Promise<void>;
+
+/** One consumer for every queue, dead-letter queues included: a queue missing here fails `tsc`. */
+export type QueueConsumers = { [Q in QueueName]: Consumer<Q> };
+
+const isQueueName = (name: string): name is QueueName => Object.hasOwn(QUEUES, name);
 
 /**
- * Which handler serves each queue. A handler acks, retries (with backoff) or throws; a throw is
- * a retry with the queue's default delay. Feature consumers register here.
+ * Routes a batch to its queue's consumer. A message that cannot be routed (a queue without a
+ * consumer) or parsed is not acknowledged into nothing: it is logged and kept in `dead_letters`,
+ * and acknowledged only once that row is written (if the write fails, it is retried).
  */
-const handlers: Partial<Record<string, MessageHandler>> = {};
-
-export function registerConsumer(queue: string, handler: MessageHandler) {
-  handlers[queue] = handler;
-}
-
-export async function handleQueueBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-  const handler = handlers[batch.queue];
-  const deadLetter = batch.queue === QueueName.activationsDeadLetter || batch.queue === QueueName.notificationsDeadLetter;
+export async function dispatchQueueBatch(consumers: QueueConsumers, batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  const queue = batch.queue;
   for (const message of batch.messages) {
-    const parsed = QueueMessage.safeParse(message.body);
-    if (!parsed.success || !handler) {
-      console.error(JSON.stringify({ level: "error", msg: "unhandled queue message", queue: batch.queue, id: message.id }));
-      message.ack();
+    if (!isQueueName(queue)) {
+      await deadLetter(env, queue, message, "no consumer for this queue");
       continue;
     }
+    const parsed = QUEUES[queue].safeParse(message.body);
+    if (!parsed.success) {
+      await deadLetter(env, queue, message, `message does not parse: ${parsed.error.issues.map((i) => `${i.path.join(".") || "body"} ${i.message}`).join("; ")}`);
+      continue;
+    }
+    const consumer = consumers[queue] as Consumer<QueueName>;
     try {
-      await handler(message as Message<QueueMessage>, env, { deadLetter });
+      await consumer(message as Message<MessageOf<QueueName>>, env);
     } catch (error) {
-      console.error(JSON.stringify({ level: "error", msg: "queue handler failed", queue: batch.queue, id: message.id, error: String(error) }));
+      console.error(JSON.stringify({ level: "error", msg: "queue consumer failed", queue, id: message.id, attempts: message.attempts, error: String(error) }));
       message.retry({ delaySeconds: backoffSeconds(message.attempts) });
     }
+  }
+}
+
+/** Where an unroutable or unparseable message ends: one row per message id, and an error log line. */
+async function deadLetter(env: Env, queue: string, message: Message<unknown>, reason: string) {
+  const body = safeJson(message.body).slice(0, 10_000);
+  console.error(JSON.stringify({ level: "error", msg: "queue message dead-lettered", queue, id: message.id, attempts: message.attempts, reason }));
+  try {
+    await env.DB.prepare(
+      "INSERT INTO dead_letters (queue, message_id, body, reason, attempts, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (queue, message_id) DO NOTHING",
+    )
+      .bind(queue, message.id, body, reason.slice(0, 1000), message.attempts, nowIso())
+      .run();
+    message.ack();
+  } catch (error) {
+    console.error(JSON.stringify({ level: "error", msg: "dead letter not recorded; retrying the message", queue, id: message.id, error: String(error) }));
+    message.retry({ delaySeconds: backoffSeconds(message.attempts) });
+  }
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
   }
 }
 

@@ -1,8 +1,7 @@
 import { env } from "cloudflare:workers";
 import { createScheduledController } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import worker from "../../src/index";
-import { cronJobs } from "../../src/cron/jobs";
+import worker, { cronJobs } from "../../src/index";
 import { CRON } from "../../src/cron/schedules";
 import wranglerToml from "../../wrangler.toml?raw";
 
@@ -12,8 +11,24 @@ describe("cron", () => {
     expect(declared.sort()).toEqual(Object.values(CRON).sort());
   });
 
-  it("has jobs for every schedule", () => {
-    for (const cron of Object.values(CRON)) expect(cronJobs[cron]?.length ?? 0).toBeGreaterThan(0);
+  it("has jobs for every schedule, each named once", () => {
+    for (const cron of Object.values(CRON)) {
+      const names = cronJobs[cron].map((j) => j.name);
+      expect(names.length).toBeGreaterThan(0);
+      expect(new Set(names).size).toBe(names.length);
+    }
+  });
+
+  it("an unknown cron string runs nothing and says so in the log", async () => {
+    const errors: string[] = [];
+    const original = console.error;
+    console.error = (line: string) => void errors.push(String(line));
+    try {
+      await worker.scheduled(createScheduledController({ cron: "1 2 3 4 5", scheduledTime: Date.now() }), env);
+    } finally {
+      console.error = original;
+    }
+    expect(errors.filter((line) => line.includes("no cron jobs for this schedule"))).toHaveLength(1);
   });
 
   it("reconciles the ledger: a wallet whose balance disagrees with its ledger is reported", async () => {
@@ -24,7 +39,16 @@ describe("cron", () => {
     expect(await job.run(env, new Date())).toEqual({ mismatched_wallets: 0 });
     await env.DB.prepare("INSERT INTO wallets (user_id, balance, updated_at) VALUES (?, 500, ?)").bind(user!.id, now).run();
     expect(await job.run(env, new Date())).toEqual({ mismatched_wallets: 1 });
-    await worker.scheduled(controller, env);
+    // Through the worker's own scheduled handler: the daily schedule reaches the same job.
+    const errors: string[] = [];
+    const original = console.error;
+    console.error = (line: string) => void errors.push(String(line));
+    try {
+      await worker.scheduled(controller, env);
+    } finally {
+      console.error = original;
+    }
+    expect(errors.some((line) => line.includes("wallet out of balance with ledger") && line.includes(`"user_id":${user!.id}`))).toBe(true);
     await env.DB.prepare("DELETE FROM wallets WHERE user_id = ?").bind(user!.id).run();
   });
 

@@ -49,6 +49,10 @@ export const idempotencyKeys = sqliteTable("idempotency_keys", {
   responseStatus: integer("response_status"),
   responseBody: text("response_body"),
   createdAt: text("created_at").notNull().default(sql`CURRENT_TIMESTAMP`),
+  /** When the current claim was taken (ISO); an in-progress claim older than the timeout can be taken over. */
+  claimedAt: text("claimed_at"),
+  /** Identifies the request holding the claim: only it stores or releases the answer. */
+  claimToken: text("claim_token"),
 });
 
 /** Signed webhook nonces already seen: a replayed callback is refused. */

@@ -6,3 +6,4 @@ export * from "./vouchers";
 export * from "./customers";
 export * from "./gift-cards";
 export * from "./offers";
+export * from "./background";

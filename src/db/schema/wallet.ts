@@ -56,6 +56,11 @@ export const transactions = sqliteTable(
     failureReason: text("failure_reason"),
     createdAt: text("created_at").notNull(),
     updatedAt: text("updated_at").notNull(),
+    /** A refunded activation the partner may have provisioned: we asked it to cancel (then) ... */
+    partnerCancelRequestedAt: text("partner_cancel_requested_at"),
+    /** ... and it acknowledged (then). Requested and not acknowledged: the cron asks again. */
+    partnerCancelAcknowledgedAt: text("partner_cancel_acknowledged_at"),
+    partnerCancelAttempts: integer("partner_cancel_attempts").notNull().default(0),
   },
   (t) => [index("transactions_user_idx").on(t.userId, t.createdAt)],
 );

@@ -1,6 +1,6 @@
 import type { Env } from "../../env";
 import { backoffSeconds } from "../../queues/consumers";
-import type { QueueMessage } from "../../queues/messages";
+import type { ActivationMessage } from "../../queues/messages";
 import { completeActivation, loadActivation } from "./activation.service";
 import { activateWithPartner } from "../partner/partner.client";
 
@@ -9,21 +9,11 @@ export const DEAD_LETTER_REASON = "The partner did not answer after several atte
 /**
  * At-least-once delivery: a transaction that is no longer PENDING is acknowledged untouched.
  * A refusal fails and refunds; a timeout or 5xx retries with exponential backoff; the queue moves
- * a message out of retries to the dead-letter queue, whose delivery fails and refunds it.
+ * a message out of retries to the dead-letter queue (`failExhaustedActivation`).
  */
-export async function handleActivationMessage(message: Message<QueueMessage>, env: Env, context: { deadLetter: boolean }): Promise<void> {
-  const body = message.body;
-  if (body.type !== "activation.requested") {
-    message.ack();
-    return;
-  }
-  const tx = await loadActivation(env.DB, body.transaction_id);
+export async function handleActivationMessage(message: Message<ActivationMessage>, env: Env): Promise<void> {
+  const tx = await loadActivation(env.DB, message.body.transaction_id);
   if (!tx || tx.status !== "PENDING") {
-    message.ack();
-    return;
-  }
-  if (context.deadLetter) {
-    await completeActivation(env, tx.id, { status: "FAILED", reason: DEAD_LETTER_REASON });
     message.ack();
     return;
   }
@@ -46,4 +36,11 @@ export async function handleActivationMessage(message: Message<QueueMessage>, en
       message.retry({ delaySeconds: backoffSeconds(message.attempts) });
       return;
   }
+}
+
+/** Dead-letter queue: the partner never answered within the retries; fail and refund, once. */
+export async function failExhaustedActivation(message: Message<ActivationMessage>, env: Env): Promise<void> {
+  const tx = await loadActivation(env.DB, message.body.transaction_id);
+  if (tx?.status === "PENDING") await completeActivation(env, tx.id, { status: "FAILED", reason: DEAD_LETTER_REASON });
+  message.ack();
 }

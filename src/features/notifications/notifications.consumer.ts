@@ -1,6 +1,6 @@
 import type { Env } from "../../env";
 import { backoffSeconds } from "../../queues/consumers";
-import type { QueueMessage } from "../../queues/messages";
+import type { NotificationMessage } from "../../queues/messages";
 import { addSeconds, nowIso } from "../../lib/time";
 import { loadPreferences, preferenceBlock } from "./preferences";
 import { providerFor } from "./channels";
@@ -23,15 +23,8 @@ const OPEN = "status IN ('pending', 'queued')";
  * a conditional UPDATE claims the row (open status, no live lease): a redelivered or concurrent
  * copy of the message finds it claimed or finished and sends nothing.
  */
-export async function deliverNotification(message: Message<QueueMessage>, env: Env, context: { deadLetter: boolean }) {
-  if (message.body.type !== "notification.deliver") return message.ack();
+export async function deliverNotification(message: Message<NotificationMessage>, env: Env) {
   const id = message.body.notification_id;
-  if (context.deadLetter) {
-    await env.DB.prepare(`UPDATE notifications SET status = 'failed', last_error = ?, lease_until = NULL, updated_at = ? WHERE id = ? AND ${OPEN}`)
-      .bind(RETRIES_EXHAUSTED, nowIso(), id)
-      .run();
-    return message.ack();
-  }
 
   const row = await env.DB.prepare(
     "SELECT id, customer_id, channel, recipient, title, message, priority, category, status, scheduled_at, lease_until FROM notifications WHERE id = ?",
@@ -87,6 +80,14 @@ export async function deliverNotification(message: Message<QueueMessage>, env: E
   }
   await env.DB.prepare("UPDATE notifications SET status = 'failed', last_error = ?, lease_until = NULL, updated_at = ? WHERE id = ?")
     .bind(result.error, done, id)
+    .run();
+  message.ack();
+}
+
+/** Dead-letter queue: every retry failed; the row ends `failed` (an open row only: a sent one stays sent). */
+export async function failExhaustedNotification(message: Message<NotificationMessage>, env: Env) {
+  await env.DB.prepare(`UPDATE notifications SET status = 'failed', last_error = ?, lease_until = NULL, updated_at = ? WHERE id = ? AND ${OPEN}`)
+    .bind(RETRIES_EXHAUSTED, nowIso(), message.body.notification_id)
     .run();
   message.ack();
 }

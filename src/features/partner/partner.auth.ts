@@ -1,5 +1,5 @@
 import { createMiddleware } from "hono/factory";
-import type { AppBindings } from "../../env";
+import type { AppBindings, Env } from "../../env";
 import { ApiError, ErrorCode } from "../../lib/errors";
 import { hmacSha256Hex, timingSafeEqual } from "../../lib/crypto";
 import { nowIso } from "../../lib/time";
@@ -47,3 +47,10 @@ export const partnerAuth = createMiddleware<AppBindings>(async (c, next) => {
   if (stored.meta.changes === 0) throw new ApiError(409, ErrorCode.REPLAYED_REQUEST, "This partner request was already received (nonce reused).");
   await next();
 });
+
+/** Cron: a nonce older than twice the accepted skew can no longer be replayed (its timestamp is refused first). */
+export async function prunePartnerNonces(env: Pick<Env, "DB">, at: Date) {
+  const cutoff = new Date(at.getTime() - 2 * PARTNER_MAX_SKEW_SECONDS * 1000).toISOString();
+  const deleted = await env.DB.prepare("DELETE FROM webhook_nonces WHERE source = ? AND created_at < ?").bind(PARTNER_NONCE_SOURCE, cutoff).run();
+  return { deleted: deleted.meta.changes };
+}

@@ -1,6 +1,4 @@
 import type { Env } from "../../env";
-import { registerCronJob } from "../../cron/jobs";
-import { CRON } from "../../cron/schedules";
 
 /**
  * Purchases past their expiry date become `expired`. One UPDATE, so a second run for the same
@@ -15,5 +13,3 @@ export async function expirePurchases(env: Pick<Env, "DB">, at: Date) {
     .run();
   return { expired: result.meta.changes };
 }
-
-registerCronJob(CRON.frequent, { name: "expire-voucher-purchases", run: (env, scheduledTime) => expirePurchases(env, scheduledTime) });

@@ -1,0 +1,104 @@
+import { env } from "cloudflare:workers";
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import worker, { queueConsumers } from "../../src/index";
+import type { Env } from "../../src/env";
+import type { QueueConsumers } from "../../src/queues/consumers";
+import { QUEUE_NAMES, QueueName } from "../../src/queues/messages";
+import wranglerToml from "../../wrangler.toml?raw";
+
+/** Every `queue = "..."` and `dead_letter_queue = "..."` wrangler.toml declares, producers and consumers. */
+function declaredQueues() {
+  const names = [...wranglerToml.matchAll(/^\s*(?:queue|dead_letter_queue)\s*=\s*"([^"]+)"/gm)].map((m) => m[1]!);
+  const consumed = [...wranglerToml.matchAll(/\[\[queues\.consumers\]\]\s*\nqueue\s*=\s*"([^"]+)"/g)].map((m) => m[1]!);
+  return { all: [...new Set(names)].sort(), consumed: consumed.sort() };
+}
+
+// Compile-time check (tsc runs over the tests): a consumer table without every queue is refused.
+// @ts-expect-error the notifications dead-letter queue has no consumer
+const incomplete: QueueConsumers = {
+  "perks-activations": queueConsumers["perks-activations"],
+  "perks-activations-dlq": queueConsumers["perks-activations-dlq"],
+  "perks-notifications": queueConsumers["perks-notifications"],
+};
+void incomplete;
+
+let seq = 0;
+async function run(queue: string, body: unknown, attempts = 1, id = `wiring-${seq++}-${crypto.randomUUID()}`) {
+  const batch = createMessageBatch(queue, [{ id, timestamp: new Date(), attempts, body }]);
+  const ctx = createExecutionContext();
+  await worker.queue(batch, env as unknown as Env);
+  return { id, result: await getQueueResult(batch, ctx) };
+}
+
+const deadLetters = (id: string) =>
+  env.DB.prepare("SELECT queue, body, reason, attempts FROM dead_letters WHERE message_id = ?").bind(id).all<{ queue: string; body: string; reason: string; attempts: number }>();
+
+describe("queue wiring", () => {
+  it("the queue list is exactly wrangler.toml's queues, and every one is consumed", () => {
+    const { all, consumed } = declaredQueues();
+    expect([...QUEUE_NAMES].sort()).toEqual(all);
+    expect(consumed).toEqual(all);
+    expect(Object.keys(queueConsumers).sort()).toEqual(all);
+    expect(Object.values(QueueName).sort()).toEqual(all);
+  });
+
+  it("a message for a queue without a consumer is kept in dead_letters, logged, then acknowledged", async () => {
+    const errors: string[] = [];
+    const original = console.error;
+    console.error = (line: string) => void errors.push(String(line));
+    let outcome;
+    try {
+      outcome = await run("perks-unknown-queue", { type: "activation.requested", transaction_id: "t-1" });
+    } finally {
+      console.error = original;
+    }
+    expect(outcome.result.explicitAcks).toEqual([outcome.id]);
+    const { results } = await deadLetters(outcome.id);
+    expect(results).toEqual([{ queue: "perks-unknown-queue", body: JSON.stringify({ type: "activation.requested", transaction_id: "t-1" }), reason: "no consumer for this queue", attempts: 1 }]);
+    expect(errors.some((line) => line.includes("queue message dead-lettered") && line.includes(outcome.id))).toBe(true);
+  });
+
+  it("a message that does not parse as its queue's schema is dead-lettered with the reason, once however often delivered", async () => {
+    const id = `garbled-${crypto.randomUUID()}`;
+    for (const attempts of [1, 2]) {
+      const { result } = await run(QueueName.activations, { type: "notification.deliver", notification_id: "n-1" }, attempts, id);
+      expect(result.explicitAcks).toEqual([id]);
+    }
+    const { results } = await deadLetters(id);
+    expect(results).toHaveLength(1);
+    expect(results[0]!.queue).toBe(QueueName.activations);
+    expect(results[0]!.reason).toMatch(/^message does not parse: /);
+  });
+
+  it("each queue reaches its own consumer: a dead-letter queue fails, the queue itself delivers", async () => {
+    const now = new Date().toISOString();
+    const ids = [crypto.randomUUID(), crypto.randomUUID()];
+    for (const id of ids)
+      await env.DB.prepare(
+        "INSERT INTO notifications (id, channel, recipient, title, message, status, created_at, updated_at) VALUES (?, 'email', 'x@example.test', 't', 'm', 'queued', ?, ?)",
+      )
+        .bind(id, now, now)
+        .run();
+    await run(QueueName.notificationsDeadLetter, { type: "notification.deliver", notification_id: ids[0] });
+    await run(QueueName.notifications, { type: "notification.deliver", notification_id: ids[1] });
+    const { results } = await env.DB.prepare("SELECT id, status FROM notifications WHERE id IN (?, ?)").bind(ids[0], ids[1]).all<{ id: string; status: string }>();
+    expect(Object.fromEntries(results.map((r) => [r.id, r.status]))).toEqual({ [ids[0]!]: "failed", [ids[1]!]: "sent" });
+  });
+
+  it("if the dead letter cannot be written, the message is retried rather than acknowledged", async () => {
+    const broken = { ...env, DB: { prepare: () => ({ bind: () => ({ run: async () => Promise.reject(new Error("D1 unavailable")) }) }) } } as unknown as Env;
+    const batch = createMessageBatch("perks-unknown-queue", [{ id: "dl-broken", timestamp: new Date(), attempts: 1, body: {} }]);
+    const ctx = createExecutionContext();
+    const original = console.error;
+    console.error = () => {};
+    try {
+      await worker.queue(batch, broken);
+    } finally {
+      console.error = original;
+    }
+    const result = await getQueueResult(batch, ctx);
+    expect(result.explicitAcks).toEqual([]);
+    expect(result.retryMessages.map((m) => m.msgId)).toEqual(["dl-broken"]);
+  });
+});
