@@ -5,6 +5,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ZodError } from "zod";
 import type { AppBindings } from "./env";
 import { ApiError, ErrorCode, type ErrorBody } from "./lib/errors";
+import { allowedMethodsOf } from "./lib/allowed-methods";
 import { describeZodError } from "./lib/openapi";
 import { apiKeyCheck } from "./middleware/api-key";
 import { requestId } from "./middleware/request-id";
@@ -43,7 +44,15 @@ export function createApp() {
   for (const { path, router } of routes) app.route(path, router);
   registerDocs(app);
 
-  app.notFound((c) => c.json(errorBody(c.get("requestId"), ErrorCode.NOT_FOUND, "No route matches this path."), 404));
+  const allowedMethods = allowedMethodsOf(app);
+  app.notFound((c) => {
+    const allow = allowedMethods(c.req.path);
+    if (allow.length > 0) {
+      const body = errorBody(c.get("requestId"), ErrorCode.METHOD_NOT_ALLOWED, `${c.req.method} is not allowed here; use ${allow.join(", ")}.`);
+      return c.json({ ...body, details: { allowed_methods: allow } }, 405, { Allow: allow.join(", ") });
+    }
+    return c.json(errorBody(c.get("requestId"), ErrorCode.NOT_FOUND, "No route matches this path."), 404);
+  });
   app.onError((error, c) => renderError(error, c.get("requestId") ?? crypto.randomUUID()));
   return app;
 }
@@ -59,8 +68,16 @@ export function renderError(error: unknown, requestId: string): Response {
   else if (isZodError(error)) apiError = describeZodError(error);
   else if (error instanceof HTTPException && error.status < 500) {
     const status = error.status;
-    const code = status === 401 ? ErrorCode.UNAUTHENTICATED : status === 413 ? ErrorCode.PAYLOAD_TOO_LARGE : ErrorCode.BAD_REQUEST;
-    apiError = new ApiError(status, code, status === 400 ? "The request body could not be parsed." : "The request was refused.");
+    const code =
+      status === 401 ? ErrorCode.UNAUTHENTICATED
+      : status === 413 ? ErrorCode.PAYLOAD_TOO_LARGE
+      : status === 415 ? ErrorCode.UNSUPPORTED_MEDIA_TYPE
+      : ErrorCode.BAD_REQUEST;
+    const sentence =
+      status === 400 ? "The request body could not be parsed."
+      : status === 415 ? "This endpoint does not accept a body of this Content-Type; send application/json."
+      : "The request was refused.";
+    apiError = new ApiError(status, code, sentence);
   } else {
     console.error(JSON.stringify({ level: "error", request_id: requestId, error: String(error), stack: (error as Error)?.stack }));
     apiError = new ApiError(500, ErrorCode.INTERNAL_ERROR, "An unexpected error occurred. Please try again.");

@@ -31,15 +31,16 @@ export async function updateCategory(env: Pick<Env, "DB">, id: number, patch: { 
     const clash = await db.query.categories.findFirst({ where: eq(categories.name, patch.name), columns: { id: true } });
     if (clash && clash.id !== id) throw nameTaken();
   }
-  const [row] = await db
-    .update(categories)
-    .set({
-      ...(patch.name !== undefined && { name: patch.name }),
-      ...(patch.description !== undefined && { description: patch.description }),
-      ...(patch.is_active !== undefined && { isActive: patch.is_active }),
-    })
-    .where(eq(categories.id, id))
-    .returning();
+  const changes = {
+    ...(patch.name !== undefined && { name: patch.name }),
+    ...(patch.description !== undefined && { description: patch.description }),
+    ...(patch.is_active !== undefined && { isActive: patch.is_active }),
+  };
+  // An empty PATCH changes nothing and answers the category as it is (drizzle refuses an empty SET).
+  const [row] =
+    Object.keys(changes).length === 0
+      ? await db.select().from(categories).where(eq(categories.id, id))
+      : await db.update(categories).set(changes).where(eq(categories.id, id)).returning();
   if (!row) throw notFound("Category");
   return toJson(row);
 }
