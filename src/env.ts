@@ -1,3 +1,4 @@
+import type { UserEventsDurableObject } from "./features/events/user-events.durable-object";
 import type { WalletDurableObject } from "./features/wallet/wallet.durable-object";
 import type { ActivationMessage, NotificationMessage } from "./queues/messages";
 
@@ -5,6 +6,7 @@ import type { ActivationMessage, NotificationMessage } from "./queues/messages";
 export interface Env {
   DB: D1Database;
   WALLET: DurableObjectNamespace<WalletDurableObject>;
+  USER_EVENTS: DurableObjectNamespace<UserEventsDurableObject>;
   MEDIA: R2Bucket;
   ACTIVATIONS: Queue<ActivationMessage>;
   NOTIFICATIONS: Queue<NotificationMessage>;

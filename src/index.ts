@@ -18,6 +18,7 @@ import { runSubscriptionExpiry } from "./features/offers/subscriptions.service";
 import { expirePurchases } from "./features/voucher-purchase/expire-purchases";
 
 export { WalletDurableObject } from "./features/wallet/wallet.durable-object";
+export { UserEventsDurableObject } from "./features/events/user-events.durable-object";
 
 export const app = createApp();
 

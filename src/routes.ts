@@ -21,6 +21,7 @@ import { userVouchersRouter } from "./features/user-vouchers/user-vouchers.route
 import { voucherPurchaseRouter } from "./features/voucher-purchase/voucher-purchase.routes";
 import { mediaRouter } from "./features/media/media.routes";
 import { vouchersRouter } from "./features/vouchers/vouchers.routes";
+import { eventsRouter } from "./features/events/events.routes";
 import { healthRouter, legacyHealthRouter } from "./features/health/health.routes";
 
 /** Where each feature's router is mounted. Add a line here when a feature lands. */
@@ -50,4 +51,5 @@ export const routes: { path: string; router: OpenAPIHono<AppBindings> }[] = [
   { path: "/api/v1/public-vouchers", router: publicVouchersRouter },
   { path: "/api/v1/voucher-purchase", router: voucherPurchaseRouter },
   { path: "/api/v1/user-vouchers", router: userVouchersRouter },
+  { path: "/api/v1/events", router: eventsRouter },
 ];

@@ -22,6 +22,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   413: "Body too large",
   415: "The body is not in a media type this endpoint accepts",
   422: "Idempotency-Key reused with another body",
+  426: "Upgrade required (a WebSocket endpoint called without Upgrade: websocket)",
   429: "Rate limited",
   503: "A dependency is unavailable",
 };

@@ -4,6 +4,7 @@ import { notFound } from "../../lib/errors";
 import { referenceCode, uuid } from "../../lib/ids";
 import { formatAmount } from "../../lib/money";
 import { addDays, nowIso } from "../../lib/time";
+import { publishUserEvent } from "../events/publish";
 import { notifyUser } from "../notifications/notify";
 import { insufficientBalance, walletApply } from "../wallet/wallet.service";
 import { getOffer } from "../offers/offers.service";
@@ -75,6 +76,7 @@ export async function requestActivation(env: Env, input: { userId: number; offer
   } else {
     const times = (result.results[1]?.[0] ?? { created_at: now, updated_at: now }) as { created_at: string; updated_at: string };
     await cacheTransaction(env, { id, user_id: input.userId, status: "PENDING", amount: offer.price, offer_id: offer.id, ...times });
+    publishUserEvent(env, input.userId, { type: "activation.status", transaction_id: id, status: "PENDING", updated_at: times.updated_at });
   }
   await env.ACTIVATIONS.send({ type: "activation.requested", transaction_id: id });
   return { transaction_id: id, status: "PENDING" as const };
@@ -85,7 +87,8 @@ export type ActivationOutcome = { status: "SUCCESS" } | { status: "FAILED"; reas
 /**
  * Moves a PENDING activation to its final state, once. The consumer, the dead-letter consumer and
  * the partner callback all come here; the conditional updates (WHERE status = 'PENDING') decide
- * which of two racing deliveries acts. D1 first, then only the changed hash fields.
+ * which of two racing deliveries acts. D1 first, then only the changed hash fields, then the
+ * owner's live sockets (only by the delivery that acted, so each change is announced once).
  */
 export async function completeActivation(env: Env, transactionId: string, outcome: ActivationOutcome): Promise<{ applied: boolean; status: string }> {
   const tx = await loadActivation(env.DB, transactionId);
@@ -105,6 +108,7 @@ export async function completeActivation(env: Env, transactionId: string, outcom
     ]);
     if (updated!.meta.changes !== 1) return { applied: false, status: (await loadActivation(env.DB, transactionId))!.status };
     await cacheStatusChange(env, transactionId, "SUCCESS", now);
+    publishUserEvent(env, tx.user_id, { type: "activation.status", transaction_id: transactionId, status: "SUCCESS", updated_at: now });
     return { applied: true, status: "SUCCESS" };
   }
 
@@ -134,6 +138,7 @@ export async function completeActivation(env: Env, transactionId: string, outcom
   if (!refund.ok || refund.replayed) return { applied: false, status: (await loadActivation(env.DB, transactionId))!.status };
 
   await cacheStatusChange(env, transactionId, "FAILED", now);
+  publishUserEvent(env, tx.user_id, { type: "activation.status", transaction_id: transactionId, status: "FAILED", updated_at: now });
   try {
     await notifyUser(env, tx.user_id, {
       title: "Offer activation failed",

@@ -3,6 +3,7 @@ import { backoffSeconds } from "../../queues/consumers";
 import type { NotificationMessage } from "../../queues/messages";
 import { addSeconds, nowIso } from "../../lib/time";
 import { loadPreferences, preferenceBlock } from "./preferences";
+import { publishUserEvent } from "../events/publish";
 import { providerFor } from "./channels";
 import { MAX_QUEUE_DELAY_SECONDS, secondsUntil } from "./notify";
 import type { NotificationRow } from "./notifications.service";
@@ -14,7 +15,7 @@ export const RETRIES_EXHAUSTED = "retries exhausted";
 type DeliveryRow = Pick<
   NotificationRow,
   "id" | "customer_id" | "channel" | "recipient" | "title" | "message" | "priority" | "category" | "status" | "scheduled_at"
-> & { lease_until: string | null };
+> & { user_id: number | null; lease_until: string | null };
 
 const OPEN = "status IN ('pending', 'queued')";
 
@@ -27,7 +28,7 @@ export async function deliverNotification(message: Message<NotificationMessage>,
   const id = message.body.notification_id;
 
   const row = await env.DB.prepare(
-    "SELECT id, customer_id, channel, recipient, title, message, priority, category, status, scheduled_at, lease_until FROM notifications WHERE id = ?",
+    "SELECT id, user_id, customer_id, channel, recipient, title, message, priority, category, status, scheduled_at, lease_until FROM notifications WHERE id = ?",
   )
     .bind(id)
     .first<DeliveryRow>();
@@ -41,9 +42,11 @@ export async function deliverNotification(message: Message<NotificationMessage>,
     const prefs = await loadPreferences(env, [row.customer_id]);
     const block = preferenceBlock(prefs.get(row.customer_id), row);
     if (block) {
-      await env.DB.prepare(`UPDATE notifications SET status = 'skipped', last_error = ?, updated_at = ? WHERE id = ? AND ${OPEN}`)
-        .bind(block, nowIso(), id)
+      const at = nowIso();
+      const skipped = await env.DB.prepare(`UPDATE notifications SET status = 'skipped', last_error = ?, updated_at = ? WHERE id = ? AND ${OPEN}`)
+        .bind(block, at, id)
         .run();
+      if (skipped.meta.changes === 1) announce(env, row.user_id, id, "skipped", at);
       return message.ack();
     }
   }
@@ -69,25 +72,35 @@ export async function deliverNotification(message: Message<NotificationMessage>,
     )
       .bind(done, result.providerMessageId, done, id)
       .run();
+    announce(env, row.user_id, id, "sent", done);
     return message.ack();
   }
   if (result.retryable) {
     await env.DB.prepare("UPDATE notifications SET status = 'queued', last_error = ?, lease_until = NULL, updated_at = ? WHERE id = ?")
       .bind(result.error, done, id)
       .run();
+    announce(env, row.user_id, id, "queued", done);
     const delay = Math.max(backoffSeconds(message.attempts), Math.min(result.retryAfterSeconds ?? 0, MAX_QUEUE_DELAY_SECONDS));
     return message.retry({ delaySeconds: delay });
   }
   await env.DB.prepare("UPDATE notifications SET status = 'failed', last_error = ?, lease_until = NULL, updated_at = ? WHERE id = ?")
     .bind(result.error, done, id)
     .run();
+  announce(env, row.user_id, id, "failed", done);
   message.ack();
 }
 
 /** Dead-letter queue: every retry failed; the row ends `failed` (an open row only: a sent one stays sent). */
 export async function failExhaustedNotification(message: Message<NotificationMessage>, env: Env) {
-  await env.DB.prepare(`UPDATE notifications SET status = 'failed', last_error = ?, lease_until = NULL, updated_at = ? WHERE id = ? AND ${OPEN}`)
-    .bind(RETRIES_EXHAUSTED, nowIso(), message.body.notification_id)
-    .run();
+  const at = nowIso();
+  const failed = await env.DB.prepare(`UPDATE notifications SET status = 'failed', last_error = ?, lease_until = NULL, updated_at = ? WHERE id = ? AND ${OPEN} RETURNING user_id`)
+    .bind(RETRIES_EXHAUSTED, at, message.body.notification_id)
+    .first<{ user_id: number | null }>();
+  announce(env, failed?.user_id, message.body.notification_id, "failed", at);
   message.ack();
+}
+
+/** The sender's live sockets hear each delivery outcome (rows sent by the system have no user). */
+function announce(env: Env, userId: number | null | undefined, notificationId: string, status: "queued" | "sent" | "failed" | "skipped", at: string) {
+  if (userId) publishUserEvent(env, userId, { type: "notification.status", notification_id: notificationId, status, updated_at: at });
 }
