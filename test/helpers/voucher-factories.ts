@@ -30,16 +30,28 @@ export interface TestVoucher {
 
 export async function createVoucher(
   merchant: TestMerchant,
-  options: { giftCard?: boolean; redemptionsPerPurchase?: number; active?: boolean; title?: string } = {},
+  options: { giftCard?: boolean; redemptionsPerPurchase?: number; active?: boolean; title?: string; count?: number | null; maxShares?: number } = {},
 ): Promise<TestVoucher> {
   const now = new Date().toISOString();
   const uuid = crypto.randomUUID();
   const title = options.title ?? unique("Free Coffee ");
   const row = await env.DB.prepare(
-    `INSERT INTO vouchers (uuid, merchant_id, title, voucher_type, product_name, product_min_bill, redemptions_per_purchase, is_gift_card, is_active, created_at, updated_at)
-     VALUES (?, ?, ?, 3, 'Coffee', 0, ?, ?, ?, ?, ?) RETURNING id`,
+    `INSERT INTO vouchers (uuid, merchant_id, title, voucher_type, product_name, product_min_bill, redemptions_per_purchase, is_gift_card, is_active,
+       count, max_shares_per_purchase, created_at, updated_at)
+     VALUES (?, ?, ?, 3, 'Coffee', 0, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
   )
-    .bind(uuid, merchant.merchantId, title, options.redemptionsPerPurchase ?? 1, options.giftCard ? 1 : 0, options.active === false ? 0 : 1, now, now)
+    .bind(
+      uuid,
+      merchant.merchantId,
+      title,
+      options.redemptionsPerPurchase ?? 1,
+      options.giftCard ? 1 : 0,
+      options.active === false ? 0 : 1,
+      options.count ?? null,
+      options.maxShares ?? 5,
+      now,
+      now,
+    )
     .first<{ id: number }>();
   return { id: row!.id, uuid, title, merchantId: merchant.merchantId };
 }

@@ -52,7 +52,7 @@ async function merchantWithVoucher(count: number | null) {
     .bind(owner.id, unique("shop"), NOW, NOW)
     .first<{ id: number }>();
   const voucher = await env.DB.prepare(
-    "INSERT INTO vouchers (uuid, merchant_id, title, voucher_type, product_name, count, sold_count, redemptions_per_purchase, created_at, updated_at) VALUES (?, ?, 'Coffee', 3, 'Coffee', ?, 0, 3, ?, ?) RETURNING id",
+    "INSERT INTO vouchers (uuid, merchant_id, title, voucher_type, product_name, count, sold_count, redemptions_per_purchase, is_gift_card, created_at, updated_at) VALUES (?, ?, 'Coffee', 3, 'Coffee', ?, 0, 3, 1, ?, ?) RETURNING id",
   )
     .bind(crypto.randomUUID(), merchant!.id, count, NOW, NOW)
     .first<{ id: number }>();

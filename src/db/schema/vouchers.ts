@@ -43,9 +43,15 @@ export const vouchers = sqliteTable(
     flatMinBill: integer("flat_min_bill"),
     productName: text("product_name"),
     productMinBill: integer("product_min_bill"),
-    /** Stock; null = unlimited. CHECK (sold_count <= count) refuses overselling inside D1. */
+    /**
+     * Stock; null = unlimited. Purchases (sold_count) plus claimed gift-card copies (claimed_count)
+     * never exceed it: CHECK voucher_stock and the trigger vouchers_stock_guard refuse inside D1.
+     */
     count: integer("count"),
     soldCount: integer("sold_count").notNull().default(0),
+    claimedCount: integer("claimed_count").notNull().default(0),
+    /** How many people one purchase of this gift card may be shared to (1..20), frozen on each purchase. */
+    maxSharesPerPurchase: integer("max_shares_per_purchase").notNull().default(5),
     redemptionsPerPurchase: integer("redemptions_per_purchase").notNull().default(1),
     /** Days a purchase stays redeemable (capped by valid_until). */
     validityDays: integer("validity_days").notNull().default(365),
@@ -68,6 +74,8 @@ export const PURCHASE_STATUSES = ["purchased", "redeemed", "expired", "cancelled
  * migrations/0006 adds the trigger `voucher_redemptions_cancel_guard`: purchase_status becomes
  * 'cancelled' or 'refunded' only from 'purchased', with nothing redeemed and before expiry_date
  * (RAISE(ABORT, 'redemption_not_cancellable') otherwise), so the whole batch rolls back.
+ * The terms columns (voucher_type ... terms_conditions, max_shares) are the voucher's terms at sale
+ * time, filled by the trigger `voucher_redemptions_freeze_terms` and never changed afterwards.
  */
 export const voucherRedemptions = sqliteTable(
   "voucher_redemptions",
@@ -95,6 +103,16 @@ export const voucherRedemptions = sqliteTable(
     statusChangedAt: text("status_changed_at"),
     lastRedeemedAt: text("last_redeemed_at"),
     updatedAt: text("updated_at").notNull(),
+    voucherType: integer("voucher_type"),
+    percentageValue: integer("percentage_value"),
+    percentageMinBill: integer("percentage_min_bill"),
+    flatAmount: integer("flat_amount"),
+    flatMinBill: integer("flat_min_bill"),
+    productName: text("product_name"),
+    productMinBill: integer("product_min_bill"),
+    termsConditions: text("terms_conditions"),
+    /** People this purchase may still be shared to in total (0: not shareable). */
+    maxShares: integer("max_shares").notNull().default(0),
   },
   (t) => [
     index("voucher_redemptions_user_idx").on(t.userId, t.purchasedAt),

@@ -19,6 +19,10 @@ giftCardShareRouter.openapi(
     path: "/{id}/share-gift-card",
     tags,
     summary: "Share your gift-card purchase over WhatsApp: one claim reference per number",
+    description:
+      "A purchase can be shared to at most `max_shares` people in all: the voucher's `max_shares_per_purchase` when it was bought " +
+      "(merchant-set, default 5, at most 20). A request that would pass it is refused whole: 409 SHARE_LIMIT_REACHED with " +
+      "`details.max_shares`, `shares_used`, `shares_remaining`. A share reserves no stock; with none left it is refused: 400 SOLD_OUT.",
     security: bearerSecurity,
     request: { params: ShareParams, body: jsonBody(ShareBody) },
     responses: { 200: jsonContent(ShareResponse, "Shared"), ...errorResponses(400, 401, 404, 409, 422) },
@@ -46,9 +50,13 @@ giftCardClaimRouter.openapi(
     path: "/claim",
     tags,
     summary: "Claim a gift card by its GFT reference (once; rate-limited)",
+    description:
+      "The reference is a bearer secret: whoever holds it may claim it, once. Unknown and already-claimed references answer " +
+      "alike (404 NOT_FOUND). Each claimed copy takes one unit of the voucher's stock, like a purchase: past it, 400 SOLD_OUT. " +
+      "The copy keeps the terms the sharer bought (value, type, minimum bill, uses), whatever the merchant edits later.",
     security: bearerSecurity,
     request: { body: jsonBody(ClaimBody) },
-    responses: { 200: jsonContent(ClaimResponse, "Claimed"), ...errorResponses(400, 401, 403, 404, 429) },
+    responses: { 200: jsonContent(ClaimResponse, "Claimed"), ...errorResponses(400, 401, 404, 429) },
   }),
   async (c) => c.json(await claimGiftCard(c.env, currentUser(c).userId, c.req.valid("json").claim_reference), 200),
 );

@@ -18,6 +18,8 @@ export const ShareResponse = z
     success_count: z.number().int(),
     failed_numbers: z.array(z.string()),
     shares_created: z.array(z.object({ phone_number: z.string(), claim_reference: z.string(), share_id: z.number().int() })),
+    max_shares: z.number().int().openapi({ description: "How many people this purchase may be shared to in all (frozen at purchase)" }),
+    shares_remaining: z.number().int().openapi({ description: "How many more people it may still be shared to" }),
     note: z.string(),
   })
   .openapi("ShareGiftCardResponse");

@@ -13,11 +13,19 @@ interface Candidate {
   purchase_status: string;
   expiry_date: string;
   is_gift_voucher: number;
+  /** Frozen on the purchase: how many people it may be shared to (0: not shareable). */
+  max_shares: number;
+  shares_used: number;
   title: string;
-  is_gift_card: number;
   business_name: string;
   sharer_name: string;
+  /** The voucher's stock and what is issued of it (purchases + claimed copies). */
+  count: number | null;
+  issued: number;
 }
+
+/** Raised by the trigger gift_card_shares_cap when a share would pass the purchase's cap. */
+const SHARE_CAP_GUARD = "gift_share_cap";
 
 /**
  * `{id}` is the caller's purchase (redemption) id. The spec's example passes a voucher id, so a
@@ -26,8 +34,10 @@ interface Candidate {
  */
 async function findPurchase(env: Pick<Env, "DB">, userId: number, id: number, now: string): Promise<Candidate> {
   const { results } = await env.DB.prepare(
-    `SELECT r.id, r.voucher_id, r.purchase_status, r.expiry_date, r.is_gift_voucher, v.title, v.is_gift_card, m.business_name,
-            TRIM(u.first_name || ' ' || u.last_name) AS sharer_name
+    `SELECT r.id, r.voucher_id, r.purchase_status, r.expiry_date, r.is_gift_voucher, r.max_shares,
+            (SELECT COUNT(*) FROM gift_card_shares s WHERE s.source_redemption_id = r.id) AS shares_used,
+            v.title, m.business_name, TRIM(u.first_name || ' ' || u.last_name) AS sharer_name,
+            v.count, v.sold_count + v.claimed_count AS issued
        FROM voucher_redemptions r JOIN vouchers v ON v.id = r.voucher_id JOIN merchants m ON m.id = r.merchant_id
        JOIN users u ON u.id = r.user_id
       WHERE r.user_id = ?1 AND (r.id = ?2 OR r.voucher_id = ?2)
@@ -48,15 +58,50 @@ async function findPurchase(env: Pick<Env, "DB">, userId: number, id: number, no
   throw notFound("Gift card purchase");
 }
 
-const isShareable = (r: Candidate, now: string) =>
-  Boolean(r.is_gift_card) && !r.is_gift_voucher && r.purchase_status === "purchased" && r.expiry_date > now;
+const isShareable = (r: Candidate, now: string) => r.max_shares > 0 && !r.is_gift_voucher && r.purchase_status === "purchased" && r.expiry_date > now;
 
 function assertShareable(r: Candidate, now: string) {
-  if (!r.is_gift_card) throw badRequest("Only gift-card vouchers can be shared.");
   if (r.is_gift_voucher) throw badRequest("A gift card you received cannot be shared again.");
+  if (r.max_shares <= 0) throw badRequest("Only gift-card vouchers can be shared.");
   if (r.purchase_status !== "purchased")
     throw new ApiError(400, ErrorCode.NOT_REDEEMABLE, `This purchase is ${r.purchase_status} and can no longer be shared.`);
   if (r.expiry_date <= now) throw new ApiError(400, ErrorCode.EXPIRED, "This gift card has expired and can no longer be shared.");
+  // A share does not reserve stock (claims take it, first come); with none left, nobody could claim.
+  if (r.count !== null && r.issued >= r.count)
+    throw new ApiError(400, ErrorCode.SOLD_OUT, "This voucher's stock is used up, so a shared copy could not be claimed.");
+}
+
+/** The purchase's cap, frozen when it was bought (the voucher's max_shares_per_purchase then). */
+function shareLimitReached(r: Pick<Candidate, "max_shares" | "shares_used">, asked: number) {
+  const remaining = Math.max(r.max_shares - r.shares_used, 0);
+  return new ApiError(
+    409,
+    ErrorCode.SHARE_LIMIT_REACHED,
+    remaining === 0
+      ? `This purchase has already been shared to its limit of ${r.max_shares} people.`
+      : `This purchase can be shared to ${remaining} more ${remaining === 1 ? "person" : "people"} (limit ${r.max_shares}); you asked for ${asked}.`,
+    { max_shares: r.max_shares, shares_used: r.shares_used, shares_remaining: remaining },
+  );
+}
+
+/** One row per number, in one batch: the cap trigger refuses the whole batch if it would pass the cap. */
+async function insertShares(env: Pick<Env, "DB">, purchase: Candidate, userId: number, phones: string[], now: string) {
+  try {
+    const inserted = await env.DB.batch<{ id: number; claim_reference: string; recipient_phone: string }>(
+      phones.map((phone) =>
+        env.DB.prepare(
+          `INSERT INTO gift_card_shares (source_redemption_id, voucher_id, sharer_id, recipient_phone, claim_reference, shared_via, created_at)
+           VALUES (?, ?, ?, ?, ?, 'whatsapp', ?) RETURNING id, claim_reference, recipient_phone`,
+        ).bind(purchase.id, purchase.voucher_id, userId, phone, referenceCode("GFT"), now),
+      ),
+    );
+    return inserted.map((r) => r.results[0]!);
+  } catch (error) {
+    if (!String((error as Error)?.message).includes(SHARE_CAP_GUARD)) throw error;
+    // Another request shared this purchase meanwhile: answer with the counts as they are now.
+    const used = await env.DB.prepare("SELECT COUNT(*) AS n FROM gift_card_shares WHERE source_redemption_id = ?").bind(purchase.id).first<{ n: number }>();
+    throw shareLimitReached({ max_shares: purchase.max_shares, shares_used: used?.n ?? purchase.max_shares }, phones.length);
+  }
 }
 
 export async function shareGiftCard(
@@ -77,15 +122,8 @@ export async function shareGiftCard(
   if (valid.length === 0)
     throw validationError("None of the phone numbers is valid. Use the international form, like +919876543210.", { failed_numbers: failed });
 
-  const inserted = await env.DB.batch<{ id: number; claim_reference: string; recipient_phone: string }>(
-    valid.map((phone) =>
-      env.DB.prepare(
-        `INSERT INTO gift_card_shares (source_redemption_id, voucher_id, sharer_id, recipient_phone, claim_reference, shared_via, created_at)
-         VALUES (?, ?, ?, ?, ?, 'whatsapp', ?) RETURNING id, claim_reference, recipient_phone`,
-      ).bind(purchase.id, purchase.voucher_id, input.userId, phone, referenceCode("GFT"), now),
-    ),
-  );
-  const shares = inserted.map((r) => r.results[0]!);
+  if (purchase.shares_used + valid.length > purchase.max_shares) throw shareLimitReached(purchase, valid.length);
+  const shares = await insertShares(env, purchase, input.userId, valid, now);
 
   const base = (env.PUBLIC_BASE_URL || input.origin).replace(/\/$/, "");
   const from = purchase.sharer_name || "A friend";
@@ -114,6 +152,8 @@ export async function shareGiftCard(
     success_count: shares.length,
     failed_numbers: failed,
     shares_created: shares.map((s) => ({ phone_number: s.recipient_phone, claim_reference: s.claim_reference, share_id: s.id })),
+    max_shares: purchase.max_shares,
+    shares_remaining: Math.max(purchase.max_shares - purchase.shares_used - shares.length, 0),
     note: "Each recipient can claim and use the gift card independently",
   };
 }

@@ -63,7 +63,7 @@ SELECT v.id, v.title, v.message, v.merchant_id, m.business_name AS merchant_name
        CASE WHEN ${user} IS NULL THEN 0 ELSE EXISTS (
          SELECT 1 FROM voucher_redemptions r WHERE r.voucher_id = v.id AND r.user_id = ${user} AND r.is_gift_voucher = 0
             AND r.purchase_status NOT IN ('cancelled', 'refunded')) END AS is_purchased,
-       ((v.count IS NULL OR v.sold_count < v.count)
+       ((v.count IS NULL OR v.sold_count + v.claimed_count < v.count)
          AND (${user} IS NULL OR COALESCE((SELECT balance FROM wallets WHERE user_id = ${user}), 0) >= s.cost)) AS can_purchase
        ${options.select ?? ""}
   FROM vouchers v JOIN merchants m ON m.id = v.merchant_id CROSS JOIN s ${options.joins ?? ""}

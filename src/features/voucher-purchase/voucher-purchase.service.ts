@@ -19,7 +19,8 @@ interface VoucherForSale {
   is_active: number;
   merchant_active: number;
   count: number | null;
-  sold_count: number;
+  /** Purchases plus claimed gift-card copies: what the stock must cover. */
+  issued: number;
   valid_from: string | null;
   valid_until: string | null;
   validity_days: number;
@@ -29,13 +30,15 @@ interface VoucherForSale {
 
 /**
  * One read (voucher, merchant, price), then one D1 batch through the wallet: the debit, the
- * stock increment and the purchase row commit together or not at all. The stock CHECK
- * (sold_count <= count) refuses an oversell inside D1, rolling the money back with it.
+ * stock increment and the purchase row commit together or not at all. The stock guards
+ * (sold_count + claimed_count <= count) refuse an oversell inside D1, rolling the money back with
+ * it. The purchase row takes the voucher's terms as they are at that moment (trigger
+ * voucher_redemptions_freeze_terms): later edits of the voucher apply to later sales only.
  */
 export async function purchaseVoucher(env: Env, input: { userId: number; voucherId: number; idempotencyKey?: string }) {
   const now = nowIso();
   const v = await env.DB.prepare(
-    `SELECT v.id, v.title, v.merchant_id, v.is_active, m.is_active AS merchant_active, v.count, v.sold_count, v.valid_from,
+    `SELECT v.id, v.title, v.merchant_id, v.is_active, m.is_active AS merchant_active, v.count, v.sold_count + v.claimed_count AS issued, v.valid_from,
             v.valid_until, v.validity_days, v.redemptions_per_purchase,
             COALESCE((SELECT CAST(value AS INTEGER) FROM site_settings WHERE key = 'voucher_cost'), 1000) AS cost
        FROM vouchers v JOIN merchants m ON m.id = v.merchant_id WHERE v.id = ?`,
@@ -46,7 +49,7 @@ export async function purchaseVoucher(env: Env, input: { userId: number; voucher
   if (!v.is_active || !v.merchant_active) throw new ApiError(400, ErrorCode.INACTIVE, "This voucher is not on sale.");
   if (v.valid_until && v.valid_until <= now) throw new ApiError(400, ErrorCode.EXPIRED, "This voucher has expired.");
   if (v.valid_from && v.valid_from > now) throw new ApiError(400, ErrorCode.INACTIVE, "This voucher is not on sale yet.");
-  if (v.count !== null && v.sold_count >= v.count) throw soldOut();
+  if (v.count !== null && v.issued >= v.count) throw soldOut();
 
   const byValidity = addDays(now, v.validity_days);
   const expiryDate = v.valid_until && v.valid_until < byValidity ? v.valid_until : byValidity;
@@ -188,8 +191,9 @@ function transition(p: OwnedPurchase, status: "cancelled" | "refunded", reason: 
       params: [status, reason ?? null, now, now, p.id],
     },
   ];
-  // A claimed gift card took no stock (its share did not sell a unit), so it returns none.
-  if (!p.is_gift_voucher) statements.push({ sql: "UPDATE vouchers SET sold_count = sold_count - 1, updated_at = ? WHERE id = ?", params: [now, p.voucher_id] });
+  // A claimed gift card took a unit of stock when it was claimed, and gives it back the same way.
+  const counter = p.is_gift_voucher ? "claimed_count" : "sold_count";
+  statements.push({ sql: `UPDATE vouchers SET ${counter} = ${counter} - 1, updated_at = ? WHERE id = ?`, params: [now, p.voucher_id] });
   return statements;
 }
 

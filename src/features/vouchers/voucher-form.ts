@@ -2,7 +2,7 @@
  * Multipart fields arrive as text. They are converted to the JSON body's types here and then
  * validated by the same strict schema, so both request forms obey one set of rules.
  */
-const INTEGER_FIELDS = new Set(["voucher_type", "count", "category", "redemptions_per_purchase", "validity_days"]);
+const INTEGER_FIELDS = new Set(["voucher_type", "count", "category", "redemptions_per_purchase", "validity_days", "max_shares_per_purchase"]);
 const BOOLEAN_FIELDS = new Set(["is_gift_card", "is_active"]);
 const NULLABLE_FIELDS = new Set(["count", "category", "valid_from", "valid_until"]);
 

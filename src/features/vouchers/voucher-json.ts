@@ -26,6 +26,8 @@ export function toVoucherJson(v: VoucherRow, baseUrl: string) {
     product_min_bill: money(v.productMinBill),
     count: v.count,
     sold_count: v.soldCount,
+    claimed_count: v.claimedCount,
+    max_shares_per_purchase: v.maxSharesPerPurchase,
     redemptions_per_purchase: v.redemptionsPerPurchase,
     validity_days: v.validityDays,
     valid_from: v.validFrom,

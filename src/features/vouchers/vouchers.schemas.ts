@@ -28,6 +28,13 @@ const VoucherFields = {
   valid_from: IsoTime.nullable().optional(),
   valid_until: IsoTime.nullable().optional().openapi({ description: "No sales after this; purchases expire by then at the latest" }),
   is_gift_card: z.boolean().optional(),
+  max_shares_per_purchase: z
+    .number()
+    .int()
+    .min(1)
+    .max(20)
+    .optional()
+    .openapi({ description: "Gift cards: how many people one purchase may be shared to (default 5, at most 20); frozen on each purchase", example: 5 }),
   is_active: z.boolean().optional(),
 };
 
@@ -64,6 +71,8 @@ export const Voucher = z
     product_min_bill: Money,
     count: z.number().int().nullable(),
     sold_count: z.number().int(),
+    claimed_count: z.number().int().openapi({ description: "Claimed gift-card copies; sold_count + claimed_count never exceeds count" }),
+    max_shares_per_purchase: z.number().int(),
     redemptions_per_purchase: z.number().int(),
     validity_days: z.number().int(),
     valid_from: z.string().nullable(),

@@ -103,6 +103,7 @@ export async function createVoucher({ env, baseUrl }: VoucherDeps, userId: numbe
       validFrom: input.valid_from ?? null,
       validUntil: input.valid_until ?? null,
       isGiftCard: input.is_gift_card ?? false,
+      maxSharesPerPurchase: input.max_shares_per_purchase ?? 5,
       isActive: input.is_active ?? true,
       imageKey,
       createdAt: now,
@@ -143,8 +144,9 @@ export async function updateVoucher({ env, baseUrl }: VoucherDeps, userId: numbe
   const typed = typeColumns(type, patch, existing);
   checkWindow(patch.valid_from !== undefined ? patch.valid_from : existing.validFrom, patch.valid_until !== undefined ? patch.valid_until : existing.validUntil);
   await checkCategory(env, patch.category);
-  if (patch.count !== undefined && patch.count !== null && patch.count < existing.soldCount)
-    throw validationError(`count cannot be below the ${existing.soldCount} already sold.`, { fields: ["count"] });
+  const issued = existing.soldCount + existing.claimedCount;
+  if (patch.count !== undefined && patch.count !== null && patch.count < issued)
+    throw validationError(`count cannot be below the ${issued} already issued (sold and claimed as gift cards).`, { fields: ["count"] });
   const imageKey = image ? await storeImage(env, "vouchers", image) : undefined;
   const [row] = await createDb(env.DB)
     .update(vouchers)
@@ -161,6 +163,7 @@ export async function updateVoucher({ env, baseUrl }: VoucherDeps, userId: numbe
       ...(patch.valid_from !== undefined && { validFrom: patch.valid_from }),
       ...(patch.valid_until !== undefined && { validUntil: patch.valid_until }),
       ...(patch.is_gift_card !== undefined && { isGiftCard: patch.is_gift_card }),
+      ...(patch.max_shares_per_purchase !== undefined && { maxSharesPerPurchase: patch.max_shares_per_purchase }),
       ...(patch.is_active !== undefined && { isActive: patch.is_active }),
       ...(imageKey !== undefined && { imageKey }),
       updatedAt: nowIso(),

@@ -138,9 +138,9 @@ describe("POST /voucher-purchase/purchase/", () => {
   });
 });
 
-async function boughtVoucher(balance = 10_000) {
+async function boughtVoucher(balance = 10_000, body: Record<string, unknown> = {}) {
   const merchant = await createMerchant();
-  const voucher = await createVoucher(merchant, { count: 10 });
+  const voucher = await createVoucher(merchant, { count: 10, ...body });
   const buyer = await createUser({ balance });
   const res = await purchase(buyer.token, voucher.id);
   expect(res.status).toBe(201);
@@ -247,7 +247,7 @@ describe("cancel and refund", () => {
   });
 
   it("a gift card that was shared can be neither cancelled nor refunded", async () => {
-    const a = await boughtVoucher();
+    const a = await boughtVoucher(10_000, { is_gift_card: true });
     await env.DB.prepare(
       "INSERT INTO gift_card_shares (source_redemption_id, voucher_id, sharer_id, recipient_phone, claim_reference, created_at) VALUES (?, ?, ?, '+919876543210', ?, ?)",
     )
