@@ -3,10 +3,11 @@
 // if any step failed. Safe to repeat: each run registers its own user and uses fresh references.
 import { createClient, createSteps } from "./demo/client.mjs";
 import { advertisements, auth, customersOrders, giftCards, health, healthAgain, notifications, offers, vouchers } from "./demo/flows.mjs";
+import { liveStatus } from "./demo/live-status.mjs";
 
 const baseUrl = process.argv[2] ?? process.env.DEMO_BASE_URL ?? "http://localhost:8787";
 const { step, section, tally } = createSteps();
-const ctx = { call: createClient(baseUrl), step, section, s: { run: `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 5)}` } };
+const ctx = { baseUrl, call: createClient(baseUrl), step, section, s: { run: `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 5)}` } };
 
 console.log(`perks-edge demo against ${baseUrl} (run ${ctx.s.run})`);
 section("Health");
@@ -16,7 +17,7 @@ const up = await step("the API answers (GET /api/v1/health/live)", async () => {
 });
 if (up) {
   await health(ctx);
-  for (const flow of [auth, offers, vouchers, giftCards, advertisements, customersOrders, notifications, healthAgain]) await flow(ctx);
+  for (const flow of [auth, offers, liveStatus, vouchers, giftCards, advertisements, customersOrders, notifications, healthAgain]) await flow(ctx);
 }
 
 const total = tally.passed + tally.failed + tally.skipped;

@@ -13,7 +13,8 @@ import { startUpstashBridge } from "./redis/upstash-bridge.mjs";
 import { DEMO_PASSWORD, DEMO_USERS } from "./seed.mjs";
 import { ROOT, projectEnv, projectNode, runWrangler, wranglerBinary } from "./lib/wrangler.mjs";
 
-const DEV_PORT = 8787;
+// `PORT=8790 npm run dev` when 8787 is taken.
+const DEV_PORT = Number(process.env.PORT) || 8787;
 const BRIDGE_PORT = 8079;
 const DEV_VARS = join(ROOT, ".dev.vars");
 
