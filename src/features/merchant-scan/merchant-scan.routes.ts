@@ -5,6 +5,7 @@ import { idempotency } from "../../middleware/idempotency";
 import { rateLimit } from "../../middleware/rate-limit";
 import { RedeemBody, RedeemResponse, ScanBody, ScanResponse } from "./merchant-scan.schemas";
 import { redeemVoucher, scanVoucher } from "./merchant-scan.service";
+import { listRedemptions, RedemptionEventPage, RedemptionsQuery } from "./merchant-scan.history";
 
 const tags = ["Merchant scan"];
 export const merchantScanRouter = createRouter();
@@ -36,4 +37,21 @@ merchantScanRouter.openapi(
     responses: { 200: jsonContent(RedeemResponse, "Redeemed"), ...errorResponses(400, 401, 403, 404, 409, 422) },
   }),
   async (c) => c.json(await redeemVoucher(c.env, currentUser(c).userId, c.req.valid("json")), 200),
+);
+
+merchantScanRouter.openapi(
+  createRoute({
+    method: "get",
+    path: "/redemptions",
+    tags,
+    operationId: "listMerchantRedemptions",
+    summary: "The caller's business's redemptions since a moment (default: today, UTC), newest first",
+    description:
+      "Merchant only (403 otherwise): only redemptions of the caller's own business. `since` is an ISO 8601 instant (a till sends its local midnight); " +
+      "`location` keeps those recorded at one till. Paginated.",
+    security: bearerSecurity,
+    request: { query: RedemptionsQuery },
+    responses: { 200: jsonContent(RedemptionEventPage, "Redemptions"), ...errorResponses(400, 401, 403) },
+  }),
+  async (c) => c.json(await listRedemptions(c.env, currentUser(c).userId, c.req.url, c.req.valid("query")), 200),
 );
