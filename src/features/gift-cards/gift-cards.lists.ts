@@ -20,8 +20,8 @@ interface GiftCardRow extends VoucherValueRow {
 export async function myGiftCards(env: Pick<Env, "DB">, userId: number) {
   const { results } = await env.DB.prepare(
     `SELECT r.id, r.purchased_at, r.expiry_date, r.purchase_reference, r.purchase_status, r.remaining_redemptions,
-            v.title, v.voucher_type, v.percentage_value, v.percentage_min_bill, v.flat_amount, v.flat_min_bill,
-            v.product_name, v.product_min_bill, m.business_name, m.is_active AS merchant_active
+            v.title, r.voucher_type, r.percentage_value, r.percentage_min_bill, r.flat_amount, r.flat_min_bill,
+            r.product_name, r.product_min_bill, m.business_name, m.is_active AS merchant_active
        FROM voucher_redemptions r JOIN vouchers v ON v.id = r.voucher_id JOIN merchants m ON m.id = r.merchant_id
       WHERE r.user_id = ? AND r.is_gift_voucher = 1
       ORDER BY r.purchased_at DESC, r.id DESC LIMIT ${LIST_CAP}`,

@@ -37,7 +37,8 @@ const MATCH: Record<QrKey["kind"], string> = {
 };
 
 /**
- * The scan's only D1 round trip. The one-row subquery `q` keeps a row even when nothing
+ * The scan's only D1 round trip. The terms shown at the till are the purchase's own, frozen when it
+ * was sold (a claimed gift card's are its source purchase's), whatever the merchant edited since. The one-row subquery `q` keeps a row even when nothing
  * matches, so the caller learns in the same query whether they are a merchant at all and why
  * the key matched nothing (a voucher UUID, an unclaimed gift card, or nothing).
  */
@@ -48,8 +49,8 @@ export async function lookupForScan(env: Pick<Env, "DB">, userId: number, key: Q
     SELECT me.id AS my_merchant_id, me.is_active AS my_merchant_active,
       r.id, r.uuid, r.user_id, r.merchant_id, r.purchase_reference, r.purchase_status, r.is_gift_voucher,
       r.remaining_redemptions, r.purchased_at, r.expiry_date,
-      v.title, v.voucher_type, v.percentage_value, v.percentage_min_bill, v.flat_amount, v.flat_min_bill,
-      v.product_name, v.product_min_bill,
+      v.title, r.voucher_type, r.percentage_value, r.percentage_min_bill, r.flat_amount, r.flat_min_bill,
+      r.product_name, r.product_min_bill,
       u.first_name, u.last_name, u.username, u.phone,
       m.business_name, m.is_active AS merchant_active,
       ${isUuid ? "(SELECT vu.merchant_id FROM vouchers vu WHERE vu.uuid = ?2)" : "NULL"} AS voucher_uuid_merchant_id,

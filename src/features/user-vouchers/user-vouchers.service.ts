@@ -8,10 +8,13 @@ import { type VoucherValueRow, voucherTypeName, voucherValueOfRow } from "../vou
 
 type PurchaseStatus = (typeof PURCHASE_STATUSES)[number];
 
-/** Columns every redemption view needs; select them with `FROM voucher_redemptions r JOIN vouchers v ... JOIN merchants m`. */
+/**
+ * Columns every redemption view needs; select them with `FROM voucher_redemptions r JOIN vouchers v ... JOIN merchants m`.
+ * The value and type are the purchase's own (frozen when it was sold), not the voucher's current ones.
+ */
 export const REDEMPTION_COLUMNS = `r.id, r.uuid, r.voucher_id, r.user_id, r.merchant_id, r.purchase_reference, r.purchase_status, r.is_gift_voucher,
-  r.total_redemptions, r.remaining_redemptions, r.purchased_at, r.expiry_date, v.title, v.voucher_type, v.percentage_value,
-  v.percentage_min_bill, v.flat_amount, v.flat_min_bill, v.product_name, v.product_min_bill, v.image_key, v.is_gift_card,
+  r.total_redemptions, r.remaining_redemptions, r.purchased_at, r.expiry_date, v.title, r.voucher_type, r.percentage_value,
+  r.percentage_min_bill, r.flat_amount, r.flat_min_bill, r.product_name, r.product_min_bill, v.image_key, v.is_gift_card,
   m.business_name AS merchant_name, m.is_active AS merchant_active`;
 
 export interface RedemptionRow extends VoucherValueRow {

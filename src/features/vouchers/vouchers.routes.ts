@@ -120,6 +120,10 @@ vouchersRouter.openapi(
     path: "/{id}",
     tags,
     summary: "Update one of the caller's vouchers; JSON, or multipart/form-data with a new image",
+    description:
+      "Edits apply to future sales only: every purchase (and each gift card claimed from it) keeps the type, value, minimum bill, " +
+      "uses, terms and share cap it was sold with, and that is what user vouchers, QR data, gift-card lists and the till's scan show. " +
+      "count cannot go below sold_count + claimed_count (400 VALIDATION_ERROR).",
     security: bearerSecurity,
     request: { params: VoucherIdParam, body: voucherBody(VoucherPatchBody) },
     responses: { 200: jsonContent(Voucher, "Updated"), ...errorResponses(400, 401, 403, 404, 413) },
