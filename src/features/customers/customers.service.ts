@@ -2,6 +2,7 @@ import { and, count, desc, eq, type SQL } from "drizzle-orm";
 import type { AuthContext, Env } from "../../env";
 import { createDb } from "../../db/client";
 import { customers, notificationPreferences, orders } from "../../db/schema";
+import { isUniqueViolation } from "../../lib/d1-errors";
 import { conflict, notFound } from "../../lib/errors";
 import { pageWindow, paginated, type Pagination } from "../../lib/pagination";
 import { normalizePhone } from "../../lib/phone";
@@ -31,7 +32,6 @@ export function toCustomer(row: CustomerRow) {
 /** A user sees the customers they own; admins see all. Anything else is "not found". */
 const visibleTo = (caller: Caller): SQL | undefined => (caller.role === "admin" ? undefined : eq(customers.ownerUserId, caller.userId));
 
-const isUniqueViolation = (error: unknown) => /UNIQUE constraint failed/i.test(String((error as Error)?.message ?? error) + String((error as { cause?: unknown })?.cause ?? ""));
 const duplicateEmail = () => conflict("You already have a customer with this email address.");
 
 function columns(input: CustomerPatch) {

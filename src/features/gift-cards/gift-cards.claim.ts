@@ -1,4 +1,5 @@
 import type { Env } from "../../env";
+import { isUniqueViolation, refusingConstraint } from "../../lib/d1-errors";
 import { ApiError, ErrorCode, badRequest } from "../../lib/errors";
 import { uuid } from "../../lib/ids";
 import { nowIso } from "../../lib/time";
@@ -78,9 +79,8 @@ export async function claimGiftCard(env: Pick<Env, "DB">, userId: number, rawRef
     ]);
     redemptionId = inserted!.results[0]?.id;
   } catch (error) {
-    const message = String((error as Error)?.message);
-    if (message.includes(STOCK_GUARD)) throw claimSoldOut();
-    if (message.includes("UNIQUE constraint failed")) throw unavailable();
+    if (refusingConstraint(error) === STOCK_GUARD) throw claimSoldOut();
+    if (isUniqueViolation(error)) throw unavailable();
     throw error;
   }
   if (redemptionId === undefined) throw unavailable();

@@ -1,4 +1,5 @@
 import type { AuthContext, Env } from "../../env";
+import { isUniqueViolation } from "../../lib/d1-errors";
 import { ApiError, ErrorCode, conflict, notFound } from "../../lib/errors";
 import { referenceCode } from "../../lib/ids";
 import { formatAmount, parseAmount } from "../../lib/money";
@@ -43,8 +44,6 @@ export function toOrder(row: OrderRow) {
   };
 }
 
-const isUniqueViolation = (error: unknown, column: string) =>
-  new RegExp(`UNIQUE constraint failed: orders\\.${column}`, "i").test(String((error as Error)?.message ?? error) + String((error as { cause?: unknown })?.cause ?? ""));
 
 /** A user sees their own orders, an admin every order; anything else is "not found". */
 async function loadOrder(env: Env, caller: Caller, id: number): Promise<OrderRow> {
@@ -103,7 +102,7 @@ export async function createOrder(env: Env, caller: Caller, input: OrderCreate) 
     ]);
     inserted = order!.results[0];
   } catch (error) {
-    if (isUniqueViolation(error, "order_number")) throw conflict("An order with this order_number already exists.");
+    if (isUniqueViolation(error, "orders.order_number")) throw conflict("An order with this order_number already exists.");
     throw error;
   }
   const row = await loadOrder(env, caller, inserted!.id);
@@ -179,7 +178,7 @@ export async function updateOrder(env: Env, caller: Caller, id: number, patch: O
     try {
       await env.DB.prepare(`UPDATE orders SET ${sets.join(", ")}, updated_at = ? WHERE id = ?`).bind(...args, nowIso(), id).run();
     } catch (error) {
-      if (isUniqueViolation(error, "tracking_number")) throw conflict("Another order already has this tracking_number.");
+      if (isUniqueViolation(error, "orders.tracking_number")) throw conflict("Another order already has this tracking_number.");
       throw error;
     }
   }

@@ -1,4 +1,5 @@
 import type { TransactionStatus } from "../../db/schema";
+import { isUniqueViolation, refusingConstraint } from "../../lib/d1-errors";
 import { nowIso } from "../../lib/time";
 import { uuid } from "../../lib/ids";
 
@@ -48,8 +49,6 @@ export type WalletResult =
   | { ok: false; reason: "INSUFFICIENT_FUNDS"; balance: number }
   | { ok: false; reason: "CONSTRAINT"; constraint: string };
 
-const CHECK_FAILED = /CHECK constraint failed: (\w+)/;
-const RAISED = /(?:SQLITE_CONSTRAINT|D1_ERROR)[^]*?:\s*([a-z_]+)(?::|$)/;
 
 /**
  * Applies one operation as a single D1 batch (D1's transaction). The wallet's CHECK
@@ -96,10 +95,9 @@ export async function applyToD1(db: D1Database, op: WalletOperation): Promise<Wa
       results: results.slice(statements.length).map((r) => r.results as unknown[]),
     };
   } catch (error) {
-    const message = String((error as Error)?.message ?? error);
-    if (message.includes("wallet_non_negative")) return { ok: false, reason: "INSUFFICIENT_FUNDS", balance: await balanceOf(db, op.userId) };
-    if (message.includes("ledger_entries.user_id, ledger_entries.idempotency_key")) return replay(db, op);
-    return refusedByConstraint(error, message);
+    if (refusingConstraint(error) === "wallet_non_negative") return { ok: false, reason: "INSUFFICIENT_FUNDS", balance: await balanceOf(db, op.userId) };
+    if (isUniqueViolation(error, "ledger_entries.idempotency_key")) return replay(db, op);
+    return refusedByConstraint(error);
   }
 }
 
@@ -112,15 +110,14 @@ async function applyFree(db: D1Database, op: WalletOperation): Promise<WalletRes
     const balance = (results.at(-1)!.results[0] as { balance: number } | undefined)?.balance ?? 0;
     return { ok: true, replayed: false, balance, entryId: null, transactionId: null, results: results.slice(0, -1).map((r) => r.results as unknown[]) };
   } catch (error) {
-    return refusedByConstraint(error, String((error as Error)?.message ?? error));
+    return refusedByConstraint(error);
   }
 }
 
 /** A named CHECK, a trigger's RAISE(ABORT, '<name>') or a UNIQUE refused the batch. */
-function refusedByConstraint(error: unknown, message: string): WalletResult {
-  const constraint = CHECK_FAILED.exec(message)?.[1] ?? RAISED.exec(message)?.[1];
+function refusedByConstraint(error: unknown): WalletResult {
+  const constraint = refusingConstraint(error);
   if (constraint) return { ok: false, reason: "CONSTRAINT", constraint };
-  if (message.includes("UNIQUE constraint failed")) return { ok: false, reason: "CONSTRAINT", constraint: "unique" };
   throw error;
 }
 
