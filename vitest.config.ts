@@ -31,6 +31,9 @@ export default defineConfig({
           PARTNER_API_SECRET: "test-partner-secret",
           UPSTASH_REDIS_REST_URL: `http://127.0.0.1:${bridgePort}`,
           UPSTASH_REDIS_REST_TOKEN: "test-redis-token",
+          // A loaded test machine can take longer than production's 250 ms for a healthy Redis;
+          // test/faults/redis-hanging.test.ts runs with the production default.
+          REDIS_TIMEOUT_MS: "2000",
           TEST_BRIDGE_PORT: String(bridgePort),
           // Hermetic: whatever a developer keeps in .dev.vars, tests start from the sandboxes.
           PARTNER_API_URL: "",

@@ -32,6 +32,8 @@ export interface Env {
 
   UPSTASH_REDIS_REST_URL?: string;
   UPSTASH_REDIS_REST_TOKEN?: string;
+  /** Milliseconds before a Redis call gives up (default 250). */
+  REDIS_TIMEOUT_MS?: string;
 
   PARTNER_API_URL?: string;
   PARTNER_API_SECRET?: string;

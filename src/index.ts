@@ -12,6 +12,7 @@ import { deactivateEndedAdvertisements } from "./features/advertisements/adverti
 import { deliverNotification, failExhaustedNotification } from "./features/notifications/notifications.consumer";
 import { enqueueDueNotifications } from "./features/notifications/notifications.cron";
 import { failExhaustedActivation, handleActivationMessage } from "./features/activation/activation.consumer";
+import { relayActivationOutbox } from "./features/activation/activation.service";
 import { sweepPendingActivations } from "./features/activation/activation.sweep";
 import { prunePartnerNonces } from "./features/partner/partner.auth";
 import { runSubscriptionExpiry } from "./features/offers/subscriptions.service";
@@ -41,6 +42,7 @@ export const queueConsumers: QueueConsumers = {
 export const cronJobs: CronTable = {
   [CRON.frequent]: [
     { name: "subscription-expiry", run: runSubscriptionExpiry },
+    { name: "activation-outbox-relay", run: relayActivationOutbox },
     { name: "pending-activation-sweep", run: sweepPendingActivations },
     { name: "partner-nonce-cleanup", run: prunePartnerNonces },
     { name: "end-advertisements", run: deactivateEndedAdvertisements },

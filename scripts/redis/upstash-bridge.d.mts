@@ -11,5 +11,7 @@ export function startUpstashBridge(options: {
   port?: number;
   token: string;
   poolSize?: number;
+  /** Tests only: serve `POST /__fault {"mode":"up"|"down"|"hang"}` (loopback only). */
+  faults?: boolean;
 }): Promise<UpstashBridge>;
 export function encodeResult(reply: unknown, base64: boolean, top?: boolean): unknown;

@@ -6,6 +6,11 @@
 //   POST /multi-exec  body [[...],[...]]  (MULTI/EXEC)      -> [{"result":...},{"error":...}]
 //   GET|POST /ping, /get/key, /set/key/value ...            (path form; a POST body is the last arg)
 //
+// Tests only (`faults: true`, loopback): `POST /__fault {"mode":"up"|"down"|"hang"}` makes the
+// bridge behave like a stopped Redis ("down": every request gets the 500 an unreachable Redis
+// gives) or a hanging one ("hang": requests are held unanswered until the mode changes, then cut), and
+// `GET /__fault` reports the mode and how many Redis requests arrived (served or not).
+//
 // Auth: `Authorization: Bearer <token>` (or `?_token=`); otherwise 401 {"error":"Unauthorized"}.
 // `Upstash-Encoding: base64`: every string in a result is base64 except a top-level "OK" status,
 // which is what @upstash/redis's decoder expects. A Redis error reply is 400 {"error"}; an
@@ -206,11 +211,52 @@ function send(res, status, payload) {
   res.end(body);
 }
 
-async function handle(req, res, { pool, token }) {
+const FAULT_MODES = new Set(["up", "down", "hang"]);
+
+/** Test-only fault switch: the state behind `/__fault` and what each mode does to a request. */
+class FaultSwitch {
+  mode = "up";
+  requests = 0;
+  held = new Set();
+
+  /** True when the request was dealt with by the fault (cut or held). */
+  intercept(req, res) {
+    this.requests++;
+    if (this.mode === "down") {
+      send(res, 500, { error: "Redis unavailable: connect ECONNREFUSED (fault switch)" });
+      return true;
+    }
+    if (this.mode === "hang") {
+      this.held.add(res);
+      res.once("close", () => this.held.delete(res));
+      return true;
+    }
+    return false;
+  }
+
+  set(mode) {
+    this.mode = mode;
+    // A hang ends the way a Redis coming back ends it: the held requests' connections are cut
+    // (their clients have long given up), new requests see the new mode.
+    for (const res of this.held) res.socket?.destroy();
+    this.held.clear();
+  }
+}
+
+async function handle(req, res, { pool, token, faults }) {
   const url = new URL(req.url ?? "/", "http://bridge.local");
   const auth = req.headers.authorization ?? "";
   const bearer = auth.startsWith("Bearer ") ? auth.slice(7) : url.searchParams.get("_token");
   if (!tokenMatches(bearer, token)) return send(res, 401, { error: "Unauthorized" });
+
+  if (faults && url.pathname === "/__fault") {
+    if (req.method === "GET") return send(res, 200, { mode: faults.mode, requests: faults.requests });
+    const { mode } = parseJson(await readBody(req));
+    if (!FAULT_MODES.has(mode)) return send(res, 400, { error: "ERR mode must be up, down or hang" });
+    faults.set(mode);
+    return send(res, 200, { mode, requests: faults.requests });
+  }
+  if (faults?.intercept(req, res)) return;
 
   const base64 = String(req.headers["upstash-encoding"] ?? "").toLowerCase() === "base64";
   const body = req.method === "POST" || req.method === "PUT" ? await readBody(req) : Buffer.alloc(0);
@@ -257,11 +303,14 @@ export async function startUpstashBridge({
   port = 0,
   token,
   poolSize = 4,
+  faults = false,
 } = {}) {
   if (!token) throw new Error("startUpstashBridge: a token is required");
+  if (faults && host !== "127.0.0.1") throw new Error("startUpstashBridge: the fault switch is for tests on loopback only");
   const pool = new ConnectionPool({ host: redisHost, port: redisPort, size: poolSize });
+  const faultSwitch = faults ? new FaultSwitch() : null;
   const server = createServer((req, res) => {
-    handle(req, res, { pool, token }).catch((err) => {
+    handle(req, res, { pool, token, faults: faultSwitch }).catch((err) => {
       if (res.headersSent) return res.destroy();
       if (err instanceof HttpError) return send(res, err.status, { error: err.message });
       if (err instanceof RedisError) return send(res, 400, { error: err.message });
@@ -285,6 +334,7 @@ export async function startUpstashBridge({
     token,
     close() {
       closing ??= (async () => {
+        faultSwitch?.set("down");
         await new Promise((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections?.();

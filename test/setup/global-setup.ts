@@ -3,10 +3,11 @@
 // as UPSTASH_REDIS_REST_URL. Tests never skip for a missing Redis: no Redis, no test run.
 import { ensureRedis } from "../../scripts/redis/ensure-redis.mjs";
 import { startUpstashBridge } from "../../scripts/redis/upstash-bridge.mjs";
+import { startFaultBridgeFactory } from "../../scripts/redis/fault-bridges.mjs";
 
 export const TEST_REDIS_TOKEN = "test-redis-token";
 
-type Provide = (key: "redisBridgeUrl", value: string) => void;
+type Provide = (key: "redisBridgeUrl" | "faultBridgeFactoryUrl", value: string) => void;
 
 // Typed locally so this file checks without @types/node (the project has none: it targets workerd).
 const nodeEnv = (globalThis as unknown as { process: { env: Record<string, string | undefined> } }).process.env;
@@ -40,8 +41,12 @@ export default async function setup({ provide }: { provide: Provide }): Promise<
   }
 
   provide("redisBridgeUrl", bridge.url);
+  // test/faults/: each file gets a bridge of its own whose Redis it can cut or hang mid-flow.
+  const faultBridges = await startFaultBridgeFactory({ redisHost: redis.host, redisPort: redis.port, token: TEST_REDIS_TOKEN });
+  provide("faultBridgeFactoryUrl", faultBridges.url);
 
   return async () => {
+    await faultBridges.close();
     await bridge.close();
     await redis.stop();
   };

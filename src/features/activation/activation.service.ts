@@ -8,7 +8,7 @@ import { publishUserEvent } from "../events/publish";
 import { notifyUser } from "../notifications/notify";
 import { insufficientBalance, walletApply } from "../wallet/wallet.service";
 import { getOffer } from "../offers/offers.service";
-import { cacheStatusChange, cacheTransaction, readCachedTransaction } from "./transaction-cache";
+import { cacheTransaction, readCachedTransaction } from "./transaction-cache";
 
 export interface ActivationRow {
   id: string;
@@ -38,10 +38,12 @@ export async function loadActivation(db: D1Database, transactionId: string): Pro
 }
 
 /**
- * The spec's sequence: debit, transaction (PENDING) and pending subscription in one wallet batch,
- * then the Redis hash (best effort), then the queue message. A repeated wallet key replays: the
- * message is sent again while the activation is still pending (the consumer is idempotent), so
- * a client retrying after a lost answer cannot leave an activation stranded.
+ * The spec's sequence: debit, transaction (PENDING), pending subscription and an outbox row in one
+ * wallet batch, then the Redis hash (best effort), then the queue message. If the queue refuses
+ * the message the client still gets its 202 (it has paid and the activation is recorded): the
+ * outbox row stays and the cron relays it (`relayActivationOutbox`). A repeated wallet key
+ * replays: the message is sent again while the activation is still pending (the consumer is
+ * idempotent), so a client retrying after a lost answer cannot leave an activation stranded.
  */
 export async function requestActivation(env: Env, input: { userId: number; offerId: number; idempotencyKey?: string }) {
   const offer = await getOffer(env, input.offerId);
@@ -60,6 +62,7 @@ export async function requestActivation(env: Env, input: { userId: number; offer
         params: [input.userId, offer.id, transactionId, referenceCode("SUB", 10), now, now],
       },
       { sql: "SELECT created_at, updated_at FROM transactions WHERE id = ?", params: [transactionId] },
+      { sql: "INSERT INTO activation_outbox (transaction_id, created_at) VALUES (?, ?)", params: [transactionId, now] },
     ],
   });
   if (!result.ok) {
@@ -78,8 +81,48 @@ export async function requestActivation(env: Env, input: { userId: number; offer
     await cacheTransaction(env, { id, user_id: input.userId, status: "PENDING", amount: offer.price, offer_id: offer.id, ...times });
     publishUserEvent(env, input.userId, { type: "activation.status", transaction_id: id, status: "PENDING", updated_at: times.updated_at });
   }
-  await env.ACTIVATIONS.send({ type: "activation.requested", transaction_id: id });
+  await relayActivations(env, [id]);
   return { transaction_id: id, status: "PENDING" as const };
+}
+
+/** An outbox row this old belongs to a request that could not queue its message (not one still running). */
+export const OUTBOX_RELAY_AFTER_SECONDS = 60;
+
+/**
+ * Sends the activations' queue messages and, once the queue accepted them, deletes their outbox
+ * rows. A refused send leaves the rows for the cron; returns how many were sent.
+ */
+async function relayActivations(env: Env, ids: string[]): Promise<number> {
+  if (ids.length === 0) return 0;
+  try {
+    if (ids.length === 1) await env.ACTIVATIONS.send({ type: "activation.requested", transaction_id: ids[0]! });
+    else await env.ACTIVATIONS.sendBatch(ids.map((id) => ({ body: { type: "activation.requested" as const, transaction_id: id } })));
+  } catch (error) {
+    console.error(JSON.stringify({ level: "error", msg: "activation not queued; the outbox relay will send it", transaction_ids: ids, error: String(error) }));
+    return 0;
+  }
+  // A failure here only means a second message later: the consumer is idempotent.
+  await env.DB.prepare("DELETE FROM activation_outbox WHERE transaction_id IN (SELECT value FROM json_each(?))").bind(JSON.stringify(ids)).run();
+  return ids.length;
+}
+
+/**
+ * Cron: relays the outbox rows of activations whose request could not queue them. Rows of
+ * activations that are no longer pending are only deleted. Two runs at once may both send one
+ * message; the consumer acts on it once.
+ */
+export async function relayActivationOutbox(env: Env, at: Date) {
+  const before = new Date(at.getTime() - OUTBOX_RELAY_AFTER_SECONDS * 1000).toISOString();
+  const { results } = await env.DB.prepare(
+    "SELECT o.transaction_id AS id, t.status FROM activation_outbox o JOIN transactions t ON t.id = o.transaction_id WHERE o.created_at < ? ORDER BY o.created_at LIMIT 100",
+  )
+    .bind(before)
+    .all<{ id: string; status: string }>();
+  const settled = results.filter((r) => r.status !== "PENDING").map((r) => r.id);
+  if (settled.length > 0)
+    await env.DB.prepare("DELETE FROM activation_outbox WHERE transaction_id IN (SELECT value FROM json_each(?))").bind(JSON.stringify(settled)).run();
+  const relayed = await relayActivations(env, results.filter((r) => r.status === "PENDING").map((r) => r.id));
+  return { relayed, dropped: settled.length };
 }
 
 export type ActivationOutcome = { status: "SUCCESS" } | { status: "FAILED"; reason: string };
@@ -87,8 +130,9 @@ export type ActivationOutcome = { status: "SUCCESS" } | { status: "FAILED"; reas
 /**
  * Moves a PENDING activation to its final state, once. The consumer, the dead-letter consumer and
  * the partner callback all come here; the conditional updates (WHERE status = 'PENDING') decide
- * which of two racing deliveries acts. D1 first, then only the changed hash fields, then the
- * owner's live sockets (only by the delivery that acted, so each change is announced once).
+ * which of two racing deliveries acts. D1 first, then the whole hash (compare-and-set on
+ * updated_at), then the owner's live sockets (only by the delivery that acted, so each change is
+ * announced once).
  */
 export async function completeActivation(env: Env, transactionId: string, outcome: ActivationOutcome): Promise<{ applied: boolean; status: string }> {
   const tx = await loadActivation(env.DB, transactionId);
@@ -107,7 +151,7 @@ export async function completeActivation(env: Env, transactionId: string, outcom
       env.DB.prepare("UPDATE transactions SET status = 'SUCCESS', updated_at = ? WHERE id = ? AND status = 'PENDING'").bind(now, transactionId),
     ]);
     if (updated!.meta.changes !== 1) return { applied: false, status: (await loadActivation(env.DB, transactionId))!.status };
-    await cacheStatusChange(env, transactionId, "SUCCESS", now);
+    await cacheTransaction(env, { ...tx, status: "SUCCESS", updated_at: now });
     publishUserEvent(env, tx.user_id, { type: "activation.status", transaction_id: transactionId, status: "SUCCESS", updated_at: now });
     return { applied: true, status: "SUCCESS" };
   }
@@ -137,7 +181,7 @@ export async function completeActivation(env: Env, transactionId: string, outcom
     throw new Error(`activation refund refused: ${refund.reason}`);
   if (!refund.ok || refund.replayed) return { applied: false, status: (await loadActivation(env.DB, transactionId))!.status };
 
-  await cacheStatusChange(env, transactionId, "FAILED", now);
+  await cacheTransaction(env, { ...tx, status: "FAILED", updated_at: now });
   publishUserEvent(env, tx.user_id, { type: "activation.status", transaction_id: transactionId, status: "FAILED", updated_at: now });
   try {
     await notifyUser(env, tx.user_id, {
@@ -154,9 +198,12 @@ export async function completeActivation(env: Env, transactionId: string, outcom
   return { applied: true, status: "FAILED" };
 }
 
-/** HGETALL first; on a miss or a Redis error, the caller's own D1 row, and the hash is rebuilt. */
+/**
+ * HGETALL first; on a miss or a Redis error, the caller's own D1 row. After a miss the hash is
+ * rebuilt (compare-and-set); after an error it is not, so a hanging Redis costs one timeout.
+ */
 export async function activationStatus(env: Env, userId: number, transactionId: string) {
-  const hash = await readCachedTransaction(env, transactionId);
+  const { hash, reachable } = await readCachedTransaction(env, transactionId);
   if (hash) {
     if (hash.user_id !== String(userId)) throw notFound("Transaction");
     return {
@@ -172,7 +219,7 @@ export async function activationStatus(env: Env, userId: number, transactionId: 
     .bind(transactionId, userId)
     .first<{ id: string; user_id: number; status: string; amount: number; offer_id: number | null; created_at: string; updated_at: string }>();
   if (!row) throw notFound("Transaction");
-  await cacheTransaction(env, row);
+  if (reachable) await cacheTransaction(env, row);
   return {
     transaction_id: row.id,
     status: row.status,

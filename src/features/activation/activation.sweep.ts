@@ -1,11 +1,14 @@
 import type { Env } from "../../env";
 import { completeActivation } from "./activation.service";
+import { type CachedTransaction, refreshSettled } from "./transaction-cache";
 
 /** A pending activation untouched this long has lost its message or awaits a partner callback. */
 export const REQUEUE_AFTER_MINUTES = 15;
 /** A partner that has neither answered nor called back within this long will not: fail and refund. */
 export const ABANDON_AFTER_HOURS = 24;
 export const ABANDONED_REASON = "The partner did not confirm the activation within 24 hours.";
+/** Activations settled this recently get their Redis hash rewritten by every sweep (two sweep periods). */
+export const REFRESH_SETTLED_MINUTES = 30;
 
 /**
  * Cron safety net for invariant 6: an activation whose queue message was lost (the send failed
@@ -26,5 +29,20 @@ export async function sweepPendingActivations(env: Env, at: Date) {
   for (const { id } of abandoned!.results) if ((await completeActivation(env, id, { status: "FAILED", reason: ABANDONED_REASON })).applied) failed++;
   const requeue = stale!.results.map(({ id }) => ({ body: { type: "activation.requested" as const, transaction_id: id } }));
   if (requeue.length > 0) await env.ACTIVATIONS.sendBatch(requeue);
-  return { failed, requeued: requeue.length };
+  return { failed, requeued: requeue.length, refreshed: await refreshSettledHashes(env, at) };
+}
+
+/**
+ * A final status whose hash write was lost (Redis unreachable when the callback or consumer
+ * finished) is written again here, so a hash never says PENDING for a settled activation for
+ * longer than its TTL or one sweep period, whichever ends first.
+ */
+async function refreshSettledHashes(env: Env, at: Date): Promise<number> {
+  const since = new Date(at.getTime() - REFRESH_SETTLED_MINUTES * 60_000).toISOString();
+  const { results } = await env.DB.prepare(
+    "SELECT id, user_id, status, amount, offer_id, created_at, updated_at FROM transactions WHERE type = 'ACTIVATION' AND status != 'PENDING' AND updated_at >= ? ORDER BY updated_at DESC LIMIT 500",
+  )
+    .bind(since)
+    .all<CachedTransaction>();
+  return refreshSettled(env, results);
 }

@@ -1,14 +1,24 @@
 import type { Env } from "../../env";
-import { getRedis, tryRedis } from "../../lib/redis";
+import { attemptRedis, getRedis } from "../../lib/redis";
 import { formatAmount } from "../../lib/money";
 
 /**
  * The spec's Redis hash `transaction:<id>`: status, amount ("20.00"), user_id, offer_id,
  * created_at, updated_at. A write-through cache of the D1 row; D1 is always written first.
+ *
+ * How it never stays older than D1 for long:
+ * - writes are compare-and-set on `updated_at` (a Lua script): a write built from an older D1
+ *   read never replaces a newer hash, whatever order two writers finish in;
+ * - a PENDING hash lives `PENDING_TTL_SECONDS`: if the write of its final status is lost (Redis
+ *   unreachable at that moment), the next read after that misses and rebuilds from D1;
+ * - a failed write deletes the key (unless Redis is hanging: then the TTL is the bound);
+ * - the frequent cron rewrites the hashes of recently settled activations (`refreshSettled`).
  */
 export const transactionKey = (id: string) => `transaction:${id}`;
+/** A PENDING hash is at most this stale: afterwards the status is read from D1 again. */
+export const PENDING_TTL_SECONDS = 30;
 /** Finished activations are rarely polled after a month; the hash is rebuilt from D1 on a miss. */
-const HASH_TTL_SECONDS = 30 * 86_400;
+export const SETTLED_TTL_SECONDS = 30 * 86_400;
 
 export interface CachedTransaction {
   id: string;
@@ -20,52 +30,77 @@ export interface CachedTransaction {
   updated_at: string;
 }
 
-type RedisEnv = Pick<Env, "UPSTASH_REDIS_REST_URL" | "UPSTASH_REDIS_REST_TOKEN">;
+type RedisEnv = Pick<Env, "UPSTASH_REDIS_REST_URL" | "UPSTASH_REDIS_REST_TOKEN" | "REDIS_TIMEOUT_MS">;
 
-async function hset(env: RedisEnv, id: string, fields: Record<string, string>, what: string): Promise<void> {
+/**
+ * KEYS[1] the hash; ARGV: updated_at, ttl, status, then field/value pairs. Refuses (returns 0)
+ * when the hash holds a newer `updated_at`, or the same one with a final status while this write
+ * says PENDING. ISO 8601 UTC strings of one format compare in time order.
+ */
+export const COMPARE_AND_SET = `
+local current = redis.call('HMGET', KEYS[1], 'updated_at', 'status')
+if current[1] then
+  if current[1] > ARGV[1] then return 0 end
+  if current[1] == ARGV[1] and current[2] ~= 'PENDING' and ARGV[3] == 'PENDING' then return 0 end
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1`;
+
+function casArgs(tx: CachedTransaction): string[] {
+  const ttl = tx.status === "PENDING" ? PENDING_TTL_SECONDS : SETTLED_TTL_SECONDS;
+  return [
+    tx.updated_at, String(ttl), tx.status,
+    "status", tx.status,
+    "amount", formatAmount(tx.amount),
+    "user_id", String(tx.user_id),
+    "offer_id", tx.offer_id === null ? "" : String(tx.offer_id),
+    "created_at", tx.created_at,
+    "updated_at", tx.updated_at,
+  ];
+}
+
+/**
+ * Writes the whole hash from a D1 row, unless Redis already holds a newer one. Returns whether
+ * Redis answered (a caller does not try Redis again in the same request when it did not).
+ */
+export async function cacheTransaction(env: RedisEnv, tx: CachedTransaction): Promise<boolean> {
   const redis = getRedis(env);
-  if (!redis) return;
-  await tryRedis(
-    what,
-    async () => {
-      const pipeline = redis.pipeline();
-      pipeline.hset(transactionKey(id), fields);
-      pipeline.expire(transactionKey(id), HASH_TTL_SECONDS);
-      await pipeline.exec();
-    },
-    undefined,
-  );
+  if (!redis) return true;
+  const key = transactionKey(tx.id);
+  const written = await attemptRedis("cache transaction", () => redis.eval(COMPARE_AND_SET, [key], casArgs(tx)));
+  if (written.ok) return true;
+  // The hash may now be older than D1. Drop it so the next read rebuilds it; a hanging Redis
+  // would not answer this either, and the PENDING TTL bounds what it holds.
+  if (!written.timedOut) await attemptRedis("drop stale transaction hash", () => redis.del(key));
+  return false;
 }
 
-export function cacheTransaction(env: RedisEnv, tx: CachedTransaction): Promise<void> {
-  return hset(
-    env,
-    tx.id,
-    {
-      status: tx.status,
-      amount: formatAmount(tx.amount),
-      user_id: String(tx.user_id),
-      offer_id: tx.offer_id === null ? "" : String(tx.offer_id),
-      created_at: tx.created_at,
-      updated_at: tx.updated_at,
-    },
-    "hset transaction",
-  );
-}
-
-/** Only the fields a status change touches, as the spec's "Updating transaction status" shows. */
-export function cacheStatusChange(env: RedisEnv, id: string, status: string, updatedAt: string): Promise<void> {
-  return hset(env, id, { status, updated_at: updatedAt }, "hset transaction status");
-}
-
-/** The hash, or null on a miss, a Redis error, or a partial hash (only a status update landed). */
-export async function readCachedTransaction(env: RedisEnv, id: string): Promise<Record<string, string> | null> {
+/**
+ * Cron: rewrites the hashes of these settled rows in one pipeline (compare-and-set, so a newer
+ * hash is kept). Heals a final status whose write was lost while Redis was unreachable.
+ */
+export async function refreshSettled(env: RedisEnv, rows: CachedTransaction[]): Promise<number> {
   const redis = getRedis(env);
-  if (!redis) return null;
-  const raw = await tryRedis("hgetall transaction", () => redis.hgetall(transactionKey(id)) as Promise<unknown>, null);
-  const hash = hashFields(raw);
-  if (!hash || !hash.user_id || !hash.status || !hash.created_at || !hash.amount) return null;
-  return hash;
+  if (!redis || rows.length === 0) return 0;
+  const pipeline = redis.pipeline();
+  for (const row of rows) pipeline.eval(COMPARE_AND_SET, [transactionKey(row.id)], casArgs(row));
+  const done = await attemptRedis("refresh settled transaction hashes", () => pipeline.exec());
+  return done.ok ? (done.value as unknown[]).filter((r) => Number(r) === 1).length : 0;
+}
+
+/**
+ * The hash (null on a miss or a partial hash), and whether Redis answered at all: when it did
+ * not, the caller reads D1 and does not try to rebuild the hash in the same request.
+ */
+export async function readCachedTransaction(env: RedisEnv, id: string): Promise<{ hash: Record<string, string> | null; reachable: boolean }> {
+  const redis = getRedis(env);
+  if (!redis) return { hash: null, reachable: false };
+  const raw = await attemptRedis("hgetall transaction", () => redis.hgetall(transactionKey(id)) as Promise<unknown>);
+  if (!raw.ok) return { hash: null, reachable: false };
+  const hash = hashFields(raw.value);
+  if (!hash || !hash.user_id || !hash.status || !hash.created_at || !hash.amount) return { hash: null, reachable: true };
+  return { hash, reachable: true };
 }
 
 /**

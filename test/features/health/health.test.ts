@@ -8,7 +8,7 @@ describe("health", () => {
   it("reports database, Redis and queues ok", async () => {
     const res = await api("GET", "/api/v1/health/");
     expect(res.status).toBe(200);
-    expect(res.body.status).toBe("ok");
+    expect(res.body.status, JSON.stringify(res.body.components)).toBe("ok");
     expect(res.body.components.database.status).toBe("ok");
     expect(res.body.components.redis.status).toBe("ok");
     expect(res.body.components.queues.status).toBe("ok");

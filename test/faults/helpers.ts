@@ -1,0 +1,110 @@
+import { env } from "cloudflare:workers";
+import { createExecutionContext, createMessageBatch, createScheduledController, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
+import { expect, inject } from "vitest";
+import type { Env } from "../../src/env";
+import worker from "../../src/index";
+import { CRON } from "../../src/cron/schedules";
+import { BASE } from "../helpers/api";
+import { walletState } from "../helpers/factories";
+
+export type FaultMode = "up" | "down" | "hang";
+
+/**
+ * A Redis bridge of this test file's own (see README.md here), in front of the same real Redis
+ * as every test: `down` cuts each request's connection, `hang` holds requests unanswered, `up`
+ * serves again with the data Redis kept.
+ */
+export async function faultBridge() {
+  const created = await fetch(`${inject("faultBridgeFactoryUrl")}/bridges`, { method: "POST" });
+  const { url } = (await created.json()) as { url: string };
+  const control = async (mode?: FaultMode) => {
+    const response = await fetch(`${url}/__fault`, {
+      method: mode ? "POST" : "GET",
+      headers: { authorization: `Bearer ${env.UPSTASH_REDIS_REST_TOKEN}` },
+      ...(mode ? { body: JSON.stringify({ mode }) } : {}),
+    });
+    return (await response.json()) as { mode: FaultMode; requests: number };
+  };
+  return {
+    url,
+    /** The worker's env with this bridge as its Redis, plus overrides. */
+    env: (overrides: Partial<Env> = {}) => ({ ...env, UPSTASH_REDIS_REST_URL: url, ...overrides }) as unknown as Env,
+    set: (mode: FaultMode) => control(mode),
+    /** Redis requests that reached the bridge so far (served, cut or held). */
+    requests: async () => (await control()).requests,
+  };
+}
+
+/** Calls the whole worker with `workerEnv`, like a client; returns status, body and the time it took. */
+export async function call(workerEnv: Env, method: string, path: string, options: { token?: string; body?: unknown; headers?: Record<string, string> } = {}) {
+  const headers: Record<string, string> = { "cf-connecting-ip": `198.19.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`, ...options.headers };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  if (options.body !== undefined) headers["content-type"] ??= "application/json";
+  const started = Date.now();
+  const ctx = createExecutionContext();
+  const response = await worker.fetch(
+    new Request(`${BASE}${path}`, { method, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body) }),
+    workerEnv,
+    ctx,
+  );
+  const text = await response.text();
+  await waitOnExecutionContext(ctx);
+  return { status: response.status, body: text ? JSON.parse(text) : null, ms: Date.now() - started, headers: response.headers };
+}
+
+let seq = 0;
+/** Delivers messages through the worker's queue() handler; returns acks and retries. */
+export async function deliverTo(workerEnv: Env, queue: string, bodies: unknown[], options: { attempts?: number; ids?: string[] } = {}) {
+  const batch = createMessageBatch(
+    queue,
+    bodies.map((body, i) => ({ id: options.ids?.[i] ?? `fault-${seq++}`, timestamp: new Date(), attempts: options.attempts ?? 1, body })),
+  );
+  const ctx = createExecutionContext();
+  await worker.queue(batch, workerEnv);
+  return getQueueResult(batch, ctx);
+}
+
+/** Runs a cron schedule through the worker's scheduled() handler, at `at`. */
+export async function tick(workerEnv: Env, at = new Date(), cron: string = CRON.frequent) {
+  await worker.scheduled(createScheduledController({ cron, scheduledTime: at.getTime() }), workerEnv);
+}
+
+/** A queue binding that records what it was given, or throws while `failing` is set. */
+export function recordingQueue<T = unknown>() {
+  const sent: T[] = [];
+  const queue = {
+    failing: false,
+    sent,
+    async send(body: T) {
+      if (queue.failing) throw new Error("Queue send failed: service unavailable");
+      sent.push(body);
+    },
+    async sendBatch(messages: { body: T }[]) {
+      if (queue.failing) throw new Error("Queue send failed: service unavailable");
+      sent.push(...messages.map((m) => m.body));
+    },
+  };
+  return queue;
+}
+
+/** Invariant 1 for every wallet a fault test touched: balance = sum of its ledger entries. */
+export async function expectConservation(...userIds: number[]) {
+  for (const id of userIds) {
+    const state = await walletState(id);
+    expect(state.balance, `wallet ${id}: balance = ledger`).toBe(state.ledger_sum);
+  }
+}
+
+/** Silences the worker's expected warn/error log lines while a fault runs; returns them. */
+export async function quietly<T>(run: () => Promise<T>): Promise<{ result: T; logs: string[] }> {
+  const logs: string[] = [];
+  const { warn, error } = console;
+  console.warn = (line: unknown) => void logs.push(String(line));
+  console.error = (line: unknown) => void logs.push(String(line));
+  try {
+    return { result: await run(), logs };
+  } finally {
+    console.warn = warn;
+    console.error = error;
+  }
+}

@@ -1,0 +1,89 @@
+// Fault: the queue refuses messages (a Queues outage) right after D1 committed the work.
+// Nothing the user paid for is stranded: the outbox (activations) and the pending rows
+// (notifications) are relayed by the cron once the queue takes messages again.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { Env } from "../../src/env";
+import { OUTBOX_RELAY_AFTER_SECONDS } from "../../src/features/activation/activation.service";
+import { notify } from "../../src/features/notifications/notify";
+import { QueueName } from "../../src/queues/messages";
+import { createUser } from "../helpers/factories";
+import { makeOffer, txRow } from "../helpers/offer-factories";
+import { call, deliverTo, expectConservation, quietly, recordingQueue, tick } from "./helpers";
+
+const later = (seconds: number) => new Date(Date.now() + seconds * 1000);
+const outboxRow = (id: string) => env.DB.prepare("SELECT transaction_id FROM activation_outbox WHERE transaction_id = ?").bind(id).first();
+
+describe("queue send throwing", () => {
+  it("an activation whose queue send throws is still a 202 PENDING (paid and recorded), relayed by the cron, then activated once", async () => {
+    const activations = recordingQueue();
+    activations.failing = true;
+    const workerEnv = { ...env, ACTIVATIONS: activations } as unknown as Env;
+    const user = await createUser({ balance: 5000 });
+    const offer = await makeOffer({ price: 2000 });
+
+    const { result: created, logs } = await quietly(() => call(workerEnv, "POST", "/api/v1/activation/", { token: user.token, body: { offer_id: offer.id } }));
+    expect(created.status).toBe(202);
+    expect(created.body.status).toBe("PENDING");
+    const id = created.body.transaction_id as string;
+    expect(logs.some((line) => line.includes("activation not queued"))).toBe(true);
+    expect(await outboxRow(id)).not.toBeNull();
+
+    // Still failing: the relay keeps the row.
+    await quietly(() => tick(workerEnv, later(OUTBOX_RELAY_AFTER_SECONDS + 1)));
+    expect(await outboxRow(id)).not.toBeNull();
+
+    // The queue is back: one relay sends it, a second relay has nothing left to send.
+    activations.failing = false;
+    await tick(workerEnv, later(OUTBOX_RELAY_AFTER_SECONDS + 1));
+    await tick(workerEnv, later(OUTBOX_RELAY_AFTER_SECONDS + 2));
+    expect(activations.sent.filter((m: any) => m.transaction_id === id)).toEqual([{ type: "activation.requested", transaction_id: id }]);
+    expect(await outboxRow(id)).toBeNull();
+
+    await deliverTo(workerEnv, QueueName.activations, activations.sent);
+    expect((await txRow(id))!.status).toBe("SUCCESS");
+    await expectConservation(user.id);
+  });
+
+  it("the relay leaves a request that is still running alone, and drops the row of an activation already settled", async () => {
+    const activations = recordingQueue();
+    const workerEnv = { ...env, ACTIVATIONS: activations } as unknown as Env;
+    const user = await createUser({ balance: 5000 });
+    const offer = await makeOffer({ price: 2000 });
+    activations.failing = true;
+    const { result: created } = await quietly(() => call(workerEnv, "POST", "/api/v1/activation/", { token: user.token, body: { offer_id: offer.id } }));
+    const id = created.body.transaction_id as string;
+    activations.failing = false;
+
+    await tick(workerEnv, new Date());
+    expect(activations.sent).toEqual([]);
+    expect(await outboxRow(id)).not.toBeNull();
+
+    // Settled some other way (a partner callback): the row goes without a message.
+    await env.DB.prepare("UPDATE transactions SET status = 'SUCCESS' WHERE id = ?").bind(id).run();
+    await tick(workerEnv, later(OUTBOX_RELAY_AFTER_SECONDS + 1));
+    expect(activations.sent).toEqual([]);
+    expect(await outboxRow(id)).toBeNull();
+    await expectConservation(user.id);
+  });
+
+  it("a notification whose queue send throws stays pending and the cron enqueues it once the queue is back", async () => {
+    const notifications = recordingQueue();
+    notifications.failing = true;
+    const workerEnv = { ...env, NOTIFICATIONS: notifications } as unknown as Env;
+    const user = await createUser({ balance: 100 });
+    const { result: sent } = await quietly(() =>
+      notify(workerEnv, { userId: user.id, channel: "email", recipient: user.email, title: "Hello", message: "World" }),
+    );
+    expect(sent.status).toBe("pending");
+
+    notifications.failing = false;
+    await tick(workerEnv, later(6 * 60));
+    await tick(workerEnv, later(6 * 60 + 1));
+    expect(notifications.sent).toEqual([{ type: "notification.deliver", notification_id: sent.id }]);
+    await deliverTo(workerEnv, QueueName.notifications, notifications.sent);
+    const row = await env.DB.prepare("SELECT status FROM notifications WHERE id = ?").bind(sent.id).first<{ status: string }>();
+    expect(row!.status).toBe("sent");
+    await expectConservation(user.id);
+  });
+});
