@@ -27,8 +27,12 @@ export async function faultBridge() {
   };
   return {
     url,
-    /** The worker's env with this bridge as its Redis, plus overrides. */
-    env: (overrides: Partial<Env> = {}) => ({ ...env, UPSTASH_REDIS_REST_URL: url, ...overrides }) as unknown as Env,
+    /**
+     * The worker's env with this bridge as its Redis, plus overrides. Its queues only record
+     * (the test delivers what it wants, when it wants), so the real consumers never race it.
+     */
+    env: (overrides: Partial<Env> = {}) =>
+      ({ ...env, ACTIVATIONS: recordingQueue(), NOTIFICATIONS: recordingQueue(), UPSTASH_REDIS_REST_URL: url, ...overrides }) as unknown as Env,
     set: (mode: FaultMode) => control(mode),
     /** Redis requests that reached the bridge so far (served, cut or held). */
     requests: async () => (await control()).requests,
