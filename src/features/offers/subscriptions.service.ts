@@ -5,7 +5,7 @@ import { uuid } from "../../lib/ids";
 import { formatAmount } from "../../lib/money";
 import { addDays, nowIso } from "../../lib/time";
 import { notifyUser } from "../notifications/notify";
-import { insufficientBalance, walletApply } from "../wallet/wallet.service";
+import { walletApply, walletRefused } from "../wallet/wallet.service";
 
 export interface SubscriptionRow {
   id: number;
@@ -102,10 +102,7 @@ export async function renewSubscription(env: Env, input: { userId: number; subsc
       },
     ],
   });
-  if (!result.ok) {
-    if (result.reason === "INSUFFICIENT_FUNDS") throw insufficientBalance(result.balance, sub.price);
-    throw new Error(`renewal debit refused: ${result.constraint}`);
-  }
+  if (!result.ok) walletRefused(result, sub.price, "renewal debit");
   const row = await env.DB.prepare(`${SELECT_SUBSCRIPTION} WHERE s.id = ?`).bind(sub.id).first<SubscriptionRow>();
   return { transaction_id: result.transactionId!, status: "SUCCESS" as const, amount: formatAmount(sub.price), subscription: toSubscription(row!) };
 }

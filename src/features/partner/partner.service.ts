@@ -3,7 +3,7 @@ import { notFound } from "../../lib/errors";
 import { referenceCode, uuid } from "../../lib/ids";
 import { formatAmount } from "../../lib/money";
 import { addDays, nowIso } from "../../lib/time";
-import { insufficientBalance, walletApply } from "../wallet/wallet.service";
+import { walletApply, walletRefused } from "../wallet/wallet.service";
 import { getOffer } from "../offers/offers.service";
 import { findSubscriptionByReference, toSubscription, type SubscriptionRow } from "../offers/subscriptions.service";
 
@@ -33,10 +33,7 @@ export async function partnerActivate(env: Env, input: { user_id: number; offer_
       },
     ],
   });
-  if (!result.ok) {
-    if (result.reason === "INSUFFICIENT_FUNDS") throw insufficientBalance(result.balance, offer.price);
-    throw new Error(`partner activation refused: ${result.constraint}`);
-  }
+  if (!result.ok) walletRefused(result, offer.price, "partner activation");
   const sub = await env.DB.prepare(
     `SELECT s.id, s.user_id, s.reference, s.offer_id, o.name AS offer_name, s.status, s.transaction_id, s.starts_at, s.ends_at, s.created_at, s.updated_at
        FROM subscriptions s JOIN offers o ON o.id = s.offer_id WHERE s.transaction_id = ?`,

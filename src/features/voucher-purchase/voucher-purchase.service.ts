@@ -3,7 +3,7 @@ import { ApiError, ErrorCode, badRequest, conflict, notFound } from "../../lib/e
 import { referenceCode, uuid } from "../../lib/ids";
 import { toPoints } from "../../lib/money";
 import { addDays, nowIso } from "../../lib/time";
-import { insufficientBalance, walletApply, type SqlStatement } from "../wallet/wallet.service";
+import { walletApply, walletRefused, type SqlStatement } from "../wallet/wallet.service";
 
 const soldOut = () => new ApiError(400, ErrorCode.SOLD_OUT, "This voucher is sold out.");
 /** The trigger in migrations/0006 that refuses a cancel or refund the state does not allow. */
@@ -114,10 +114,8 @@ async function buy(
     statements,
   });
   if (!result.ok) {
-    if (result.reason === "INSUFFICIENT_FUNDS") throw insufficientBalance(result.balance, v.cost);
-    if (result.constraint === "voucher_stock") throw soldOut();
-    if (result.constraint === "unique") return "reference-clash";
-    throw new Error(`voucher purchase refused by constraint ${result.constraint}`);
+    if (result.reason === "CONSTRAINT" && result.constraint === "unique") return "reference-clash";
+    walletRefused(result, v.cost, "voucher purchase", { voucher_stock: soldOut });
   }
   if (result.replayed) {
     // The same idempotency key already bought: answer with that purchase, not a second one.

@@ -13,6 +13,20 @@ export async function walletApply(env: Pick<Env, "WALLET">, op: WalletOperation)
 
 export const getBalance = (env: Pick<Env, "DB">, userId: number) => balanceOf(env.DB, userId);
 
+export type WalletRefusal = Exclude<WalletResult, { ok: true }>;
+
+/**
+ * What a feature throws when the wallet refused its operation: the 400 for lack of funds, the
+ * feature's own answer for a constraint it expects (`expected`), and otherwise an internal error,
+ * because a constraint nobody expected is a bug to log, not a message for the client.
+ */
+export function walletRefused(refusal: WalletRefusal, needed: number, what: string, expected: Record<string, () => Error> = {}): never {
+  if (refusal.reason === "INSUFFICIENT_FUNDS") throw insufficientBalance(refusal.balance, needed);
+  const answer = expected[refusal.constraint];
+  if (answer) throw answer();
+  throw new Error(`${what} refused by constraint ${refusal.constraint}`);
+}
+
 /** The 400 every feature answers when a debit is refused for lack of funds. */
 export function insufficientBalance(balance: number, needed: number) {
   return new ApiError(400, ErrorCode.INSUFFICIENT_BALANCE, "Insufficient balance", {
