@@ -3,6 +3,7 @@ import { notFound } from "../../lib/errors";
 import { pageWindow, paginated } from "../../lib/pagination";
 import { addDays, nowIso } from "../../lib/time";
 import { mediaUrl } from "../media/images";
+import { costSettingSql } from "../settings/settings.service";
 import { POPULARITY_SCORE, POPULARITY_SUBQUERY } from "../vouchers/popularity";
 import { compactAmount, type VoucherValueRow, voucherTypeName, voucherValueOfRow } from "../vouchers/voucher-value";
 import type { BrowseQuery } from "./public-vouchers.schemas";
@@ -56,7 +57,7 @@ function discoverySql(
 ) {
   const user = params.add(userId);
   const now = params.add(nowIso());
-  return `WITH s AS (SELECT COALESCE((SELECT CAST(value AS INTEGER) FROM site_settings WHERE key = 'voucher_cost'), 1000) AS cost)
+  return `WITH s AS (SELECT ${costSettingSql("voucher_cost")} AS cost)
 SELECT v.id, v.title, v.message, v.merchant_id, m.business_name AS merchant_name, v.category_id, v.voucher_type,
        v.percentage_value, v.percentage_min_bill, v.flat_amount, v.flat_min_bill, v.product_name, v.product_min_bill,
        v.is_gift_card, v.image_key, v.valid_until, s.cost,

@@ -15,6 +15,13 @@ export async function getCost(env: Pick<Env, "DB">, key: SettingKey): Promise<nu
   return Number.isSafeInteger(value) && value >= 0 ? value : DEFAULTS[key];
 }
 
+/**
+ * The same cost as a SQL expression, for queries that read it in their own round trip. `key` is
+ * one of SETTING_KEYS and the default a number, so nothing from a request enters the SQL text.
+ */
+export const costSettingSql = (key: SettingKey) =>
+  `COALESCE((SELECT CAST(value AS INTEGER) FROM site_settings WHERE key = '${key}'), ${DEFAULTS[key]})`;
+
 export async function readSettings(env: Pick<Env, "DB">) {
   const { results } = await env.DB.prepare(
     `SELECT key, value, updated_at FROM site_settings WHERE key IN (${SETTING_KEYS.map(() => "?").join(", ")})`,

@@ -3,6 +3,7 @@ import { ApiError, ErrorCode, badRequest, conflict, notFound } from "../../lib/e
 import { referenceCode, uuid } from "../../lib/ids";
 import { toPoints } from "../../lib/money";
 import { addDays, nowIso } from "../../lib/time";
+import { costSettingSql } from "../settings/settings.service";
 import { walletApply, walletRefused, type SqlStatement } from "../wallet/wallet.service";
 
 const soldOut = () => new ApiError(400, ErrorCode.SOLD_OUT, "This voucher is sold out.");
@@ -40,7 +41,7 @@ export async function purchaseVoucher(env: Env, input: { userId: number; voucher
   const v = await env.DB.prepare(
     `SELECT v.id, v.title, v.merchant_id, v.is_active, m.is_active AS merchant_active, v.count, v.sold_count + v.claimed_count AS issued, v.valid_from,
             v.valid_until, v.validity_days, v.redemptions_per_purchase,
-            COALESCE((SELECT CAST(value AS INTEGER) FROM site_settings WHERE key = 'voucher_cost'), 1000) AS cost
+            ${costSettingSql("voucher_cost")} AS cost
        FROM vouchers v JOIN merchants m ON m.id = v.merchant_id WHERE v.id = ?`,
   )
     .bind(input.voucherId)
