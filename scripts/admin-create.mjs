@@ -66,20 +66,20 @@ async function d1(command, { json = false } = {}) {
   return json ? JSON.parse(stdout) : stdout;
 }
 
-const lookup = sql`SELECT id, role, is_active FROM users WHERE username = ${username};`;
+const lookup = sql`SELECT id, role, is_active FROM users WHERE username = ${username} COLLATE NOCASE;`;
 const before = (await d1(lookup, { json: true }))[0]?.results?.[0] ?? null;
 
 const upsert = [
   sql`INSERT INTO users (username, email, role, password_hash, is_active, created_at, updated_at)
 VALUES (${username}, ${email}, 'admin', ${hashPassword(password)}, 1, ${now}, ${now})
-ON CONFLICT (username) DO UPDATE SET
+ON CONFLICT (username COLLATE NOCASE) DO UPDATE SET
   role = 'admin',
   password_hash = excluded.password_hash,
   email = COALESCE(excluded.email, users.email),
   is_active = 1,
   updated_at = excluded.updated_at;`,
   sql`INSERT OR IGNORE INTO wallets (user_id, balance, updated_at)
-SELECT id, 0, ${now} FROM users WHERE username = ${username};`,
+SELECT id, 0, ${now} FROM users WHERE username = ${username} COLLATE NOCASE;`,
 ].join("\n");
 await d1(upsert);
 

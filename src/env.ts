@@ -11,6 +11,10 @@ export interface Env {
   ACTIVATIONS: Queue<ActivationMessage>;
   NOTIFICATIONS: Queue<NotificationMessage>;
   AUTH_LIMITER?: RateLimit;
+  LOGIN_LIMITER?: RateLimit;
+  SESSION_LIMITER?: RateLimit;
+  ORDER_LIMITER?: RateLimit;
+  SHARE_LIMITER?: RateLimit;
   SCAN_LIMITER?: RateLimit;
   CLAIM_LIMITER?: RateLimit;
   NOTIFY_LIMITER?: RateLimit;

@@ -7,6 +7,7 @@ import { type CronTable, runCronJobs } from "./cron/jobs";
 import { CRON } from "./cron/schedules";
 import { pruneIdempotencyKeys } from "./cron/prune-idempotency-keys";
 import { reconcileLedger } from "./cron/reconcile-ledger";
+import { pruneCounters } from "./lib/counters";
 import { dispatchQueueBatch, type QueueConsumers } from "./queues/consumers";
 import { deactivateEndedAdvertisements } from "./features/advertisements/advertisements.service";
 import { deliverNotification, failExhaustedNotification } from "./features/notifications/notifications.consumer";
@@ -52,6 +53,7 @@ export const cronJobs: CronTable = {
   [CRON.daily]: [
     { name: "reconcile-ledger", run: (env) => reconcileLedger(env) },
     { name: "prune-idempotency-keys", run: pruneIdempotencyKeys },
+    { name: "prune-rate-counters", run: (env, at) => pruneCounters(env.DB, at) },
   ],
 };
 

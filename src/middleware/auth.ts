@@ -2,6 +2,7 @@ import { createMiddleware } from "hono/factory";
 import type { AppBindings, Role } from "../env";
 import { ApiError, ErrorCode, forbidden, unauthenticated } from "../lib/errors";
 import { verifyToken, type AccessClaims } from "../lib/jwt";
+import { isUserActive } from "./active-users";
 
 /** `Authorization: Bearer <access>` or `Token <access>` (the notification spec's form). */
 function bearerToken(header: string | undefined): string | null {
@@ -18,6 +19,9 @@ async function authenticate(c: Parameters<Parameters<typeof createMiddleware<App
   }
   const claims = await verifyToken<AccessClaims>(c.env, "access", token);
   if (!claims) throw new ApiError(401, ErrorCode.TOKEN_INVALID, "The access token is invalid or has expired.");
+  if (!(await isUserActive(c.env, Number(claims.sub)))) {
+    throw new ApiError(401, ErrorCode.TOKEN_INVALID, "This account is deactivated; its tokens no longer work.");
+  }
   c.set("auth", { userId: Number(claims.sub), role: claims.role, username: claims.username, tokenExpiresAt: claims.exp });
   // Personal data must never sit in a shared cache.
   c.header("Cache-Control", "no-store");

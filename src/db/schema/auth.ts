@@ -1,20 +1,25 @@
 import { sql } from "drizzle-orm";
-import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
-export const users = sqliteTable("users", {
-  id: integer("id").primaryKey({ autoIncrement: true }),
-  username: text("username").notNull().unique(),
-  email: text("email"),
-  firstName: text("first_name").notNull().default(""),
-  lastName: text("last_name").notNull().default(""),
-  phone: text("phone"),
-  role: text("role", { enum: ["user", "merchant", "admin"] }).notNull().default("user"),
-  /** `pbkdf2-sha256$<iterations>$<salt b64>$<hash b64>`: parameters live beside the hash. */
-  passwordHash: text("password_hash").notNull(),
-  isActive: integer("is_active", { mode: "boolean" }).notNull().default(true),
-  createdAt: text("created_at").notNull(),
-  updatedAt: text("updated_at").notNull(),
-});
+export const users = sqliteTable(
+  "users",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    username: text("username").notNull().unique(),
+    email: text("email"),
+    firstName: text("first_name").notNull().default(""),
+    lastName: text("last_name").notNull().default(""),
+    phone: text("phone"),
+    role: text("role", { enum: ["user", "merchant", "admin"] }).notNull().default("user"),
+    /** `pbkdf2-sha256$<iterations>$<salt b64>$<hash b64>`: parameters live beside the hash. */
+    passwordHash: text("password_hash").notNull(),
+    isActive: integer("is_active", { mode: "boolean" }).notNull().default(true),
+    createdAt: text("created_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  // Migration 0007: one username whatever its case.
+  (t) => [uniqueIndex("users_username_nocase_idx").on(sql`${t.username} COLLATE NOCASE`)],
+);
 
 /** One row per issued refresh token; a family is one login's chain of rotations. */
 export const refreshTokens = sqliteTable(
@@ -39,6 +44,8 @@ export const apiKeys = sqliteTable("api_keys", {
   createdBy: integer("created_by").references(() => users.id),
   createdAt: text("created_at").notNull(),
   revokedAt: text("revoked_at"),
+  /** Space-separated; `notifications:send` lets the client message any recipient. */
+  scopes: text("scopes").notNull().default(""),
 });
 
 /** Stored first responses for `Idempotency-Key`, scoped per caller and route. */

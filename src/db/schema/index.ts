@@ -7,3 +7,4 @@ export * from "./customers";
 export * from "./gift-cards";
 export * from "./offers";
 export * from "./background";
+export * from "./trust";

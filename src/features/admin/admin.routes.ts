@@ -10,9 +10,10 @@ import { bearerSecurity, createRouter, errorResponses, jsonBody, jsonContent } f
 import { nowIso } from "../../lib/time";
 import { currentUser, requireAuth, requireRole } from "../../middleware/auth";
 import { forgetApiKey } from "../../middleware/api-key";
+import { forgetUserStatus } from "../../middleware/active-users";
 import { idempotency } from "../../middleware/idempotency";
 import { walletApply } from "../wallet/wallet.service";
-import { ApiKey, ApiKeyCreateBody, ApiKeyCreated, CreditBody, CreditResponse, IdParam, UserIdParam } from "./admin.schemas";
+import { ApiKey, ApiKeyCreateBody, ApiKeyCreated, CreditBody, CreditResponse, IdParam, UserIdParam, UserStatus } from "./admin.schemas";
 
 const tags = ["Admin"];
 export const adminRouter = createRouter();
@@ -108,6 +109,30 @@ adminRouter.openapi(
     if (!row) throw notFound("API key");
     forgetApiKey(row.keyHash);
     return c.json(toApiKey(row), 200);
+  },
+);
+
+adminRouter.openapi(
+  createRoute({
+    method: "post",
+    path: "/users/{user_id}/{action}",
+    tags,
+    summary: "Deactivate or reactivate a user: a deactivated user's tokens stop working within half a minute and their sessions end",
+    security: bearerSecurity,
+    request: { params: UserIdParam.extend({ action: z.enum(["deactivate", "activate"]) }) },
+    responses: { 200: jsonContent(UserStatus, "The user's status"), ...errorResponses(400, 401, 403, 404) },
+  }),
+  async (c) => {
+    const { user_id, action } = c.req.valid("param");
+    const active = action === "activate";
+    const now = nowIso();
+    const statements = [c.env.DB.prepare("UPDATE users SET is_active = ?, updated_at = ? WHERE id = ? RETURNING id, username").bind(active ? 1 : 0, now, user_id)];
+    if (!active) statements.push(c.env.DB.prepare("UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL").bind(now, user_id));
+    const [updated] = await c.env.DB.batch<{ id: number; username: string }>(statements);
+    const row = updated!.results[0];
+    if (!row) throw notFound("User");
+    forgetUserStatus(user_id);
+    return c.json({ user_id: row.id, username: row.username, is_active: active }, 200);
   },
 );
 

@@ -24,3 +24,6 @@ export const ApiKey = z
 export const ApiKeyCreated = ApiKey.extend({ key: z.string().openapi({ description: "Shown once; store it now" }) }).openapi("ApiKeyCreated");
 export const UserIdParam = z.object({ user_id: z.coerce.number().int().positive() });
 export const IdParam = z.object({ id: z.coerce.number().int().positive() });
+export const UserStatus = z
+  .object({ user_id: z.number().int(), username: z.string(), is_active: z.boolean() })
+  .openapi("UserStatus");

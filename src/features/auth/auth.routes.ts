@@ -1,6 +1,10 @@
 import { createRoute } from "@hono/zod-openapi";
 import { currentUser, requireAuth } from "../../middleware/auth";
-import { rateLimit } from "../../middleware/rate-limit";
+import { limitOrThrow, rateLimit } from "../../middleware/rate-limit";
+import { clientAddressKey } from "../../lib/client-address";
+import { verifyToken, type RefreshClaims } from "../../lib/jwt";
+import type { Context } from "hono";
+import type { AppBindings } from "../../env";
 import { bearerSecurity, createRouter, errorResponses, jsonBody, jsonContent } from "../../lib/openapi";
 import {
   LoginBody,
@@ -20,8 +24,16 @@ const tags = ["Auth"];
 export const authRouter = createRouter();
 
 authRouter.use("/register", rateLimit("AUTH_LIMITER", "register"));
-authRouter.use("/login", rateLimit("AUTH_LIMITER", "login"));
-authRouter.use("/token", rateLimit("AUTH_LIMITER", "login"));
+authRouter.use("/login", rateLimit("LOGIN_LIMITER", "login"));
+authRouter.use("/token", rateLimit("LOGIN_LIMITER", "login"));
+
+const address = (c: Context<AppBindings>) => clientAddressKey(c.req.header("cf-connecting-ip"));
+
+/** Refresh and logout are limited per user; a token that does not verify is counted by address. */
+async function limitSession(c: Context<AppBindings>, refresh: string) {
+  const claims = await verifyToken<RefreshClaims>(c.env, "refresh", refresh);
+  await limitOrThrow(c.env, "SESSION_LIMITER", claims ? `session:user:${claims.sub}` : `session:addr:${address(c)}`);
+}
 authRouter.use("/profile", requireAuth);
 authRouter.use("/token/check", requireAuth);
 
@@ -46,7 +58,7 @@ authRouter.openapi(
     request: { body: jsonBody(LoginBody) },
     responses: { 200: jsonContent(TokenPair, "Tokens"), ...errorResponses(400, 401, 429) },
   }),
-  async (c) => c.json(await login({ env: c.env }, c.req.valid("json")), 200),
+  async (c) => c.json(await login({ env: c.env }, c.req.valid("json"), address(c)), 200),
 );
 
 authRouter.openapi(
@@ -59,7 +71,7 @@ authRouter.openapi(
     responses: { 200: jsonContent(TokenPairWithToken, "Tokens"), ...errorResponses(400, 401, 429) },
   }),
   async (c) => {
-    const tokens = await login({ env: c.env }, c.req.valid("json"));
+    const tokens = await login({ env: c.env }, c.req.valid("json"), address(c));
     return c.json({ ...tokens, token: tokens.access }, 200);
   },
 );
@@ -112,9 +124,13 @@ authRouter.openapi(
     tags,
     summary: "Rotate a refresh token: new access and refresh tokens; reuse revokes the session",
     request: { body: jsonBody(RefreshBody) },
-    responses: { 200: jsonContent(TokenPair, "New tokens"), ...errorResponses(400, 401) },
+    responses: { 200: jsonContent(TokenPair, "New tokens"), ...errorResponses(400, 401, 429) },
   }),
-  async (c) => c.json(await refreshSession({ env: c.env }, c.req.valid("json").refresh), 200),
+  async (c) => {
+    const { refresh } = c.req.valid("json");
+    await limitSession(c, refresh);
+    return c.json(await refreshSession({ env: c.env }, refresh), 200);
+  },
 );
 
 authRouter.openapi(
@@ -124,10 +140,12 @@ authRouter.openapi(
     tags,
     summary: "End the session the refresh token belongs to",
     request: { body: jsonBody(RefreshBody) },
-    responses: { 200: jsonContent(MessageResponse, "Logged out"), ...errorResponses(400, 401) },
+    responses: { 200: jsonContent(MessageResponse, "Logged out"), ...errorResponses(400, 401, 429) },
   }),
   async (c) => {
-    await logout({ env: c.env }, c.req.valid("json").refresh);
+    const { refresh } = c.req.valid("json");
+    await limitSession(c, refresh);
+    await logout({ env: c.env }, refresh);
     return c.json({ message: "Logged out." }, 200);
   },
 );

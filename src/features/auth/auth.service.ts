@@ -1,4 +1,4 @@
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import type { Env, Role } from "../../env";
 import { createDb } from "../../db/client";
 import { refreshTokens, users } from "../../db/schema";
@@ -9,6 +9,7 @@ import { nowIso, addSeconds } from "../../lib/time";
 import { uuid } from "../../lib/ids";
 import { parseAmount } from "../../lib/money";
 import { walletApply } from "../wallet/wallet.service";
+import { countLoginAttempt, loginSucceeded } from "./login-throttle";
 
 export interface AuthDeps {
   env: Env;
@@ -53,7 +54,8 @@ export async function registerUser(
       createdAt: now,
       updatedAt: now,
     })
-    .onConflictDoNothing({ target: users.username })
+    // The unique index is on the username without case: "Alice" is taken once "alice" exists.
+    .onConflictDoNothing()
     .returning();
   const user = inserted[0];
   if (!user) throw new ApiError(409, ErrorCode.USERNAME_TAKEN, "A user with that username already exists.");
@@ -72,13 +74,17 @@ export async function registerUser(
   return { user: toProfile(user), ...(await issueTokens(env, user, uuid())) };
 }
 
-export async function login({ env }: AuthDeps, input: { username: string; password: string }) {
+/** `address` is the client's counting key (see clientAddressKey): failures are limited per account and per address. */
+export async function login({ env }: AuthDeps, input: { username: string; password: string }, address: string) {
+  await countLoginAttempt(env, input.username, address);
   const db = createDb(env.DB);
-  const user = await db.query.users.findFirst({ where: eq(users.username, input.username) });
+  // Usernames are compared without case (the unique index is COLLATE NOCASE, so this uses it).
+  const user = await db.query.users.findFirst({ where: sql`${users.username} = ${input.username.trim()} COLLATE NOCASE` });
   // Same work and same answer for an unknown user and a wrong password.
   const ok = await verifyPassword(input.password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
   if (!user || !ok || !user.isActive) throw invalidCredentials();
-  return issueTokens(env, user, uuid());
+  const [tokens] = await Promise.all([issueTokens(env, user, uuid()), loginSucceeded(env, input.username, address)]);
+  return tokens;
 }
 
 export async function issueTokens(env: Env, user: Pick<UserRow, "id" | "role" | "username">, familyId: string) {
@@ -97,9 +103,14 @@ export async function issueTokens(env: Env, user: Pick<UserRow, "id" | "role" | 
 }
 
 /**
- * Rotation: each refresh token works once. Presenting one that was already used means it leaked
- * (or the client raced itself); either way the whole family is revoked and must log in again.
+ * How long a used refresh token may be presented again. A phone app that retries, or several
+ * tabs refreshing at once, present the same token within moments; each gets its own new pair in
+ * the same family and the user stays signed in (as Auth0's reuse interval does). Later reuse
+ * means the token leaked: the whole family is revoked.
  */
+export const REFRESH_GRACE_SECONDS = 30;
+
+/** Rotation: each refresh token works once, plus the grace window above. */
 export async function refreshSession({ env }: AuthDeps, refreshToken: string) {
   const claims = await verifyToken<RefreshClaims>(env, "refresh", refreshToken);
   if (!claims) throw invalidRefresh();
@@ -110,8 +121,16 @@ export async function refreshSession({ env }: AuthDeps, refreshToken: string) {
     .bind(now, claims.jti, now)
     .run();
   if (claimed.meta.changes !== 1) {
-    await revokeFamily(env, claims.fam, now);
-    throw new ApiError(401, ErrorCode.TOKEN_REUSED, "This refresh token was already used; the session has been ended. Please log in again.");
+    const row = await env.DB.prepare("SELECT used_at, revoked_at, expires_at FROM refresh_tokens WHERE jti = ?")
+      .bind(claims.jti)
+      .first<{ used_at: string | null; revoked_at: string | null; expires_at: string }>();
+    const inGrace =
+      row !== null && row.used_at !== null && row.revoked_at === null && row.expires_at > now &&
+      Date.parse(now) - Date.parse(row.used_at) <= REFRESH_GRACE_SECONDS * 1000;
+    if (!inGrace) {
+      await revokeFamily(env, claims.fam, now);
+      throw new ApiError(401, ErrorCode.TOKEN_REUSED, "This refresh token was already used; the session has been ended. Please log in again.");
+    }
   }
   const user = await createDb(env.DB).query.users.findFirst({ where: eq(users.id, Number(claims.sub)) });
   if (!user || !user.isActive) throw invalidRefresh();

@@ -1,0 +1,50 @@
+/**
+ * Fixed-window counters in D1 (`rate_counters`). The Workers Rate Limiting binding counts only
+ * per location and in 10 or 60 second periods; limits that must hold everywhere and over minutes
+ * or a day (failed logins per account, messages per recipient) need the one database. Each
+ * statement is a single atomic upsert, so concurrent requests cannot both take the last unit.
+ */
+export interface CounterState {
+  count: number;
+  window_started_at: string;
+}
+
+const cutoffOf = (now: Date, windowSeconds: number) => new Date(now.getTime() - windowSeconds * 1000).toISOString();
+
+/** Counts one event whatever the count already is; the caller compares the returned count. */
+export function hitCounter(db: D1Database, key: string, windowSeconds: number, now = new Date()): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT INTO rate_counters (key, count, window_started_at) VALUES (?1, 1, ?2)
+       ON CONFLICT (key) DO UPDATE SET
+         count = CASE WHEN window_started_at <= ?3 THEN 1 ELSE count + 1 END,
+         window_started_at = CASE WHEN window_started_at <= ?3 THEN ?2 ELSE window_started_at END
+       RETURNING count, window_started_at`,
+    )
+    .bind(key, now.toISOString(), cutoffOf(now, windowSeconds));
+}
+
+/** Takes `n` units only if the window's count stays within `limit`: a row back means taken. */
+export function takeFromCounter(db: D1Database, key: string, n: number, limit: number, windowSeconds: number, now = new Date()): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT INTO rate_counters (key, count, window_started_at) SELECT ?1, ?2, ?3 WHERE ?2 <= ?5
+       ON CONFLICT (key) DO UPDATE SET
+         count = CASE WHEN window_started_at <= ?4 THEN excluded.count ELSE count + excluded.count END,
+         window_started_at = CASE WHEN window_started_at <= ?4 THEN excluded.window_started_at ELSE window_started_at END
+       WHERE window_started_at <= ?4 OR count + excluded.count <= ?5
+       RETURNING count, window_started_at`,
+    )
+    .bind(key, n, now.toISOString(), cutoffOf(now, windowSeconds), limit);
+}
+
+/** Seconds until the window that started at `startedAt` ends (at least 1). */
+export function secondsLeft(startedAt: string, windowSeconds: number, now = new Date()): number {
+  return Math.max(1, Math.ceil((new Date(startedAt).getTime() + windowSeconds * 1000 - now.getTime()) / 1000));
+}
+
+/** Counters whose window ended long ago are dead weight: the daily cron removes them. */
+export async function pruneCounters(db: D1Database, at: Date, olderThanSeconds = 2 * 86_400) {
+  const result = await db.prepare("DELETE FROM rate_counters WHERE window_started_at < ?").bind(cutoffOf(at, olderThanSeconds)).run();
+  return { deleted: result.meta.changes };
+}
