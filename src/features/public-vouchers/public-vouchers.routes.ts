@@ -5,6 +5,7 @@ import { createRouter, errorResponses, jsonContent } from "../../lib/openapi";
 import { optionalAuth } from "../../middleware/auth";
 import { publicBaseUrl } from "../media/images";
 import { BrowseQuery, FeaturedVouchers, PublicVoucher, PublicVoucherIdParam, PublicVoucherPage, TrendingVouchers } from "./public-vouchers.schemas";
+import { POPULARITY_FORMULA } from "../vouchers/popularity";
 import { browseVouchers, featuredVouchers, publicVoucher, trendingVouchers } from "./public-vouchers.service";
 
 const tags = ["Public vouchers"];
@@ -36,7 +37,8 @@ publicVouchersRouter.openapi(
     method: "get",
     path: "/featured",
     tags,
-    summary: "Featured vouchers: marked featured first, then by popularity score (2 × purchases + redemptions)",
+    summary: "Featured vouchers: marked featured first, then by popularity score (2 × buyers + redeemers)",
+    description: `${POPULARITY_FORMULA}. A buyer counts once per voucher; the voucher's own merchant never counts.`,
     security: optionalBearer,
     responses: { 200: jsonContent(FeaturedVouchers, "Featured vouchers"), ...errorResponses(401) },
   }),
@@ -48,7 +50,8 @@ publicVouchersRouter.openapi(
     method: "get",
     path: "/trending",
     tags,
-    summary: "Trending vouchers: most purchases in the last 7 days",
+    summary: "Trending vouchers: most distinct buyers in the last 7 days",
+    description: "recent_purchases counts distinct buyers with a paid purchase (not cancelled or refunded) in the last 7 days; the voucher's own merchant never counts.",
     security: optionalBearer,
     responses: { 200: jsonContent(TrendingVouchers, "Trending vouchers"), ...errorResponses(401) },
   }),

@@ -4,7 +4,7 @@ import { pageWindow, paginated } from "../../lib/pagination";
 import { addDays, nowIso } from "../../lib/time";
 import { mediaUrl } from "../media/images";
 import { costSettingSql } from "../settings/settings.service";
-import { POPULARITY_SCORE, POPULARITY_SUBQUERY } from "../vouchers/popularity";
+import { COUNTABLE_HOLDERS, POPULARITY_SCORE, POPULARITY_SUBQUERY } from "../vouchers/popularity";
 import { compactAmount, type VoucherValueRow, voucherTypeName, voucherValueOfRow } from "../vouchers/voucher-value";
 import type { BrowseQuery } from "./public-vouchers.schemas";
 
@@ -153,15 +153,18 @@ export async function featuredVouchers({ env, baseUrl, userId }: DiscoveryDeps, 
   return { featured_vouchers: featured, total_count: featured.length, message: "Featured vouchers based on popularity" };
 }
 
-/** Trending: most paid purchases (not cancelled or refunded) in the last 7 days; vouchers with none are left out. */
+/**
+ * Trending: most distinct buyers with a paid purchase (not cancelled or refunded) in the last 7
+ * days, the voucher's own merchant not counted; vouchers with none are left out.
+ */
 export async function trendingVouchers({ env, baseUrl, userId }: DiscoveryDeps, limit = 10) {
   const params = new Params();
   const since = params.add(addDays(nowIso(), -7));
   const sql = discoverySql(params, userId, {
     select: ", t.recent_purchases",
-    joins: `JOIN (SELECT voucher_id, COUNT(*) AS recent_purchases FROM voucher_redemptions
-                   WHERE purchased_at >= ${since} AND is_gift_voucher = 0 AND purchase_status NOT IN ('cancelled', 'refunded')
-                   GROUP BY voucher_id) t ON t.voucher_id = v.id`,
+    joins: `JOIN (SELECT r.voucher_id, COUNT(DISTINCT r.user_id) AS recent_purchases FROM voucher_redemptions r ${COUNTABLE_HOLDERS}
+                   AND r.purchased_at >= ${since} AND r.is_gift_voucher = 0 AND r.purchase_status NOT IN ('cancelled', 'refunded')
+                   GROUP BY r.voucher_id) t ON t.voucher_id = v.id`,
     orderBy: "t.recent_purchases DESC, v.id DESC",
     limit,
   });

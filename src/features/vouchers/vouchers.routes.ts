@@ -94,7 +94,7 @@ vouchersRouter.openapi(
     path: "/popular",
     tags,
     summary: "The marketplace's most popular listed vouchers",
-    description: `${POPULARITY_FORMULA}. purchase_count: paid purchases not cancelled or refunded; redemption_count: redeemed units.`,
+    description: `${POPULARITY_FORMULA}. A buyer counts once per voucher however often they buy or redeem; gift cards claimed from the merchant's own purchases do not count.`,
     security: bearerSecurity,
     responses: { 200: jsonContent(PopularVouchers, "Popular vouchers"), ...errorResponses(401) },
   }),

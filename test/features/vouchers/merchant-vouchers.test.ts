@@ -187,7 +187,8 @@ describe("statistics and popular", () => {
       redemption_rate: 66.7,
       recent_activity: { purchases_last_30_days: 3, redemptions_last_30_days: 0 },
     });
-    expect(stats.body.top_performing_vouchers[0]).toEqual({ id: a.id, title: a.title, purchase_count: 3, redemption_count: 2, popularity_score: 8 });
+    // Three buyers, one of whom redeemed (both units): 2 × 3 + 1.
+    expect(stats.body.top_performing_vouchers[0]).toEqual({ id: a.id, title: a.title, purchase_count: 3, redemption_count: 1, popularity_score: 7 });
     expect(stats.body.top_performing_vouchers[1]).toMatchObject({ id: b.id, purchase_count: 0, popularity_score: 0 });
 
     const popular = await api("GET", "/api/voucher/vouchers/popular/", { token: merchant.token });
@@ -199,8 +200,8 @@ describe("statistics and popular", () => {
       title: a.title,
       merchant: merchant.businessName,
       purchase_count: 3,
-      redemption_count: 2,
-      popularity_score: 8,
+      redemption_count: 1,
+      popularity_score: 7,
       voucher_type: "percentage",
       category: null,
       image: null,
