@@ -2,6 +2,7 @@ import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
+import { buildAssets } from "./scripts/assets/build.mjs";
 
 /** A free loopback port, chosen here so the worker's bindings and the global setup agree on it. */
 function freePort(): Promise<number> {
@@ -17,6 +18,9 @@ function freePort(): Promise<number> {
 
 const bridgePort = Number(process.env.PERKS_TEST_BRIDGE_PORT) || (await freePort());
 process.env.PERKS_TEST_BRIDGE_PORT = String(bridgePort);
+// wrangler.toml's [assets] directory must exist before the worker starts (wrangler's [build] does
+// this for dev and deploy; the test pool does not run it).
+buildAssets();
 const migrations = await readD1Migrations(fileURLToPath(new URL("./migrations", import.meta.url)));
 
 export default defineConfig({
@@ -51,6 +55,8 @@ export default defineConfig({
     globalSetup: ["./test/setup/global-setup.ts"],
     setupFiles: ["./test/setup/apply-migrations.ts", "./test/setup/outbound-fetch.ts"],
     include: ["test/**/*.test.ts"],
+    // Node-side suites (a browser, linters, the repository itself): vitest.node.config.ts.
+    exclude: ["test/node/**", "test/browser/**"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },

@@ -18,6 +18,8 @@ export interface Env {
   SCAN_LIMITER?: RateLimit;
   CLAIM_LIMITER?: RateLimit;
   NOTIFY_LIMITER?: RateLimit;
+  /** Static files from public/ (vendored browser bundles such as the docs page's script). */
+  ASSETS?: Fetcher;
 
   ENVIRONMENT: string;
   JWT_SECRET: string;

@@ -49,7 +49,7 @@ export async function checkNoNegativeBalance(db: D1Database): Promise<Violation[
 
 /**
  * Invariant 4 (stock): sold_count never exceeds count, and it equals the paid purchases still
- * standing (claimed gift cards take no stock; cancel and refund give it back), as issue 4 defines.
+ * standing (claimed gift cards take no stock; cancel and refund give it back).
  */
 export async function checkStock(db: D1Database): Promise<Violation[]> {
   const found = await rows(

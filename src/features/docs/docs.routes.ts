@@ -3,6 +3,8 @@ import { Scalar } from "@scalar/hono-api-reference";
 import type { AppBindings } from "../../env";
 
 export const OPENAPI_PATH = "/api/openapi.json";
+/** Served from public/ (copied from the pinned npm package by scripts/assets/build.mjs), never a CDN. */
+export const SCALAR_SCRIPT_PATH = "/vendor/scalar/api-reference.js";
 
 /** The OpenAPI 3.1 document is generated from the same zod schemas that validate requests. */
 export function registerDocs(app: OpenAPIHono<AppBindings>) {
@@ -24,5 +26,13 @@ export function registerDocs(app: OpenAPIHono<AppBindings>) {
     servers: [{ url: new URL(c.req.url).origin }],
     security: [{ apiKey: [] }],
   }));
-  app.get("/api/docs", Scalar({ url: OPENAPI_PATH, pageTitle: "perks-edge API" }));
+  app.get("/api/docs", Scalar({
+      url: OPENAPI_PATH,
+      pageTitle: "perks-edge API",
+      cdn: SCALAR_SCRIPT_PATH,
+      // Offline by design: no web fonts, no telemetry, no request proxy on another origin.
+      withDefaultFonts: false,
+      telemetry: false,
+      hideClientButton: true,
+    }),);
 }

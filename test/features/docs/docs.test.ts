@@ -1,4 +1,6 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { SCALAR_SCRIPT_PATH } from "../../../src/features/docs/docs.routes";
 import { app } from "../../../src/index";
 import { api } from "../../helpers/api";
 
@@ -33,9 +35,20 @@ describe("API docs", () => {
     expect(profile.responses["401"]).toBeDefined();
   });
 
-  it("serves interactive docs", async () => {
+  it("serves interactive docs whose script comes from this origin", async () => {
     const res = await api("GET", "/api/docs");
     expect(res.status).toBe(200);
-    expect(String(res.body)).toContain("/api/openapi.json");
+    const html = String(res.body);
+    expect(html).toContain("/api/openapi.json");
+    expect(html).toContain(`<script src="${SCALAR_SCRIPT_PATH}">`);
+    // No script, stylesheet or font from another origin.
+    expect(html.match(/(?:src|href)="(?:https?:)?\/\/[^"]*"/g) ?? []).toEqual([]);
+  });
+
+  it("serves the docs script from the static assets", async () => {
+    const res = await env.ASSETS!.fetch(new Request(`https://assets.local${SCALAR_SCRIPT_PATH}`));
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain("javascript");
+    expect((await res.text()).length).toBeGreaterThan(100_000);
   });
 });

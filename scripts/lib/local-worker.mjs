@@ -1,0 +1,60 @@
+// The worker as a deploy would ship it (the `wrangler deploy --dry-run` bundle and public/ assets),
+// run by workerd through Miniflare on a free loopback port with wrangler.toml's bindings, fresh
+// local storage, the D1 migrations applied and Redis behind the Upstash REST bridge. Used by the
+// Node-side test suites (browser, linters, contract against a live server).
+import { randomBytes } from "node:crypto";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { ensureRedis } from "../redis/ensure-redis.mjs";
+import { startUpstashBridge } from "../redis/upstash-bridge.mjs";
+import { applySql, buildBundle, migrationFiles, startWorker, tempDir, workerOptions, wranglerApi } from "../bench/worker.mjs";
+import { ROOT } from "./wrangler.mjs";
+
+export const LOCAL_SECRETS = {
+  ENVIRONMENT: "test",
+  JWT_SECRET: "local-worker-jwt-secret-0123456789abcdef0123456789",
+  PARTNER_API_SECRET: "local-worker-partner-secret",
+};
+
+/**
+ * Starts the worker; resolves { url, mf, stop }. `bindings` override vars and secrets (for instance
+ * `{ JWT_SECRET: "" }` to see a misconfigured worker). Without redis-server it fails: the suites
+ * that use it never skip.
+ */
+export async function startLocalWorker({ bindings = {}, log = () => {} } = {}) {
+  const stops = [];
+  const stop = async () => {
+    for (const fn of stops.reverse()) await fn().catch(() => {});
+  };
+  try {
+    log("local worker: building the deploy bundle");
+    const { scriptPath, outdir } = await buildBundle();
+    stops.push(async () => rmSync(outdir, { recursive: true, force: true }));
+
+    const redis = await ensureRedis({ preferPort: 6379 });
+    if (!redis) throw new Error("redis-server is required: apt-get install redis-server (or start one on 127.0.0.1:6379)");
+    stops.push(() => redis.stop());
+    const token = randomBytes(16).toString("hex");
+    const bridge = await startUpstashBridge({ redisHost: redis.host, redisPort: redis.port, host: "127.0.0.1", port: 0, token });
+    stops.push(() => bridge.close());
+
+    const storage = tempDir("perks-local-worker-");
+    stops.push(async () => storage.remove());
+    const options = await workerOptions({ scriptPath, redis: { url: bridge.url, token }, persistPath: storage.dir });
+    const base = (await wranglerApi()).unstable_getMiniflareWorkerOptions(join(ROOT, "wrangler.toml")).workerOptions;
+    const { mf, url } = await startWorker({
+      ...options,
+      name: "perks-edge-local",
+      ratelimits: base.ratelimits,
+      assets: base.assets,
+      bindings: { ...options.bindings, ...LOCAL_SECRETS, ...bindings },
+    });
+    stops.push(() => mf.dispose());
+    await applySql(await mf.getD1Database("DB"), migrationFiles());
+    log(`local worker: ${url}`);
+    return { url, mf, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

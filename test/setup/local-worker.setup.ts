@@ -1,0 +1,9 @@
+// Vitest globalSetup of the Node-side suites: one local worker for all of them; its URL reaches
+// the tests through `inject("workerUrl")`.
+import { startLocalWorker } from "../../scripts/lib/local-worker.mjs";
+
+export default async function setup({ provide }: { provide: (key: "workerUrl", value: string) => void }) {
+  const worker = await startLocalWorker();
+  provide("workerUrl", worker.url);
+  return () => worker.stop();
+}
