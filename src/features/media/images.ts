@@ -14,7 +14,6 @@ function ascii(bytes: Uint8Array, from: number, to: number) {
   return String.fromCharCode(...bytes.subarray(from, to));
 }
 
-export const MEDIA_TYPES = Object.fromEntries(SIGNATURES.map((s) => [s.ext, s.type])) as Record<string, string>;
 
 /** The type is decided by the file's magic bytes, never by its name or the client's Content-Type. */
 export function detectImage(bytes: Uint8Array): { ext: string; type: string } | null {

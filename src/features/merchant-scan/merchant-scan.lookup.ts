@@ -33,7 +33,8 @@ const MATCH: Record<QrKey["kind"], string> = {
   reference: "r.purchase_reference = ?2",
   redemption_id: "r.id = ?2",
   uuid: "r.uuid = ?2",
-  voucher_uuid: "0",
+  // Never true; it still names ?2, since the statement always binds two values.
+  none: "(0 AND r.uuid = ?2)",
 };
 
 /**
@@ -43,7 +44,7 @@ const MATCH: Record<QrKey["kind"], string> = {
  * the key matched nothing (a voucher UUID, an unclaimed gift card, or nothing).
  */
 export async function lookupForScan(env: Pick<Env, "DB">, userId: number, key: QrKey): Promise<ScanRow> {
-  const isUuid = key.kind === "uuid" || key.kind === "voucher_uuid";
+  const isUuid = key.kind === "uuid";
   const isGift = key.kind === "reference" && String(key.value).startsWith("GFT-");
   const sql = `
     SELECT me.id AS my_merchant_id, me.is_active AS my_merchant_active,

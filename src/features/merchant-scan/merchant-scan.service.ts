@@ -4,7 +4,7 @@ import { nowIso } from "../../lib/time";
 import { voucherTypeName, voucherValueOfRow } from "../vouchers/voucher-value";
 import { notAMerchant } from "./merchant-access";
 import { cannotRedeemReason, holderName, lookupForScan, type ScanRow } from "./merchant-scan.lookup";
-import { parseQrData, type QrKey } from "./qr-data";
+import { parseQrData } from "./qr-data";
 
 const otherBusiness = () => forbidden("Access denied. You can only scan vouchers from your own business.");
 const invalidQr = () =>
@@ -18,12 +18,12 @@ export async function scanVoucher(env: Pick<Env, "DB">, userId: number, qrData: 
   const key = parseQrData(qrData);
   if (!key) {
     // Still refuse non-merchants first, so the 400 never tells a stranger anything.
-    const row = await lookupForScan(env, userId, { kind: "voucher_uuid", value: "" });
+    const row = await lookupForScan(env, userId, { kind: "none", value: "" });
     if (row.my_merchant_id === null) throw notAMerchant();
     throw invalidQr();
   }
   const row = await lookupForScan(env, userId, key);
-  const found = authorise(row, key);
+  const found = authorise(row);
   const now = nowIso();
   const reason = cannotRedeemReason(found, now);
   const details = {
@@ -50,7 +50,7 @@ export async function scanVoucher(env: Pick<Env, "DB">, userId: number, qrData: 
 }
 
 /** Merchant first, then the key, then ownership: a non-merchant learns nothing about any code. */
-function authorise(row: ScanRow, key: QrKey): ScanRow {
+function authorise(row: ScanRow): ScanRow {
   if (row.my_merchant_id === null) throw notAMerchant();
   if (row.id === null) {
     if (row.unclaimed_share_merchant_id !== null) {
@@ -61,7 +61,7 @@ function authorise(row: ScanRow, key: QrKey): ScanRow {
         "This gift card has not been claimed yet. The recipient must claim it before it can be redeemed.",
       );
     }
-    if (row.voucher_uuid_merchant_id !== null || key.kind === "voucher_uuid")
+    if (row.voucher_uuid_merchant_id !== null)
       throw new ApiError(
         400,
         ErrorCode.INVALID_QR_CODE,

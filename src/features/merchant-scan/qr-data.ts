@@ -7,7 +7,8 @@ export type QrKey =
   | { kind: "reference"; value: string }
   | { kind: "redemption_id"; value: number }
   | { kind: "uuid"; value: string }
-  | { kind: "voucher_uuid"; value: string };
+  /** Matches no purchase: the lookup then only tells whether the caller is a merchant. */
+  | { kind: "none"; value: "" };
 
 const REFERENCE = /^(VCH|GFT)-([A-Z0-9]{4,32})$/i;
 const EMBEDDED_REFERENCE = /\b(VCH|GFT)-([A-Z0-9]{4,32})\b/i;
