@@ -6,7 +6,13 @@ export const ActivationRequested = z.object({
   transaction_id: z.string().min(1).max(64),
 });
 
-export const ActivationMessage = z.discriminatedUnion("type", [ActivationRequested]);
+/** Tell the partner to cancel an activation we failed and refunded (it may have provisioned it). */
+export const ActivationCancel = z.object({
+  type: z.literal("activation.cancel"),
+  transaction_id: z.string().min(1).max(64),
+});
+
+export const ActivationMessage = z.discriminatedUnion("type", [ActivationRequested, ActivationCancel]);
 
 export const NotificationMessage = z.object({
   type: z.literal("notification.deliver"),

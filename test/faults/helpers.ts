@@ -57,15 +57,26 @@ export async function call(workerEnv: Env, method: string, path: string, options
 }
 
 let seq = 0;
-/** Delivers messages through the worker's queue() handler; returns acks and retries. */
+/** Delivers messages through the worker's queue() handler; returns acks, retries and the retry delays asked for. */
 export async function deliverTo(workerEnv: Env, queue: string, bodies: unknown[], options: { attempts?: number; ids?: string[] } = {}) {
   const batch = createMessageBatch(
     queue,
     bodies.map((body, i) => ({ id: options.ids?.[i] ?? `fault-${seq++}`, timestamp: new Date(), attempts: options.attempts ?? 1, body })),
   );
+  // The harness records that a message was retried but not its delay: note the options passed.
+  const retryDelays: (number | undefined)[] = [];
+  for (const message of batch.messages) {
+    const retry = message.retry.bind(message);
+    Object.defineProperty(message, "retry", {
+      value: (opts?: QueueRetryOptions) => {
+        retryDelays.push(opts?.delaySeconds);
+        retry(opts);
+      },
+    });
+  }
   const ctx = createExecutionContext();
   await worker.queue(batch, workerEnv);
-  return getQueueResult(batch, ctx);
+  return { ...(await getQueueResult(batch, ctx)), retryDelays };
 }
 
 /** Runs a cron schedule through the worker's scheduled() handler, at `at`. */

@@ -3,6 +3,7 @@ import { backoffSeconds } from "../../queues/consumers";
 import type { ActivationMessage } from "../../queues/messages";
 import { completeActivation, loadActivation } from "./activation.service";
 import { activateWithPartner } from "../partner/partner.client";
+import { handleCancelMessage } from "./partner-cancel";
 
 export const DEAD_LETTER_REASON = "The partner did not answer after several attempts.";
 
@@ -12,6 +13,7 @@ export const DEAD_LETTER_REASON = "The partner did not answer after several atte
  * a message out of retries to the dead-letter queue (`failExhaustedActivation`).
  */
 export async function handleActivationMessage(message: Message<ActivationMessage>, env: Env): Promise<void> {
+  if (message.body.type === "activation.cancel") return handleCancelMessage(message, env);
   const tx = await loadActivation(env.DB, message.body.transaction_id);
   if (!tx || tx.status !== "PENDING") {
     message.ack();
@@ -38,9 +40,17 @@ export async function handleActivationMessage(message: Message<ActivationMessage
   }
 }
 
-/** Dead-letter queue: the partner never answered within the retries; fail and refund, once. */
+/**
+ * Dead-letter queue: the partner never answered within the retries; fail and refund, once, and
+ * tell the partner to cancel (it may have provisioned it without answering). A cancel message
+ * out of retries stays requested on the transaction: the sweep sends it again.
+ */
 export async function failExhaustedActivation(message: Message<ActivationMessage>, env: Env): Promise<void> {
+  if (message.body.type === "activation.cancel") {
+    console.warn(JSON.stringify({ level: "warn", msg: "partner cancel out of retries; the sweep re-sends it", transaction_id: message.body.transaction_id }));
+    return message.ack();
+  }
   const tx = await loadActivation(env.DB, message.body.transaction_id);
-  if (tx?.status === "PENDING") await completeActivation(env, tx.id, { status: "FAILED", reason: DEAD_LETTER_REASON });
+  if (tx?.status === "PENDING") await completeActivation(env, tx.id, { status: "FAILED", reason: DEAD_LETTER_REASON, cancelAtPartner: true });
   message.ack();
 }

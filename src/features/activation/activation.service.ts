@@ -8,6 +8,7 @@ import { publishUserEvent } from "../events/publish";
 import { notifyUser } from "../notifications/notify";
 import { insufficientBalance, walletApply } from "../wallet/wallet.service";
 import { getOffer } from "../offers/offers.service";
+import { queueCancels, requestPartnerCancel } from "./partner-cancel";
 import { cacheTransaction, readCachedTransaction } from "./transaction-cache";
 
 export interface ActivationRow {
@@ -125,7 +126,18 @@ export async function relayActivationOutbox(env: Env, at: Date) {
   return { relayed, dropped: settled.length };
 }
 
-export type ActivationOutcome = { status: "SUCCESS" } | { status: "FAILED"; reason: string };
+/**
+ * `cancelAtPartner`: we give up on our side (retries exhausted, no answer for a day) while the
+ * partner may have provisioned it, so the partner is told to cancel. Not for a partner refusal.
+ */
+export type ActivationOutcome = { status: "SUCCESS" } | { status: "FAILED"; reason: string; cancelAtPartner?: boolean };
+export type CompletionResult = { applied: boolean; status: string; cancelRequested?: boolean };
+
+/** A success that arrives after we failed and refunded: the partner is told to cancel it. */
+async function lateSuccess(env: Env, transactionId: string, status: string): Promise<CompletionResult> {
+  if (status !== "FAILED") return { applied: false, status };
+  return { applied: false, status, cancelRequested: await requestPartnerCancel(env, transactionId) };
+}
 
 /**
  * Moves a PENDING activation to its final state, once. The consumer, the dead-letter consumer and
@@ -134,10 +146,10 @@ export type ActivationOutcome = { status: "SUCCESS" } | { status: "FAILED"; reas
  * updated_at), then the owner's live sockets (only by the delivery that acted, so each change is
  * announced once).
  */
-export async function completeActivation(env: Env, transactionId: string, outcome: ActivationOutcome): Promise<{ applied: boolean; status: string }> {
+export async function completeActivation(env: Env, transactionId: string, outcome: ActivationOutcome): Promise<CompletionResult> {
   const tx = await loadActivation(env.DB, transactionId);
   if (!tx) throw notFound("Transaction");
-  if (tx.status !== "PENDING") return { applied: false, status: tx.status };
+  if (tx.status !== "PENDING") return outcome.status === "SUCCESS" ? lateSuccess(env, transactionId, tx.status) : { applied: false, status: tx.status };
   const now = nowIso();
 
   if (outcome.status === "SUCCESS") {
@@ -150,7 +162,7 @@ export async function completeActivation(env: Env, transactionId: string, outcom
       ),
       env.DB.prepare("UPDATE transactions SET status = 'SUCCESS', updated_at = ? WHERE id = ? AND status = 'PENDING'").bind(now, transactionId),
     ]);
-    if (updated!.meta.changes !== 1) return { applied: false, status: (await loadActivation(env.DB, transactionId))!.status };
+    if (updated!.meta.changes !== 1) return lateSuccess(env, transactionId, (await loadActivation(env.DB, transactionId))!.status);
     await cacheTransaction(env, { ...tx, status: "SUCCESS", updated_at: now });
     publishUserEvent(env, tx.user_id, { type: "activation.status", transaction_id: transactionId, status: "SUCCESS", updated_at: now });
     return { applied: true, status: "SUCCESS" };
@@ -172,8 +184,8 @@ export async function completeActivation(env: Env, transactionId: string, outcom
         params: [transactionId, now, transactionId],
       },
       {
-        sql: "UPDATE transactions SET status = 'FAILED', failure_reason = ?, updated_at = ? WHERE id = ? AND status = 'PENDING'",
-        params: [outcome.reason.slice(0, 500), now, transactionId],
+        sql: "UPDATE transactions SET status = 'FAILED', failure_reason = ?, updated_at = ?, partner_cancel_requested_at = ? WHERE id = ? AND status = 'PENDING'",
+        params: [outcome.reason.slice(0, 500), now, outcome.cancelAtPartner ? now : null, transactionId],
       },
     ],
   });
@@ -182,6 +194,7 @@ export async function completeActivation(env: Env, transactionId: string, outcom
   if (!refund.ok || refund.replayed) return { applied: false, status: (await loadActivation(env.DB, transactionId))!.status };
 
   await cacheTransaction(env, { ...tx, status: "FAILED", updated_at: now });
+  if (outcome.cancelAtPartner) await queueCancels(env, [transactionId]);
   publishUserEvent(env, tx.user_id, { type: "activation.status", transaction_id: transactionId, status: "FAILED", updated_at: now });
   try {
     await notifyUser(env, tx.user_id, {

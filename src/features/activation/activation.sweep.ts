@@ -1,5 +1,7 @@
 import type { Env } from "../../env";
-import { completeActivation } from "./activation.service";
+import { partnerActivationState } from "../partner/partner.client";
+import { completeActivation, loadActivation } from "./activation.service";
+import { resendUnacknowledgedCancels } from "./partner-cancel";
 import { type CachedTransaction, refreshSettled } from "./transaction-cache";
 
 /** A pending activation untouched this long has lost its message or awaits a partner callback. */
@@ -10,10 +12,15 @@ export const ABANDONED_REASON = "The partner did not confirm the activation with
 /** Activations settled this recently get their Redis hash rewritten by every sweep (two sweep periods). */
 export const REFRESH_SETTLED_MINUTES = 30;
 
+/** Partner state queries run this many at a time. */
+const QUERY_CONCURRENCY = 10;
+
 /**
- * Cron safety net for invariant 6: an activation whose queue message was lost (the send failed
- * after D1 committed) is sent again (the consumer is idempotent and the partner sees the same
- * Idempotency-Key); one that stays pending a day is failed and refunded, once.
+ * Cron safety net for invariant 6. For an activation pending past REQUEUE_AFTER_MINUTES the
+ * partner is asked for its state rather than sent the request again blindly: finished there, it
+ * is completed here; never received, it is sent again (same Idempotency-Key); still pending
+ * there, it waits. One pending a day is failed and refunded, once, and the partner told to
+ * cancel it. Cancels the partner has not acknowledged are sent again.
  */
 export async function sweepPendingActivations(env: Env, at: Date) {
   const requeueBefore = new Date(at.getTime() - REQUEUE_AFTER_MINUTES * 60_000).toISOString();
@@ -26,10 +33,28 @@ export async function sweepPendingActivations(env: Env, at: Date) {
     ),
   ]);
   let failed = 0;
-  for (const { id } of abandoned!.results) if ((await completeActivation(env, id, { status: "FAILED", reason: ABANDONED_REASON })).applied) failed++;
-  const requeue = stale!.results.map(({ id }) => ({ body: { type: "activation.requested" as const, transaction_id: id } }));
-  if (requeue.length > 0) await env.ACTIVATIONS.sendBatch(requeue);
-  return { failed, requeued: requeue.length, refreshed: await refreshSettledHashes(env, at) };
+  for (const { id } of abandoned!.results)
+    if ((await completeActivation(env, id, { status: "FAILED", reason: ABANDONED_REASON, cancelAtPartner: true })).applied) failed++;
+
+  const outcome = { completed: 0, waiting: 0, unreachable: 0 };
+  const requeue: string[] = [];
+  const ids = stale!.results.map((r) => r.id);
+  for (let i = 0; i < ids.length; i += QUERY_CONCURRENCY) {
+    await Promise.all(
+      ids.slice(i, i + QUERY_CONCURRENCY).map(async (id) => {
+        const tx = await loadActivation(env.DB, id);
+        if (!tx || tx.status !== "PENDING") return;
+        const state = await partnerActivationState(env, tx);
+        if (state.kind === "unknown") requeue.push(id);
+        else if (state.kind === "PENDING") outcome.waiting++;
+        else if (state.kind === "error") outcome.unreachable++;
+        else if ((await completeActivation(env, id, state.kind === "SUCCESS" ? { status: "SUCCESS" } : { status: "FAILED", reason: state.reason })).applied)
+          outcome.completed++;
+      }),
+    );
+  }
+  if (requeue.length > 0) await env.ACTIVATIONS.sendBatch(requeue.map((id) => ({ body: { type: "activation.requested" as const, transaction_id: id } })));
+  return { failed, requeued: requeue.length, ...outcome, cancels_resent: await resendUnacknowledgedCancels(env, at), refreshed: await refreshSettledHashes(env, at) };
 }
 
 /**

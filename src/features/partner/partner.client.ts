@@ -74,6 +74,69 @@ export async function activateWithPartner(env: Pick<Env, "PARTNER_API_URL" | "PA
   return { kind: "success", ...(payload.partner_reference ? { partnerReference: String(payload.partner_reference) } : {}) };
 }
 
+/** Asking for a state or a cancel is lighter than an activation: give up sooner. */
+export const PARTNER_QUERY_TIMEOUT_MS = 5_000;
+
+/** The partner's view of an activation: `unknown` when it never received it (404). */
+export type PartnerState = { kind: "SUCCESS" } | { kind: "FAILED"; reason: string } | { kind: "PENDING" } | { kind: "unknown" } | { kind: "error"; reason: string };
+
+/** `POST <PARTNER_API_URL>/<action>`, JSON, signed like an activation request. */
+async function partnerPost(env: Pick<Env, "PARTNER_API_URL" | "PARTNER_API_SECRET">, action: "status" | "cancel", payload: object, idempotencyKey?: string) {
+  const body = JSON.stringify(payload);
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  return fetch(`${env.PARTNER_API_URL!.replace(/\/+$/, "")}/${action}`, {
+    method: "POST",
+    body,
+    headers: {
+      "Content-Type": "application/json",
+      [PARTNER_HEADERS.timestamp]: timestamp,
+      [PARTNER_HEADERS.signature]: await signPartnerBody(env.PARTNER_API_SECRET!, timestamp, body),
+      ...(idempotencyKey ? { [PARTNER_HEADERS.idempotency]: idempotencyKey } : {}),
+    },
+    signal: AbortSignal.timeout(PARTNER_QUERY_TIMEOUT_MS),
+  });
+}
+
+/**
+ * Asks the partner what became of an activation (`POST <PARTNER_API_URL>/status`), so the sweep
+ * completes an accepted activation the partner finished, or re-sends only what it never got.
+ * The sandbox partner answers activations at once, so one still pending never reached it.
+ */
+export async function partnerActivationState(env: Pick<Env, "PARTNER_API_URL" | "PARTNER_API_SECRET">, tx: ActivationRow): Promise<PartnerState> {
+  if (!env.PARTNER_API_URL) return { kind: "unknown" };
+  if (!env.PARTNER_API_SECRET) return { kind: "error", reason: "PARTNER_API_SECRET is not configured" };
+  try {
+    const response = await partnerPost(env, "status", { transaction_id: tx.id, reference: tx.reference });
+    if (response.status === 404) return { kind: "unknown" };
+    if (!response.ok) return { kind: "error", reason: `partner answered ${response.status}` };
+    const payload = (await response.json().catch(() => ({}))) as { status?: string; reason?: string };
+    const status = String(payload.status ?? "").toUpperCase();
+    if (status === "SUCCESS" || status === "ACTIVE") return { kind: "SUCCESS" };
+    if (status === "FAILED" || status === "REFUSED" || status === "CANCELLED") return { kind: "FAILED", reason: partnerReason(payload.reason) };
+    if (status === "PENDING" || status === "ACCEPTED") return { kind: "PENDING" };
+    return { kind: "error", reason: `partner answered an unknown status ${JSON.stringify(status.slice(0, 20))}` };
+  } catch (error) {
+    return { kind: "error", reason: `partner unreachable: ${String(error)}` };
+  }
+}
+
+/**
+ * Tells the partner to cancel an activation we failed and refunded (`POST <PARTNER_API_URL>/cancel`,
+ * Idempotency-Key `cancel:<transaction id>`). Acknowledged on 2xx, or 404 (it never had it);
+ * anything else is retried. The sandbox partner acknowledges at once.
+ */
+export async function cancelWithPartner(env: Pick<Env, "PARTNER_API_URL" | "PARTNER_API_SECRET">, tx: Pick<ActivationRow, "id" | "reference">, reason: string): Promise<{ acknowledged: true } | { acknowledged: false; reason: string }> {
+  if (!env.PARTNER_API_URL) return { acknowledged: true };
+  if (!env.PARTNER_API_SECRET) return { acknowledged: false, reason: "PARTNER_API_SECRET is not configured" };
+  try {
+    const response = await partnerPost(env, "cancel", { transaction_id: tx.id, reference: tx.reference, reason }, `cancel:${tx.id}`);
+    if (response.ok || response.status === 404) return { acknowledged: true };
+    return { acknowledged: false, reason: `partner answered ${response.status}` };
+  } catch (error) {
+    return { acknowledged: false, reason: `partner unreachable: ${String(error)}` };
+  }
+}
+
 /** The partner's own words reach the user's notice, trimmed; a missing reason gets a plain one. */
 function partnerReason(reason: unknown): string {
   const text = typeof reason === "string" ? reason.trim().slice(0, 200) : "";

@@ -43,7 +43,14 @@ const CallbackBody = z
   })
   .openapi("PartnerCallback");
 const CallbackResult = z
-  .object({ transaction_id: z.string(), status: z.string(), applied: z.boolean().openapi({ description: "false when the activation was already final (a duplicate callback changes nothing)" }) })
+  .object({
+    transaction_id: z.string(),
+    status: z.string(),
+    applied: z.boolean().openapi({ description: "false when the activation was already final (a duplicate callback changes nothing)" }),
+    cancel_requested: z.boolean().optional().openapi({
+      description: "true when a SUCCESS arrives for an activation we already failed and refunded: we ask you to cancel it (signed POST <PARTNER_API_URL>/cancel, retried until a 2xx)",
+    }),
+  })
   .openapi("PartnerCallbackResult");
 
 /** Mounted at /api/v1/partner: called by the partner system, not by users. */
@@ -95,7 +102,7 @@ partnerRouter.openapi(
       body.status === "SUCCESS"
         ? ({ status: "SUCCESS" } as const)
         : ({ status: "FAILED", reason: body.reason ? `The partner refused the activation: ${body.reason}` : "The partner refused the activation." } as const);
-    const result = await completeActivation(c.env, body.transaction_id, outcome);
-    return c.json({ transaction_id: body.transaction_id, ...result }, 200);
+    const { applied, status, cancelRequested } = await completeActivation(c.env, body.transaction_id, outcome);
+    return c.json({ transaction_id: body.transaction_id, status, applied, ...(cancelRequested ? { cancel_requested: true } : {}) }, 200);
   },
 );

@@ -91,8 +91,9 @@ describe("POST /api/v1/partner/callback/", () => {
     expect(first.res.body).toEqual({ transaction_id: id, status: "FAILED", applied: true });
     const duplicate = await partner("POST", "/api/v1/partner/callback/", { transaction_id: id, status: "FAILED", reason: "card blocked" });
     expect(duplicate.res.body).toEqual({ transaction_id: id, status: "FAILED", applied: false });
+    // A success after the refund changes nothing here; the partner is asked to cancel what it provisioned.
     const late = await partner("POST", "/api/v1/partner/callback/", { transaction_id: id, status: "SUCCESS" });
-    expect(late.res.body).toEqual({ transaction_id: id, status: "FAILED", applied: false });
+    expect(late.res.body).toEqual({ transaction_id: id, status: "FAILED", applied: false, cancel_requested: true });
     expect(await refundsOf(id)).toEqual({ n: 1, total: 2000 });
     expect(await walletState(user.id)).toEqual({ balance: 5000, ledger_sum: 5000, debits: 1 });
   });
