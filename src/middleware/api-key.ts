@@ -12,12 +12,12 @@ const CACHE_MS = 60_000;
 const validKeys = new Map<string, number>();
 
 /** Probes, docs, and images that browsers load by URL (an <img> cannot send a header). */
-const EXEMPT = [/^\/api\/v1\/health/, /^\/health\//, /^\/api\/docs/, /^\/api\/openapi\.json/, /^\/api\/v1\/media\//];
+export const API_KEY_EXEMPT = [/^\/api\/v1\/health/, /^\/health\//, /^\/api\/docs/, /^\/api\/openapi\.json/, /^\/api\/v1\/media\//];
 
 export const apiKeyCheck = createMiddleware<AppBindings>(async (c, next) => {
   const key = c.req.header("x-api-key");
   if (!key) {
-    const required = c.env.REQUIRE_API_KEY === "true" && !EXEMPT.some((re) => re.test(c.req.path));
+    const required = c.env.REQUIRE_API_KEY === "true" && !API_KEY_EXEMPT.some((re) => re.test(c.req.path));
     if (required) throw new ApiError(401, ErrorCode.API_KEY_REQUIRED, "An X-API-Key header is required.");
     return next();
   }

@@ -2,6 +2,7 @@ import { createMiddleware } from "hono/factory";
 import type { AppBindings, Role } from "../env";
 import { ApiError, ErrorCode, forbidden, unauthenticated } from "../lib/errors";
 import { verifyToken, type AccessClaims } from "../lib/jwt";
+import { withTrait } from "../lib/route-traits";
 import { isUserActive } from "./active-users";
 
 /** `Authorization: Bearer <access>` or `Token <access>` (the notification spec's form). */
@@ -39,12 +40,12 @@ export const optionalAuth = createMiddleware<AppBindings>(async (c, next) => {
 });
 
 export const requireRole = (...roles: Role[]) =>
-  createMiddleware<AppBindings>(async (c, next) => {
+  withTrait("role", createMiddleware<AppBindings>(async (c, next) => {
     const auth = c.get("auth");
     if (!auth) throw unauthenticated();
     if (!roles.includes(auth.role)) throw forbidden();
     await next();
-  });
+  }));
 
 /** The authenticated caller; use only behind requireAuth. */
 export function currentUser(c: { get(key: "auth"): AppBindings["Variables"]["auth"] }) {

@@ -2,6 +2,7 @@ import { createMiddleware } from "hono/factory";
 import type { AppBindings, Env } from "../env";
 import { clientAddressKey } from "../lib/client-address";
 import { ApiError, ErrorCode } from "../lib/errors";
+import { withTrait } from "../lib/route-traits";
 
 export type LimiterName = "AUTH_LIMITER" | "LOGIN_LIMITER" | "SESSION_LIMITER" | "SCAN_LIMITER" | "CLAIM_LIMITER" | "NOTIFY_LIMITER" | "ORDER_LIMITER" | "SHARE_LIMITER";
 
@@ -11,11 +12,11 @@ export type LimiterName = "AUTH_LIMITER" | "LOGIN_LIMITER" | "SESSION_LIMITER" |
  * means no limit (documented for self-hosting without it).
  */
 export const rateLimit = (limiter: LimiterName, keyPrefix: string) =>
-  createMiddleware<AppBindings>(async (c, next) => {
+  withTrait("rate-limit", createMiddleware<AppBindings>(async (c, next) => {
     const auth = c.get("auth");
     await limitOrThrow(c.env, limiter, `${keyPrefix}:${auth ? `user:${auth.userId}` : `addr:${clientAddressKey(c.req.header("cf-connecting-ip"))}`}`);
     await next();
-  });
+  }));
 
 /** The same limit where the key is known only inside a handler. */
 export async function limitOrThrow(env: Env, limiter: LimiterName, key: string) {

@@ -1,6 +1,19 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { Scalar } from "@scalar/hono-api-reference";
 import type { AppBindings } from "../../env";
+import { buildOpenApiDocument } from "./openapi-document";
+
+const INFO = {
+  title: "perks-edge API",
+  version: "1.0.0",
+  description: [
+    "Offers, wallets, vouchers, gift cards and notifications.",
+    "Every path also answers with a trailing slash, and every `/api/v1/...` path also answers at `/api/voucher/...`.",
+    "Errors always have the shape `{error, code, request_id, details?}`; `code` is stable, `error` is a sentence for people.",
+    "A path called with a method it does not have answers 405 with an `Allow` header; an unknown path answers 404.",
+    "Every response carries `X-Request-Id`.",
+  ].join(" "),
+};
 
 export const OPENAPI_PATH = "/api/openapi.json";
 /** Served from public/ (copied from the pinned npm package by scripts/assets/build.mjs), never a CDN. */
@@ -12,20 +25,15 @@ export function registerDocs(app: OpenAPIHono<AppBindings>) {
     type: "http",
     scheme: "bearer",
     bearerFormat: "JWT",
-    description: "`Authorization: Bearer <access>`; `Authorization: Token <access>` is accepted too.",
+    description:
+      "The access token from `POST /api/v1/auth/login` (or `/token`): `Authorization: Bearer <access>`. `Authorization: Token <access>` is accepted too.",
   });
-  app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", { type: "apiKey", in: "header", name: "X-API-Key" });
-  app.doc31(OPENAPI_PATH, (c) => ({
-    openapi: "3.1.0",
-    info: {
-      title: "perks-edge API",
-      version: "1.0.0",
-      description:
-        "Offers, wallets, vouchers, gift cards and notifications. Every path also answers with a trailing slash, and every `/api/v1/...` path also answers at `/api/voucher/...`. Errors: `{error, code, request_id, details?}`.",
-    },
-    servers: [{ url: new URL(c.req.url).origin }],
-    security: [{ apiKey: [] }],
-  }));
+  // Built once per isolate (the routes do not change while it runs); the server URL is the caller's origin.
+  let document: Record<string, any> | undefined;
+  app.get(OPENAPI_PATH, (c) => {
+    document ??= buildOpenApiDocument(app, INFO, "");
+    return c.json({ ...document, servers: [{ url: new URL(c.req.url).origin }] });
+  });
   app.get("/api/docs", Scalar({
       url: OPENAPI_PATH,
       pageTitle: "perks-edge API",
