@@ -26,10 +26,10 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 async function lint(command: string, args: string[]) {
   try {
     const { stdout, stderr } = await run(command, args, { cwd: ROOT, env: { ...process.env, NO_COLOR: "1", REDOCLY_TELEMETRY: "off", REDOCLY_SUPPRESS_UPDATE_NOTICE: "true" } });
-    return { code: 0, output: stdout + stderr };
+    return { code: 0, output: stdout, stderr };
   } catch (error) {
     const e = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? 1, output: `${e.stdout ?? ""}${e.stderr ?? ""}` };
+    return { code: e.code ?? 1, output: e.stdout ?? "", stderr: e.stderr ?? "" };
   }
 }
 

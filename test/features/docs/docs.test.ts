@@ -52,3 +52,61 @@ describe("API docs", () => {
     expect((await res.text()).length).toBeGreaterThan(100_000);
   });
 });
+
+describe("the OpenAPI document says what the code does", () => {
+  const operations = async () => {
+    const { body } = await api("GET", "/api/openapi.json");
+    const ops = Object.entries(body.paths as Record<string, Record<string, any>>).flatMap(([path, item]) =>
+      Object.entries(item).map(([method, op]) => ({ method, path, op })),
+    );
+    return { doc: body, ops, find: (method: string, path: string) => body.paths[path][method] };
+  };
+
+  it("gives every operation a unique operationId and a tag described at the top level", async () => {
+    const { doc, ops } = await operations();
+    const ids = ops.map(({ op }) => op.operationId);
+    expect(ids.every((id) => typeof id === "string" && /^[a-z][A-Za-z0-9]+$/.test(id))).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
+    const described = new Map((doc.tags as { name: string; description: string }[]).map((t) => [t.name, t.description]));
+    const untagged = ops.filter(({ op }) => !op.tags?.length || !described.get(op.tags[0])).map(({ method, path }) => `${method} ${path}`);
+    expect(untagged).toEqual([]);
+    expect(doc.paths["/api/v1/offers/{offer_id}"].get.operationId).toBe("getOffersByOfferId");
+  });
+
+  it("declares per-operation security: none, optional or bearer, and no global API key", async () => {
+    const { doc, find } = await operations();
+    expect(doc.security).toBeUndefined();
+    expect(find("post", "/api/v1/auth/login").security).toEqual([]);
+    expect(find("get", "/api/v1/health").security).toEqual([]);
+    expect(find("get", "/api/v1/public-vouchers").security).toEqual([{}, { bearerAuth: [] }]);
+    expect(find("get", "/api/v1/account").security).toEqual([{ bearerAuth: [] }]);
+    expect(doc.components.securitySchemes.bearerAuth.description).toContain("Authorization: Token");
+    // X-API-Key is a header every API call may carry; health, docs and media are exempt.
+    const params = (op: any) => op.parameters.map((p: any) => p.$ref ?? p.name);
+    expect(params(find("get", "/api/v1/account"))).toContain("#/components/parameters/ApiKey");
+    expect(params(find("get", "/api/v1/health"))).not.toContain("#/components/parameters/ApiKey");
+  });
+
+  it("declares the headers middleware reads and sets, and the statuses it can answer", async () => {
+    const { ops, find } = await operations();
+    const purchase = find("post", "/api/v1/voucher-purchase/purchase");
+    expect(purchase.parameters).toContainEqual({ $ref: "#/components/parameters/IdempotencyKey" });
+    expect(Object.keys(purchase.responses)).toEqual(expect.arrayContaining(["400", "401", "409", "413", "415", "422", "500"]));
+    expect(purchase.responses["201"].headers["Idempotent-Replayed"]).toBeDefined();
+
+    const login = find("post", "/api/v1/auth/login");
+    expect(login.responses["429"].headers["Retry-After"]).toEqual({ $ref: "#/components/headers/RetryAfter" });
+    expect(find("post", "/api/v1/notifications/bulk").responses["429"]).toBeDefined();
+    expect(find("put", "/api/v1/admin/settings")?.responses["403"] ?? find("patch", "/api/v1/admin/settings")?.responses["403"]).toBeDefined();
+
+    const partner = find("post", "/api/v1/partner/callback");
+    expect(partner.parameters).toEqual(
+      expect.arrayContaining(["PartnerTimestamp", "PartnerNonce", "PartnerSignature"].map((name) => ({ $ref: `#/components/parameters/${name}` }))),
+    );
+
+    const withoutRequestId = ops.flatMap(({ method, path, op }) =>
+      Object.entries(op.responses as Record<string, any>).filter(([, r]) => !r.headers?.["X-Request-Id"]).map(([s]) => `${method} ${path} ${s}`),
+    );
+    expect(withoutRequestId).toEqual([]);
+  });
+});
