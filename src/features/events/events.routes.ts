@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { ApiError, ErrorCode, unauthenticated } from "../../lib/errors";
 import { verifyToken, type AccessClaims } from "../../lib/jwt";
 import { createRouter, errorResponses } from "../../lib/openapi";
+import { isUserActive } from "../../middleware/active-users";
 import { ActivationStatusEvent, BEARER_PREFIX, CloseCode, EVENTS_PROTOCOL, NotificationStatusEvent } from "./events.schemas";
 import { userEventsStub } from "./publish";
 
@@ -59,6 +60,7 @@ eventsRouter.openapi(
       throw new ApiError(400, ErrorCode.BAD_REQUEST, `Offer the "${EVENTS_PROTOCOL}" subprotocol beside the token.`);
     const claims = await verifyToken<AccessClaims>(c.env, "access", token);
     if (!claims) throw new ApiError(401, ErrorCode.TOKEN_INVALID, "The access token is invalid or has expired.");
+    if (!(await isUserActive(c.env, Number(claims.sub)))) throw new ApiError(401, ErrorCode.TOKEN_INVALID, "This account is deactivated; its tokens no longer work.");
 
     const userId = Number(claims.sub);
     // Only what the object needs crosses over: never the token itself.

@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../../env";
 import { verifyToken, type AccessClaims } from "../../lib/jwt";
+import { isUserActive } from "../../middleware/active-users";
 import { ClientMessage, CloseCode, EVENTS_PROTOCOL, type UserEvent } from "./events.schemas";
 
 /** Phone, laptop, a few tabs: beyond this, a new connection closes the oldest (a half-open one, usually). */
@@ -88,7 +89,7 @@ export class UserEventsDurableObject extends DurableObject<Env> {
 
     // Renewal: a fresh access token of the same user extends this socket's life.
     const claims = await verifyToken<AccessClaims>(this.env, "access", message.data.token);
-    if (!claims || Number(claims.sub) !== info.userId) {
+    if (!claims || Number(claims.sub) !== info.userId || !(await isUserActive(this.env, info.userId))) {
       ws.send(JSON.stringify({ type: "error", code: "TOKEN_INVALID", error: "That access token is invalid, expired or belongs to someone else." }));
       return;
     }

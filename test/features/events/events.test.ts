@@ -52,6 +52,15 @@ describe("GET /api/v1/events: the handshake", () => {
     expect(noProtocol.webSocket).toBeNull();
   });
 
+  it("refuses a deactivated account's token (401) though it has not expired", async () => {
+    const user = await createUser();
+    await env.DB.prepare("UPDATE users SET is_active = 0 WHERE id = ?").bind(user.id).run();
+    const res = await upgrade({ "sec-websocket-protocol": `perks-edge, bearer.${user.token}` });
+    expect(res.status).toBe(401);
+    expect(res.webSocket).toBeNull();
+    expect((await res.json<any>()).code).toBe("TOKEN_INVALID");
+  });
+
   it("accepts Authorization: Bearer from clients that can set headers, answering no subprotocol", async () => {
     const user = await createUser();
     const res = await upgrade({ authorization: `Bearer ${user.token}` });
