@@ -17,7 +17,6 @@ import {
   LocationQuery,
 } from "./advertisements.schemas";
 import { activeAdvertisements, createAdvertisement, extendAdvertisement } from "./advertisements.service";
-import { storeBanner } from "./banner-image";
 
 const tags = ["Advertisements"];
 const baseUrl = (c: Context<AppBindings>) => c.env.PUBLIC_BASE_URL || new URL(c.req.url).origin;
@@ -31,7 +30,13 @@ advertisementsRouter.openapi(
     method: "post",
     path: "/",
     tags,
-    summary: "Advertise one of your vouchers in a city (charges advertisement_cost to your wallet)",
+    summary: "Advertise one of your active vouchers in a city, priced by the days it runs",
+    description:
+      "start_date is today (UTC) or later and the run (start to end, both included) is at most `advertisement_max_days` " +
+      "(site setting, default 366): otherwise 400 VALIDATION_ERROR (`details.max_days`). The price is `advertisement_cost`, " +
+      "which covers `advertisement_included_days` (default 30), plus `advertisement_extension_cost_per_day` for each further day. " +
+      "An inactive voucher is refused (400 INACTIVE), an expired one too (400 EXPIRED). The banner is checked (2 MB, " +
+      "PNG/JPEG/GIF/WebP: 413/415) and stored only after every check passed; a refused request stores nothing.",
     security: bearerSecurity,
     request: {
       // Not `required`: with two media types, zod-openapi then validates only the one that was sent.
@@ -48,11 +53,11 @@ advertisementsRouter.openapi(
     if (!isForm && !contentType.startsWith("application/json"))
       throw validationError("Send the advertisement as JSON or as multipart/form-data.");
     const fields = isForm ? c.req.valid("form") : c.req.valid("json");
-    let bannerKey: string | null = null;
+    let banner: File | null = null;
     if (isForm) {
       const file = (fields as z.infer<typeof CreateAdForm>).banner_image;
       if (file !== undefined && !(file instanceof File)) throw validationError("banner_image must be an uploaded file.");
-      if (file) bannerKey = await storeBanner(c.env, file);
+      if (file) banner = file;
     }
     const result = await createAdvertisement(c.env, {
       userId: currentUser(c).userId,
@@ -61,7 +66,7 @@ advertisementsRouter.openapi(
       end_date: fields.end_date,
       city: fields.city,
       state: fields.state,
-      bannerKey,
+      banner,
       idempotencyKey: c.req.header("idempotency-key"),
     });
     return c.json(result, 201);
@@ -105,6 +110,10 @@ advertisementsRouter.openapi(
     path: "/{id}/extend",
     tags,
     summary: "Extend your advertisement by `days` (charged per day)",
+    description:
+      "Adds `days` (1..365) after the current end, or after yesterday if the ad already ended, at " +
+      "`advertisement_extension_cost_per_day` each. The run may not pass `advertisement_max_days` from the later of its start " +
+      "and today (400 VALIDATION_ERROR with `details.max_days` and `days_available`). An ad whose voucher is inactive cannot be extended (400 INACTIVE).",
     security: bearerSecurity,
     request: { params: ExtendParams, body: { required: true, content: { "application/json": { schema: ExtendBody } } } },
     responses: { 200: jsonContent(ExtendResponse, "Extended"), ...errorResponses(400, 401, 403, 404, 409, 422) },

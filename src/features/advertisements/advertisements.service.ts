@@ -1,12 +1,12 @@
 import type { Env } from "../../env";
-import { ApiError, ErrorCode, notFound, validationError } from "../../lib/errors";
+import { ApiError, ErrorCode, notFound } from "../../lib/errors";
 import { uuid } from "../../lib/ids";
 import { toPoints } from "../../lib/money";
 import { nowIso } from "../../lib/time";
 import { insufficientBalance, walletApply, type WalletResult } from "../wallet/wallet.service";
 import { requireActiveMerchant } from "../merchant-scan/merchant-access";
-import { getCost } from "../settings/settings.service";
-import { bannerUrl } from "./banner-image";
+import { adRates, checkNewRun, creationCost, extendedEnd, tooLong } from "./ad-pricing";
+import { bannerUrl, readBanner, storeBanner } from "./banner-image";
 
 export const today = (now = nowIso()) => now.slice(0, 10);
 
@@ -17,81 +17,112 @@ export interface CreateAdInput {
   end_date: string;
   city: string;
   state: string;
-  bannerKey: string | null;
+  /** Stored in R2 only once the caller, the voucher and the dates are known good. */
+  banner: File | null;
   idempotencyKey?: string;
 }
 
-function refused(result: Exclude<WalletResult, { ok: true }>, cost: number): never {
+/** The trigger advertisements_length_guard_* refuses a run past advertisement_max_days inside D1. */
+const LENGTH_GUARD = "advertisement_too_long";
+
+function refused(result: Exclude<WalletResult, { ok: true }>, cost: number, maxDays: number): never {
   if (result.reason === "INSUFFICIENT_FUNDS") throw insufficientBalance(result.balance, cost);
+  if (result.constraint === LENGTH_GUARD) throw tooLong(maxDays);
   throw new ApiError(409, ErrorCode.CONFLICT, "The advertisement could not be saved. Please try again.");
 }
 
-/** The debit and the advertisement row commit in one D1 batch: no charge without an ad, no ad without a charge. */
+/** The merchant's own voucher, and only one that is on show: an ad for a hidden voucher would be paid for and never seen. */
+async function advertisableVoucher(env: Env, merchantId: number, voucherId: number) {
+  const voucher = await env.DB.prepare("SELECT id, title, is_active, valid_until FROM vouchers WHERE id = ? AND merchant_id = ?")
+    .bind(voucherId, merchantId)
+    .first<{ id: number; title: string; is_active: number; valid_until: string | null }>();
+  if (!voucher) throw notFound("Voucher");
+  if (!voucher.is_active) throw new ApiError(400, ErrorCode.INACTIVE, "This voucher is inactive, so it cannot be advertised.");
+  if (voucher.valid_until && voucher.valid_until <= nowIso()) throw new ApiError(400, ErrorCode.EXPIRED, "This voucher has expired, so it cannot be advertised.");
+  return voucher;
+}
+
+/**
+ * Authorise and validate everything first, then store the banner, then one D1 batch through the
+ * wallet: no charge without an ad, no ad without a charge, and no stored banner without an ad.
+ * The price follows the run: the creation fee covers the included days, each further day pays the
+ * per-day rate.
+ */
 export async function createAdvertisement(env: Env, input: CreateAdInput) {
   const merchant = await requireActiveMerchant(env, input.userId);
-  const voucher = await env.DB.prepare("SELECT id, title FROM vouchers WHERE id = ? AND merchant_id = ?")
-    .bind(input.voucher, merchant.id)
-    .first<{ id: number; title: string }>();
-  if (!voucher) throw notFound("Voucher");
-  if (input.end_date < input.start_date) throw validationError("end_date must be on or after start_date.");
-  if (input.end_date < today()) throw validationError("end_date must not be in the past.");
+  const voucher = await advertisableVoucher(env, merchant.id, input.voucher);
+  const rates = await adRates(env);
+  const days = checkNewRun(rates, input.start_date, input.end_date, today());
+  const { cost, extraDays } = creationCost(rates, days);
+  const banner = input.banner ? await readBanner(input.banner) : null;
 
-  const cost = await getCost(env, "advertisement_cost");
   const note = `Advertisement Creation: ${voucher.title}`;
   const now = nowIso();
   const transactionId = uuid();
-  const insert = {
-    sql: `INSERT INTO advertisements (merchant_id, voucher_id, banner_key, start_date, end_date, city, state, is_active, transaction_id, created_at, updated_at)
-          VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?) RETURNING id`,
-    params: [merchant.id, voucher.id, input.bannerKey, input.start_date, input.end_date, input.city, input.state, cost > 0 ? transactionId : null, now, now],
-  };
-  // A cost of 0 moves no money (no ledger entry): the ad row is then the batch's only write.
-  const result = await walletApply(env, {
-    userId: input.userId,
-    amount: -cost,
-    kind: "debit",
-    idempotencyKey: `advertisement:${input.idempotencyKey ?? transactionId}`,
-    note,
-    transaction: cost > 0 ? { id: transactionId, type: "ADVERTISEMENT", description: note } : undefined,
-    statements: [insert],
-  });
-  if (!result.ok) {
-    if (input.bannerKey) await env.MEDIA.delete(input.bannerKey);
-    refused(result, cost);
+  const bannerKey = banner ? await storeBanner(env, banner) : null;
+  let result: WalletResult;
+  try {
+    // A cost of 0 moves no money (no ledger entry): the ad row is then the batch's only write.
+    result = await walletApply(env, {
+      userId: input.userId,
+      amount: -cost,
+      kind: "debit",
+      idempotencyKey: `advertisement:${input.idempotencyKey ?? transactionId}`,
+      note,
+      transaction: cost > 0 ? { id: transactionId, type: "ADVERTISEMENT", description: note } : undefined,
+      statements: [
+        {
+          sql: `INSERT INTO advertisements (merchant_id, voucher_id, banner_key, start_date, end_date, city, state, is_active, transaction_id, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?) RETURNING id`,
+          params: [merchant.id, voucher.id, bannerKey, input.start_date, input.end_date, input.city, input.state, cost > 0 ? transactionId : null, now, now],
+        },
+      ],
+    });
+  } catch (error) {
+    if (bannerKey) await env.MEDIA.delete(bannerKey);
+    throw error;
   }
-  const balance = result.balance;
+  // Refused, or a replay of an ad that already has its own banner: this upload belongs to nothing.
+  if (bannerKey && (!result.ok || result.replayed)) await env.MEDIA.delete(bannerKey);
+  if (!result.ok) refused(result, cost, rates.maxDays);
   const row = result.replayed
     ? await env.DB.prepare("SELECT id FROM advertisements WHERE transaction_id = ?").bind(result.transactionId).first<{ id: number }>()
     : (result.results[0]![0] as { id: number });
-  const adId = row!.id;
   return {
     message: "Advertisement created successfully",
-    advertisement_id: adId,
+    advertisement_id: row!.id,
     voucher_title: voucher.title,
+    days,
+    included_days: rates.includedDays,
+    extra_days: extraDays,
     cost_deducted: toPoints(cost),
-    remaining_balance: toPoints(balance),
+    remaining_balance: toPoints(result.balance),
     transaction_note: note,
   };
 }
 
 /**
  * Extension adds `days` after the current end (or after yesterday, if the ad already ended, so
- * the merchant pays only for days still to come). The new end is computed inside the UPDATE, so
- * two concurrent extensions both count.
+ * the merchant pays only for days still to come), at the per-day rate, up to the maximum run. The
+ * new end is computed inside the UPDATE, so two concurrent extensions both count, and the length
+ * guard in D1 refuses the one that would pass the maximum (its debit rolls back with it).
  */
 export async function extendAdvertisement(env: Env, input: { userId: number; adId: number; days: number; idempotencyKey?: string }) {
   const merchant = await requireActiveMerchant(env, input.userId);
   const ad = await env.DB.prepare(
-    "SELECT a.id, v.title FROM advertisements a JOIN vouchers v ON v.id = a.voucher_id WHERE a.id = ? AND a.merchant_id = ?",
+    `SELECT a.id, a.start_date, a.end_date, v.title, v.is_active AS voucher_active
+       FROM advertisements a JOIN vouchers v ON v.id = a.voucher_id WHERE a.id = ? AND a.merchant_id = ?`,
   )
     .bind(input.adId, merchant.id)
-    .first<{ id: number; title: string }>();
+    .first<{ id: number; start_date: string; end_date: string; title: string; voucher_active: number }>();
   if (!ad) throw notFound("Advertisement");
-  const perDay = await getCost(env, "advertisement_extension_cost_per_day");
-  const cost = perDay * input.days;
-  const note = `Advertisement Extension: ${ad.title} (+${input.days} days)`;
+  if (!ad.voucher_active) throw new ApiError(400, ErrorCode.INACTIVE, "This advertisement's voucher is inactive, so the advertisement cannot be extended.");
+  const rates = await adRates(env);
   const now = nowIso();
   const day = today(now);
+  extendedEnd(ad, input.days, day, rates.maxDays);
+  const cost = rates.perDay * input.days;
+  const note = `Advertisement Extension: ${ad.title} (+${input.days} days)`;
   const update = {
     sql: `UPDATE advertisements
              SET end_date = date(CASE WHEN end_date >= ?1 THEN end_date ELSE date(?1, '-1 day') END, '+' || ?2 || ' days'),
@@ -108,8 +139,7 @@ export async function extendAdvertisement(env: Env, input: { userId: number; adI
     transaction: cost > 0 ? { type: "ADVERTISEMENT_EXTENSION", description: note } : undefined,
     statements: [update],
   });
-  if (!result.ok) refused(result, cost);
-  const balance = result.balance;
+  if (!result.ok) refused(result, cost, rates.maxDays);
   const endDate = result.replayed
     ? (await env.DB.prepare("SELECT end_date FROM advertisements WHERE id = ?").bind(ad.id).first<{ end_date: string }>())!.end_date
     : (result.results[0]![0] as { end_date: string }).end_date;
@@ -119,7 +149,7 @@ export async function extendAdvertisement(env: Env, input: { userId: number; adI
     days_extended: input.days,
     new_end_date: endDate,
     cost_deducted: toPoints(cost),
-    remaining_balance: toPoints(balance),
+    remaining_balance: toPoints(result.balance),
     transaction_note: note,
   };
 }

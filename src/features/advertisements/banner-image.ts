@@ -21,17 +21,29 @@ export function sniffImage(bytes: Uint8Array) {
   return SIGNATURES.find((s) => s.test(bytes)) ?? null;
 }
 
-/**
- * Validates and stores a banner in R2 under `advertisements/<uuid>.<ext>`, the folder the shared
- * media route (`GET /api/v1/media/{folder}/{file}`, src/features/media/media.routes.ts) serves.
- */
-export async function storeBanner(env: Pick<Env, "MEDIA">, file: File): Promise<string> {
+/** A banner checked (size, and type by its first bytes) but not yet stored. */
+export interface Banner {
+  bytes: Uint8Array;
+  ext: string;
+  type: string;
+}
+
+/** Validates a banner without writing anything, so a refused request leaves nothing in R2. */
+export async function readBanner(file: File): Promise<Banner> {
   if (file.size > MAX_BANNER_BYTES) throw new ApiError(413, ErrorCode.PAYLOAD_TOO_LARGE, "banner_image must be at most 2 MB.");
   const bytes = new Uint8Array(await file.arrayBuffer());
   const kind = sniffImage(bytes);
   if (!kind) throw new ApiError(415, ErrorCode.UNSUPPORTED_MEDIA_TYPE, "banner_image must be a PNG, JPEG, GIF or WebP image.");
-  const key = `${BANNER_FOLDER}/${uuid()}.${kind.ext}`;
-  await env.MEDIA.put(key, bytes, { httpMetadata: { contentType: kind.type } });
+  return { bytes, ext: kind.ext, type: kind.type };
+}
+
+/**
+ * Stores a checked banner in R2 under `advertisements/<uuid>.<ext>`, the folder the shared media
+ * route (`GET /api/v1/media/{folder}/{file}`, src/features/media/media.routes.ts) serves.
+ */
+export async function storeBanner(env: Pick<Env, "MEDIA">, banner: Banner): Promise<string> {
+  const key = `${BANNER_FOLDER}/${uuid()}.${banner.ext}`;
+  await env.MEDIA.put(key, banner.bytes, { httpMetadata: { contentType: banner.type } });
   return key;
 }
 

@@ -8,6 +8,28 @@ export type SettingKey = (typeof SETTING_KEYS)[number];
 /** Used only if a row is missing (a database created before the defaults were seeded). */
 const DEFAULTS: Record<SettingKey, number> = { voucher_cost: 1000, advertisement_cost: 1000, advertisement_extension_cost_per_day: 100 };
 
+/**
+ * Advertisement lengths, in whole days: the creation fee covers `advertisement_included_days`, and
+ * no ad runs longer than `advertisement_max_days` (the database's length guard reads it too).
+ */
+export const DAY_SETTING_KEYS = ["advertisement_included_days", "advertisement_max_days"] as const;
+export type DaySettingKey = (typeof DAY_SETTING_KEYS)[number];
+export const DAY_LIMITS: Record<DaySettingKey, { min: number; max: number; fallback: number }> = {
+  advertisement_included_days: { min: 0, max: 3650, fallback: 30 },
+  advertisement_max_days: { min: 1, max: 3650, fallback: 366 },
+};
+
+export async function getDays(env: Pick<Env, "DB">, key: DaySettingKey): Promise<number> {
+  const row = await env.DB.prepare("SELECT value FROM site_settings WHERE key = ?").bind(key).first<{ value: string }>();
+  return daysOf(key, row?.value);
+}
+
+function daysOf(key: DaySettingKey, stored: string | undefined) {
+  const value = Number(stored);
+  const { min, max, fallback } = DAY_LIMITS[key];
+  return Number.isSafeInteger(value) && value >= min && value <= max ? value : fallback;
+}
+
 /** A cost in minor units; stored as text so the table can hold other kinds of settings later. */
 export async function getCost(env: Pick<Env, "DB">, key: SettingKey): Promise<number> {
   const row = await env.DB.prepare("SELECT value FROM site_settings WHERE key = ?").bind(key).first<{ value: string }>();
@@ -24,10 +46,10 @@ export const costSettingSql = (key: SettingKey) =>
 
 export async function readSettings(env: Pick<Env, "DB">) {
   const { results } = await env.DB.prepare(
-    `SELECT key, value, updated_at FROM site_settings WHERE key IN (${SETTING_KEYS.map(() => "?").join(", ")})`,
+    `SELECT key, value, updated_at FROM site_settings WHERE key IN (${[...SETTING_KEYS, ...DAY_SETTING_KEYS].map(() => "?").join(", ")})`,
   )
-    .bind(...SETTING_KEYS)
-    .all<{ key: SettingKey; value: string; updated_at: string }>();
+    .bind(...SETTING_KEYS, ...DAY_SETTING_KEYS)
+    .all<{ key: SettingKey | DaySettingKey; value: string; updated_at: string }>();
   const byKey = new Map(results.map((r) => [r.key, r]));
   const out = {} as Record<SettingKey, number>;
   let updatedAt: string | null = null;
@@ -37,17 +59,29 @@ export async function readSettings(env: Pick<Env, "DB">) {
     out[key] = toPoints(Number.isSafeInteger(value) ? value : DEFAULTS[key]);
     if (row && (!updatedAt || row.updated_at > updatedAt)) updatedAt = row.updated_at;
   }
-  return { ...out, updated_at: updatedAt };
+  const days = {} as Record<DaySettingKey, number>;
+  for (const key of DAY_SETTING_KEYS) {
+    const row = byKey.get(key);
+    days[key] = daysOf(key, row?.value);
+    if (row && (!updatedAt || row.updated_at > updatedAt)) updatedAt = row.updated_at;
+  }
+  return { ...out, ...days, updated_at: updatedAt };
 }
 
-/** Values arrive in points ("10.00" or 10.0) and are stored in minor units. */
-export async function updateSettings(env: Pick<Env, "DB">, patch: Partial<Record<SettingKey, string | number>>) {
+/** Costs arrive in points ("10.00" or 10.0) and are stored in minor units; day counts as whole days. */
+export async function updateSettings(
+  env: Pick<Env, "DB">,
+  patch: Partial<Record<SettingKey, string | number>> & Partial<Record<DaySettingKey, number>>,
+) {
   const now = nowIso();
-  const statements = SETTING_KEYS.filter((key) => patch[key] !== undefined).map((key) =>
+  const upsert = (key: string, value: string) =>
     env.DB.prepare(
       "INSERT INTO site_settings (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-    ).bind(key, String(parseAmount(patch[key]!, key)), now),
-  );
+    ).bind(key, value, now);
+  const statements = [
+    ...SETTING_KEYS.filter((key) => patch[key] !== undefined).map((key) => upsert(key, String(parseAmount(patch[key]!, key)))),
+    ...DAY_SETTING_KEYS.filter((key) => patch[key] !== undefined).map((key) => upsert(key, String(patch[key]))),
+  ];
   if (statements.length > 0) await env.DB.batch(statements);
   return readSettings(env);
 }
