@@ -4,7 +4,7 @@ import { uuid } from "../../lib/ids";
 import { toPoints } from "../../lib/money";
 import { nowIso } from "../../lib/time";
 import { insufficientBalance, walletApply, type WalletResult } from "../wallet/wallet.service";
-import { requireActiveMerchant } from "../merchant-scan/merchant-access";
+import { requireMerchant } from "../merchants/merchants.service";
 import { adRates, checkNewRun, creationCost, extendedEnd, tooLong } from "./ad-pricing";
 import { bannerUrl, readBanner, storeBanner } from "./banner-image";
 
@@ -49,7 +49,7 @@ async function advertisableVoucher(env: Env, merchantId: number, voucherId: numb
  * per-day rate.
  */
 export async function createAdvertisement(env: Env, input: CreateAdInput) {
-  const merchant = await requireActiveMerchant(env, input.userId);
+  const merchant = await requireMerchant(env, input.userId, { active: true });
   const voucher = await advertisableVoucher(env, merchant.id, input.voucher);
   const rates = await adRates(env);
   const days = checkNewRun(rates, input.start_date, input.end_date, today());
@@ -108,7 +108,7 @@ export async function createAdvertisement(env: Env, input: CreateAdInput) {
  * guard in D1 refuses the one that would pass the maximum (its debit rolls back with it).
  */
 export async function extendAdvertisement(env: Env, input: { userId: number; adId: number; days: number; idempotencyKey?: string }) {
-  const merchant = await requireActiveMerchant(env, input.userId);
+  const merchant = await requireMerchant(env, input.userId, { active: true });
   const ad = await env.DB.prepare(
     `SELECT a.id, a.start_date, a.end_date, v.title, v.is_active AS voucher_active
        FROM advertisements a JOIN vouchers v ON v.id = a.voucher_id WHERE a.id = ? AND a.merchant_id = ?`,
