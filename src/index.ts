@@ -2,6 +2,8 @@
 // each schedule, and the Durable Object classes. Read a request from src/app.ts (middleware, then
 // the routers of src/routes.ts); a message from its queue's consumer below; a tick from its job.
 import { createApp, rewriteAlias } from "./app";
+import { env as startupEnv } from "cloudflare:workers";
+import { checkConfiguration, configured } from "./config";
 import type { Env } from "./env";
 import { type CronTable, runCronJobs } from "./cron/jobs";
 import { CRON } from "./cron/schedules";
@@ -57,10 +59,14 @@ export const cronJobs: CronTable = {
   ],
 };
 
+// Each entry sees the env checked once, with defaults filled in (src/config.ts).
 export default {
-  fetch: (request, env, ctx) => app.fetch(rewriteAlias(request), env, ctx),
-  queue: (batch, env) => dispatchQueueBatch(queueConsumers, batch, env),
+  fetch: (request, env, ctx) => app.fetch(rewriteAlias(request), configured(env), ctx),
+  queue: (batch, env) => dispatchQueueBatch(queueConsumers, batch, configured(env)),
   scheduled: async (controller, env) => {
-    await runCronJobs(cronJobs, controller.cron, env, new Date(controller.scheduledTime));
+    await runCronJobs(cronJobs, controller.cron, configured(env), new Date(controller.scheduledTime));
   },
 } satisfies ExportedHandler<Env>;
+
+// At startup (`wrangler dev`, a deploy), say at once what is missing instead of at the first login.
+checkConfiguration(startupEnv as unknown as Env);

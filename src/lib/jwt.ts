@@ -1,5 +1,6 @@
 import { jwtVerify, SignJWT, decodeProtectedHeader, errors as joseErrors } from "jose";
 import type { Env, Role } from "../env";
+import { ApiError, ErrorCode } from "./errors";
 
 /**
  * HS256 only (pinned), `iss`/`aud`/`exp` required, a `typ` claim so access and refresh tokens are
@@ -25,8 +26,14 @@ type KeyEnv = Pick<Env, "JWT_SECRET" | "JWT_KID" | "JWT_PREVIOUS_SECRET" | "JWT_
 const encoder = new TextEncoder();
 const currentKid = (env: KeyEnv) => env.JWT_KID || "k1";
 
+/** Without a signing key nobody can sign in: a clear 503, not a 500 deep inside jose. */
+function requireSecret(env: KeyEnv): string {
+  if (!env.JWT_SECRET) throw new ApiError(503, ErrorCode.MISCONFIGURED, "Sign-in is unavailable: the server has no JWT_SECRET configured.");
+  return env.JWT_SECRET;
+}
+
 function secretFor(env: KeyEnv, kid: string | undefined): Uint8Array | null {
-  if (!env.JWT_SECRET) throw new Error("JWT_SECRET is not configured");
+  requireSecret(env);
   if (kid === currentKid(env)) return encoder.encode(env.JWT_SECRET);
   if (env.JWT_PREVIOUS_SECRET && kid === (env.JWT_PREVIOUS_KID || "k0")) return encoder.encode(env.JWT_PREVIOUS_SECRET);
   return null;
@@ -46,7 +53,7 @@ export async function signToken(
     .setAudience(env.JWT_AUDIENCE)
     .setIssuedAt()
     .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
-    .sign(encoder.encode(env.JWT_SECRET));
+    .sign(encoder.encode(requireSecret(env)));
 }
 
 /** Returns the claims, or null for any token that is not a valid token of `type`. */

@@ -4,19 +4,26 @@ import { checkQueues, checkRedis, overallHealth } from "./health.service";
 
 const tags = ["Health"];
 const Component = z
-  .object({ status: z.enum(["ok", "degraded", "disabled"]), latency_ms: z.number().optional(), detail: z.string().optional() })
+  .object({ status: z.enum(["ok", "degraded", "disabled", "misconfigured"]), latency_ms: z.number().optional(), detail: z.string().optional() })
   .passthrough()
   .openapi("HealthComponent");
 const Health = z
   .object({
-    status: z.enum(["ok", "degraded"]),
+    status: z.enum(["ok", "degraded", "misconfigured"]).openapi({
+      description: "`misconfigured`: a required setting is missing or malformed (see components.configuration.problems); `degraded`: a dependency is failing",
+    }),
     timestamp: z.string(),
     environment: z.string(),
-    components: z.object({ database: Component, redis: Component, queues: Component }),
+    components: z.object({
+      configuration: Component.extend({ problems: z.array(z.string()).optional() }),
+      database: Component,
+      redis: Component,
+      queues: Component,
+    }),
   })
   .openapi("Health");
 
-/** Mounted at /api/v1/health. Health always answers 200 with `ok` or `degraded`: a 500 here would page people for a cache blip. */
+/** Mounted at /api/v1/health. Health always answers 200 with `ok`, `degraded` or `misconfigured`: a 500 here would page people for a cache blip. */
 export const healthRouter = createRouter();
 
 healthRouter.openapi(

@@ -1,7 +1,8 @@
 import type { Env } from "../../env";
+import { checkConfiguration } from "../../config";
 import { getRedis } from "../../lib/redis";
 
-export type ComponentStatus = { status: "ok" | "degraded" | "disabled"; latency_ms?: number; detail?: string };
+export type ComponentStatus = { status: "ok" | "degraded" | "disabled" | "misconfigured"; latency_ms?: number; detail?: string };
 
 const STUCK_AFTER_MINUTES = 15;
 
@@ -46,8 +47,16 @@ export async function checkQueues(env: Env): Promise<ComponentStatus & { backlog
   }
 }
 
+/** Missing or malformed vars and secrets, by name (never their values). */
+export function checkConfigurationHealth(env: Env): ComponentStatus & { problems?: string[] } {
+  const { problems } = checkConfiguration(env);
+  return problems.length ? { status: "misconfigured", detail: `${problems.length} setting(s) missing or malformed`, problems } : { status: "ok" };
+}
+
 export async function overallHealth(env: Env) {
+  const configuration = checkConfigurationHealth(env);
   const [database, redis, queues] = await Promise.all([checkDatabase(env), checkRedis(env), checkQueues(env)]);
-  const status = [database, redis, queues].some((c) => c.status === "degraded") ? "degraded" : "ok";
-  return { status, timestamp: new Date().toISOString(), environment: env.ENVIRONMENT, components: { database, redis, queues } };
+  const status =
+    configuration.status === "misconfigured" ? "misconfigured" : [database, redis, queues].some((c) => c.status === "degraded") ? "degraded" : "ok";
+  return { status, timestamp: new Date().toISOString(), environment: env.ENVIRONMENT, components: { configuration, database, redis, queues } };
 }

@@ -1,0 +1,86 @@
+import { z } from "zod";
+import type { Env } from "./env";
+
+/**
+ * The worker's vars and secrets, checked once per isolate at the entry of fetch, queue and
+ * scheduled. Defaults live here and only here: the env the rest of the code sees has them filled
+ * in. A missing or malformed value is logged once as one line naming it, and health answers
+ * `misconfigured`; a malformed optional value falls back to its default.
+ */
+const flag = z.enum(["true", "false"], { error: `must be "true" or "false"` });
+const positiveInt = z.string().regex(/^[1-9][0-9]*$/, "must be a positive whole number");
+const wholeNumber = z.string().regex(/^[0-9]+$/, "must be a whole number");
+const amount = z.string().regex(/^[0-9]+(\.[0-9]{1,2})?$/, 'must be an amount such as "0.00"');
+const url = z.string().regex(/^https?:\/\/[^\s/]+/, "must be an http(s) URL");
+const optionalUrl = z.union([z.literal(""), url]);
+
+export const CONFIG_DEFAULTS = {
+  ENVIRONMENT: "production",
+  JWT_KID: "k1",
+  JWT_PREVIOUS_KID: "k0",
+  JWT_ISSUER: "perks-edge",
+  JWT_AUDIENCE: "perks-edge-api",
+  ACCESS_TOKEN_TTL_SECONDS: "900",
+  REFRESH_TOKEN_TTL_SECONDS: "1209600",
+  CORS_ORIGINS: "",
+  REQUIRE_API_KEY: "false",
+  SIGNUP_BONUS: "0.00",
+  EXPIRY_NOTICE_WINDOW_DAYS: "3",
+  PUBLIC_BASE_URL: "",
+} as const satisfies Partial<Record<keyof Env, string>>;
+
+const SCHEMA: Partial<Record<keyof Env, z.ZodType<string>>> = {
+  JWT_SECRET: z.string().min(16, "is required: at least 16 characters (`wrangler secret put JWT_SECRET`, or .dev.vars locally)"),
+  JWT_PREVIOUS_SECRET: z.string().min(16, "must be at least 16 characters when set"),
+  JWT_ISSUER: z.string().min(1),
+  JWT_AUDIENCE: z.string().min(1),
+  ACCESS_TOKEN_TTL_SECONDS: positiveInt,
+  REFRESH_TOKEN_TTL_SECONDS: positiveInt,
+  REQUIRE_API_KEY: flag,
+  SIGNUP_BONUS: amount,
+  EXPIRY_NOTICE_WINDOW_DAYS: wholeNumber,
+  PUBLIC_BASE_URL: optionalUrl,
+  UPSTASH_REDIS_REST_URL: optionalUrl,
+  PARTNER_API_URL: optionalUrl,
+};
+
+/** Values that may be absent (a sandbox or a default stands in); the others must be present. */
+const OPTIONAL = new Set<string>(["JWT_PREVIOUS_SECRET", "UPSTASH_REDIS_REST_URL", "PARTNER_API_URL", ...Object.keys(CONFIG_DEFAULTS)]);
+
+export interface Configuration {
+  env: Env;
+  /** One sentence per bad value, naming it but never showing it. */
+  problems: string[];
+}
+
+const checked = new WeakMap<object, Configuration>();
+const logged = new Set<string>();
+
+export function checkConfiguration(raw: Env): Configuration {
+  const cached = checked.get(raw);
+  if (cached) return cached;
+  const values: Record<string, unknown> = { ...raw };
+  const problems: string[] = [];
+  for (const [name, fallback] of Object.entries(CONFIG_DEFAULTS)) if (values[name] === undefined || values[name] === "") values[name] = fallback;
+  for (const [name, schema] of Object.entries(SCHEMA) as [string, z.ZodType<string>][]) {
+    const value = values[name];
+    if ((value === undefined || value === "") && OPTIONAL.has(name)) continue;
+    const result = schema.safeParse(value ?? "");
+    if (result.success) continue;
+    problems.push(`${name} ${result.error.issues[0]?.message ?? "is invalid"}`);
+    if (name in CONFIG_DEFAULTS) values[name] = CONFIG_DEFAULTS[name as keyof typeof CONFIG_DEFAULTS];
+  }
+  const configuration = { env: values as unknown as Env, problems };
+  // Bindings objects are stable per isolate: the parse and the log happen once.
+  checked.set(raw, configuration);
+  checked.set(configuration.env, configuration);
+  const line = JSON.stringify({ level: "error", msg: "configuration invalid", problems });
+  if (problems.length > 0 && !logged.has(line)) {
+    logged.add(line);
+    console.error(line);
+  }
+  return configuration;
+}
+
+/** The env with defaults filled in, as the handlers should see it. */
+export const configured = (raw: Env): Env => checkConfiguration(raw).env;

@@ -1,0 +1,73 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { checkConfiguration, CONFIG_DEFAULTS } from "../../src/config";
+import type { Env } from "../../src/env";
+import worker from "../../src/index";
+
+/** The whole worker with another env, as `wrangler dev` without .dev.vars would run it. */
+async function call(customEnv: Env, method: string, path: string, body?: unknown) {
+  const ctx = createExecutionContext();
+  const response = await worker.fetch(
+    new Request(`http://perks.test${path}`, {
+      method,
+      headers: { "content-type": "application/json", "cf-connecting-ip": `198.51.100.${Math.floor(Math.random() * 250)}` },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }),
+    customEnv,
+    ctx,
+  );
+  await waitOnExecutionContext(ctx);
+  return { status: response.status, body: (await response.json()) as any };
+}
+
+afterEach(() => vi.restoreAllMocks());
+
+describe("configuration checked once at the entry", () => {
+  it("names every missing or malformed value, never its content, and fills defaults", () => {
+    const { env: checked, problems } = checkConfiguration({
+      ...env,
+      JWT_SECRET: "",
+      ACCESS_TOKEN_TTL_SECONDS: "fifteen minutes",
+      REQUIRE_API_KEY: "yes",
+      PUBLIC_BASE_URL: "not a url",
+      SIGNUP_BONUS: undefined,
+    } as unknown as Env);
+    expect(problems).toEqual([
+      expect.stringMatching(/^JWT_SECRET is required/),
+      "ACCESS_TOKEN_TTL_SECONDS must be a positive whole number",
+      expect.stringMatching(/^REQUIRE_API_KEY /),
+      "PUBLIC_BASE_URL must be an http(s) URL",
+    ]);
+    expect(problems.join(" ")).not.toContain("fifteen");
+    expect(checked.ACCESS_TOKEN_TTL_SECONDS).toBe(CONFIG_DEFAULTS.ACCESS_TOKEN_TTL_SECONDS);
+    expect(checked.REQUIRE_API_KEY).toBe("false");
+    expect(checked.SIGNUP_BONUS).toBe("0.00");
+  });
+
+  it("accepts the test configuration as it is", () => {
+    expect(checkConfiguration(env as unknown as Env).problems).toEqual([]);
+  });
+
+  it("without JWT_SECRET: one log line, health says misconfigured, auth answers 503 MISCONFIGURED", async () => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    const bare = { ...env, JWT_SECRET: "" } as unknown as Env;
+
+    const health = await call(bare, "GET", "/api/v1/health");
+    expect(health.status).toBe(200);
+    expect(health.body.status).toBe("misconfigured");
+    expect(health.body.components.configuration.problems).toEqual([expect.stringMatching(/^JWT_SECRET is required/)]);
+
+    const register = await call(bare, "POST", "/api/v1/auth/register", { username: `cfg${Date.now()}`, password: "a-long-password-1", email: `cfg${Date.now()}@example.com` });
+    expect(register.status).toBe(503);
+    expect(register.body).toMatchObject({ code: "MISCONFIGURED", error: expect.stringContaining("JWT_SECRET") });
+    const login = await call(bare, "POST", "/api/v1/auth/login", { username: "nobody-here", password: "a-long-password-1" });
+    expect([401, 503]).toContain(login.status);
+    const profile = await call(bare, "GET", "/api/v1/auth/profile");
+    expect(profile.status).toBe(401);
+
+    const lines = errors.mock.calls.map((args) => String(args[0])).filter((line) => line.includes("configuration invalid"));
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ level: "error", problems: [expect.stringMatching(/^JWT_SECRET/)] });
+  });
+});
