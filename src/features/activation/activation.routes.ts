@@ -1,26 +1,11 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
 import { bearerSecurity, createRouter, errorResponses, jsonBody, jsonContent } from "../../lib/openapi";
 import { currentUser, requireAuth } from "../../middleware/auth";
 import { idempotency } from "../../middleware/idempotency";
+import { ActivationAccepted, ActivationBody, ActivationStatus, TransactionIdParam } from "./activation.schemas";
 import { activationStatus, requestActivation } from "./activation.service";
 
 const tags = ["Activation"];
-
-const ActivationBody = z.strictObject({ offer_id: z.number().int().positive().openapi({ example: 1 }) }).openapi("ActivationRequest");
-const ActivationAccepted = z
-  .object({ transaction_id: z.string().openapi({ example: "3f1c0f0e-4c5e-4b9a-9d55-0d6f7b0a9e11" }), status: z.string().openapi({ example: "PENDING" }) })
-  .openapi("ActivationAccepted");
-const ActivationStatus = z
-  .object({
-    transaction_id: z.string(),
-    status: z.string().openapi({ example: "SUCCESS", description: "PENDING, SUCCESS or FAILED" }),
-    created_at: z.string(),
-    updated_at: z.string(),
-    amount: z.string().openapi({ example: "20.00" }),
-    offer_id: z.number().int().nullable(),
-  })
-  .openapi("ActivationStatus");
-const TransactionIdParam = z.object({ transaction_id: z.string().min(1).max(64).openapi({ param: { name: "transaction_id", in: "path" } }) });
 
 /** Mounted at /api/v1/activation. */
 export const activationRouter = createRouter();

@@ -1,13 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter, errorResponses } from "../../lib/openapi";
 import { notFound } from "../../lib/errors";
+import { MediaParam } from "./media.schemas";
 
 export const mediaRouter = createRouter();
-
-const MediaParam = z.object({
-  folder: z.enum(["vouchers", "advertisements"]),
-  file: z.string().regex(/^[0-9a-f-]{36}\.(jpg|png|webp|gif)$/, "is not a media file name"),
-});
 
 mediaRouter.openapi(
   createRoute({
