@@ -79,6 +79,19 @@ function checkWindow(from: string | null | undefined, until: string | null | und
   if (from && until && until <= from) throw validationError("valid_until must be after valid_from.");
 }
 
+/**
+ * Runs the write that references a just-stored image; if it fails, the image is deleted again, so
+ * a refused or failed request leaves nothing in R2. Everything that can refuse runs before the store.
+ */
+async function unlessStored<T>(env: Env, imageKey: string | null, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (imageKey) await env.MEDIA.delete(imageKey);
+    throw error;
+  }
+}
+
 export async function createVoucher({ env, baseUrl }: VoucherDeps, userId: number, input: VoucherCreateInput, image: File | null) {
   const merchant = await requireMerchant(env, userId, { active: true });
   const typed = typeColumns(input.voucher_type, input);
@@ -86,30 +99,32 @@ export async function createVoucher({ env, baseUrl }: VoucherDeps, userId: numbe
   await checkCategory(env, input.category);
   const imageKey = image ? await storeImage(env, "vouchers", image) : null;
   const now = nowIso();
-  const [row] = await createDb(env.DB)
-    .insert(vouchers)
-    .values({
-      uuid: uuid(),
-      merchantId: merchant.id,
-      categoryId: input.category ?? null,
-      title: input.title,
-      message: input.message ?? "",
-      termsConditions: input.terms_conditions ?? "",
-      voucherType: input.voucher_type,
-      ...typed,
-      count: input.count ?? null,
-      redemptionsPerPurchase: input.redemptions_per_purchase ?? 1,
-      validityDays: input.validity_days ?? 365,
-      validFrom: input.valid_from ?? null,
-      validUntil: input.valid_until ?? null,
-      isGiftCard: input.is_gift_card ?? false,
-      maxSharesPerPurchase: input.max_shares_per_purchase ?? 5,
-      isActive: input.is_active ?? true,
-      imageKey,
-      createdAt: now,
-      updatedAt: now,
-    })
-    .returning();
+  const [row] = await unlessStored(env, imageKey, () =>
+    createDb(env.DB)
+      .insert(vouchers)
+      .values({
+        uuid: uuid(),
+        merchantId: merchant.id,
+        categoryId: input.category ?? null,
+        title: input.title,
+        message: input.message ?? "",
+        termsConditions: input.terms_conditions ?? "",
+        voucherType: input.voucher_type,
+        ...typed,
+        count: input.count ?? null,
+        redemptionsPerPurchase: input.redemptions_per_purchase ?? 1,
+        validityDays: input.validity_days ?? 365,
+        validFrom: input.valid_from ?? null,
+        validUntil: input.valid_until ?? null,
+        isGiftCard: input.is_gift_card ?? false,
+        maxSharesPerPurchase: input.max_shares_per_purchase ?? 5,
+        isActive: input.is_active ?? true,
+        imageKey,
+        createdAt: now,
+        updatedAt: now,
+      })
+      .returning(),
+  );
   return toVoucherJson(row!, baseUrl);
 }
 
@@ -148,29 +163,39 @@ export async function updateVoucher({ env, baseUrl }: VoucherDeps, userId: numbe
   if (patch.count !== undefined && patch.count !== null && patch.count < issued)
     throw validationError(`count cannot be below the ${issued} already issued (sold and claimed as gift cards).`, { fields: ["count"] });
   const imageKey = image ? await storeImage(env, "vouchers", image) : undefined;
-  const [row] = await createDb(env.DB)
-    .update(vouchers)
-    .set({
-      ...typed,
-      voucherType: type,
-      ...(patch.title !== undefined && { title: patch.title }),
-      ...(patch.message !== undefined && { message: patch.message }),
-      ...(patch.terms_conditions !== undefined && { termsConditions: patch.terms_conditions }),
-      ...(patch.category !== undefined && { categoryId: patch.category }),
-      ...(patch.count !== undefined && { count: patch.count }),
-      ...(patch.redemptions_per_purchase !== undefined && { redemptionsPerPurchase: patch.redemptions_per_purchase }),
-      ...(patch.validity_days !== undefined && { validityDays: patch.validity_days }),
-      ...(patch.valid_from !== undefined && { validFrom: patch.valid_from }),
-      ...(patch.valid_until !== undefined && { validUntil: patch.valid_until }),
-      ...(patch.is_gift_card !== undefined && { isGiftCard: patch.is_gift_card }),
-      ...(patch.max_shares_per_purchase !== undefined && { maxSharesPerPurchase: patch.max_shares_per_purchase }),
-      ...(patch.is_active !== undefined && { isActive: patch.is_active }),
-      ...(imageKey !== undefined && { imageKey }),
-      updatedAt: nowIso(),
-    })
-    .where(and(eq(vouchers.id, id), eq(vouchers.merchantId, merchant.id)))
-    .returning();
-  if (!row) throw notFound("Voucher");
+  const row = await unlessStored(env, imageKey ?? null, async () => {
+    try {
+      const updated = await createDb(env.DB)
+        .update(vouchers)
+        .set({
+          ...typed,
+          voucherType: type,
+          ...(patch.title !== undefined && { title: patch.title }),
+          ...(patch.message !== undefined && { message: patch.message }),
+          ...(patch.terms_conditions !== undefined && { termsConditions: patch.terms_conditions }),
+          ...(patch.category !== undefined && { categoryId: patch.category }),
+          ...(patch.count !== undefined && { count: patch.count }),
+          ...(patch.redemptions_per_purchase !== undefined && { redemptionsPerPurchase: patch.redemptions_per_purchase }),
+          ...(patch.validity_days !== undefined && { validityDays: patch.validity_days }),
+          ...(patch.valid_from !== undefined && { validFrom: patch.valid_from }),
+          ...(patch.valid_until !== undefined && { validUntil: patch.valid_until }),
+          ...(patch.is_gift_card !== undefined && { isGiftCard: patch.is_gift_card }),
+          ...(patch.max_shares_per_purchase !== undefined && { maxSharesPerPurchase: patch.max_shares_per_purchase }),
+          ...(patch.is_active !== undefined && { isActive: patch.is_active }),
+          ...(imageKey !== undefined && { imageKey }),
+          updatedAt: nowIso(),
+        })
+        .where(and(eq(vouchers.id, id), eq(vouchers.merchantId, merchant.id)))
+        .returning();
+      if (!updated[0]) throw notFound("Voucher");
+      return updated[0];
+    } catch (error) {
+      // A gift card claimed between the check above and this write: the stock guard refused the lower count.
+      if (String((error as Error)?.message ?? error).includes("voucher_stock"))
+        throw validationError("count cannot be below what is already sold and claimed as gift cards.", { fields: ["count"] });
+      throw error;
+    }
+  });
   if (imageKey && existing.imageKey) await env.MEDIA.delete(existing.imageKey);
   return toVoucherJson(row, baseUrl);
 }
