@@ -3,7 +3,11 @@ import { postToProvider } from "./provider";
 
 export const telegramUrl = (token: string) => `https://api.telegram.org/bot${token}/sendMessage`;
 
-/** Telegram Bot API `sendMessage`. The bot token is part of the URL, so it is scrubbed from errors. */
+/**
+ * Telegram Bot API `sendMessage`. The bot token is part of the URL, so it is scrubbed from errors.
+ * Telegram takes no idempotency key: a worker that dies after Telegram accepted the message and
+ * before the row is marked sent leads to one more send when the delivery lease ends.
+ */
 export const telegram: Provider = {
   name: "telegram",
   send: (env, message) =>

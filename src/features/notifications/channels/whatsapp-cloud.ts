@@ -4,7 +4,11 @@ import { postToProvider } from "./provider";
 export const WHATSAPP_API_VERSION = "v21.0";
 export const whatsappUrl = (phoneNumberId: string) => `https://graph.facebook.com/${WHATSAPP_API_VERSION}/${phoneNumberId}/messages`;
 
-/** WhatsApp Cloud API text message; `to` is the E.164 number without its `+`. */
+/**
+ * WhatsApp Cloud API text message; `to` is the E.164 number without its `+`. The API takes no
+ * idempotency key: like Telegram, a worker dying between acceptance and the D1 update can send
+ * one duplicate after the delivery lease.
+ */
 export const whatsappCloud: Provider = {
   name: "whatsapp-cloud",
   send: (env, message) =>
