@@ -27,6 +27,7 @@ export const CONFIG_DEFAULTS = {
   SIGNUP_BONUS: "0.00",
   EXPIRY_NOTICE_WINDOW_DAYS: "3",
   PUBLIC_BASE_URL: "",
+  REDIS_TIMEOUT_MS: "250",
 } as const satisfies Partial<Record<keyof Env, string>>;
 
 const SCHEMA: Partial<Record<keyof Env, z.ZodType<string>>> = {
@@ -41,6 +42,7 @@ const SCHEMA: Partial<Record<keyof Env, z.ZodType<string>>> = {
   EXPIRY_NOTICE_WINDOW_DAYS: wholeNumber,
   PUBLIC_BASE_URL: optionalUrl,
   UPSTASH_REDIS_REST_URL: optionalUrl,
+  REDIS_TIMEOUT_MS: positiveInt,
   PARTNER_API_URL: optionalUrl,
 };
 

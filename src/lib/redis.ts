@@ -1,4 +1,5 @@
 import { Redis } from "@upstash/redis/cloudflare";
+import { CONFIG_DEFAULTS } from "../config";
 import type { Env } from "../env";
 
 /**
@@ -6,7 +7,7 @@ import type { Env } from "../env";
  * then costs a request at most one such wait (callers skip further cache calls once one failed),
  * and the answer comes from D1.
  */
-export const REDIS_TIMEOUT_MS = 250;
+export const REDIS_TIMEOUT_MS = Number(CONFIG_DEFAULTS.REDIS_TIMEOUT_MS);
 
 export function redisTimeoutMs(env: Pick<Env, "REDIS_TIMEOUT_MS">): number {
   const ms = Number(env.REDIS_TIMEOUT_MS);
