@@ -120,3 +120,11 @@ export const voucherRedemptions = sqliteTable(
     index("voucher_redemptions_status_expiry_idx").on(t.purchaseStatus, t.expiryDate),
   ],
 );
+
+/**
+ * What the spec calls a "redemption" (`voucher_redemptions`, `redemption_id`) is a purchase: the
+ * JSON and SQL keep the spec's names, and code that is new or reworked says what it means. A use
+ * of the voucher at the till is a redemption *event* (`redemption_events`).
+ */
+export const voucherPurchases = voucherRedemptions;
+export type VoucherPurchaseRow = typeof voucherPurchases.$inferSelect;
