@@ -57,6 +57,8 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     // Node-side suites (a browser, linters, the repository itself): vitest.node.config.ts.
     exclude: ["test/node/**", "test/browser/**"],
+    // Every request, message and cron job logs a line: show the logs of failing tests only.
+    silent: "passed-only",
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },

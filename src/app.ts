@@ -9,6 +9,7 @@ import { allowedMethodsOf } from "./lib/allowed-methods";
 import { describeZodError } from "./lib/openapi";
 import { apiKeyCheck } from "./middleware/api-key";
 import { requestId } from "./middleware/request-id";
+import { requestLog } from "./middleware/request-log";
 import { registerDocs } from "./features/docs/docs.routes";
 import { routes } from "./routes";
 
@@ -19,7 +20,7 @@ export const UPLOAD_BODY_LIMIT = 6 * 1024 * 1024;
 export function createApp() {
   const app = new OpenAPIHono<AppBindings>({ strict: false });
 
-  app.use("*", requestId);
+  app.use("*", requestId, requestLog);
   app.use("*", async (c, next) => {
     const origins = (c.env.CORS_ORIGINS ?? "").split(",").map((o) => o.trim()).filter(Boolean);
     if (origins.length === 0) return next();

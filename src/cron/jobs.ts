@@ -1,4 +1,5 @@
 import type { Env } from "../env";
+import { withJobLog } from "../lib/log";
 import type { CronSchedule } from "./schedules";
 
 export type CronJob = { name: string; run: (env: Env, scheduledTime: Date) => Promise<unknown> };
@@ -20,7 +21,7 @@ export async function runCronJobs(table: CronTable, cron: string, env: Env, sche
   const outcomes: Record<string, unknown> = {};
   for (const job of table[cron]) {
     try {
-      outcomes[job.name] = await job.run(env, scheduledTime);
+      outcomes[job.name] = await withJobLog(cron, job.name, () => job.run(env, scheduledTime));
     } catch (error) {
       console.error(JSON.stringify({ level: "error", msg: "cron job failed", job: job.name, error: String(error) }));
       outcomes[job.name] = { error: true };

@@ -1,4 +1,5 @@
 import type { Env } from "../env";
+import { withMessageLog } from "../lib/log";
 import { nowIso } from "../lib/time";
 import { type MessageOf, QUEUES, type QueueName } from "./messages";
 
@@ -29,7 +30,7 @@ export async function dispatchQueueBatch(consumers: QueueConsumers, batch: Messa
     }
     const consumer = consumers[queue] as Consumer<QueueName>;
     try {
-      await consumer(message as Message<MessageOf<QueueName>>, env);
+      await withMessageLog(queue, message as Message<MessageOf<QueueName>>, (tracked) => consumer(tracked, env));
     } catch (error) {
       console.error(JSON.stringify({ level: "error", msg: "queue consumer failed", queue, id: message.id, attempts: message.attempts, error: String(error) }));
       message.retry({ delaySeconds: backoffSeconds(message.attempts) });

@@ -1,15 +1,20 @@
 import { z } from "zod";
 
+/** The X-Request-Id of the request that sent a message (added when it is queued), for the logs. */
+const requestId = z.string().max(64).optional();
+
 /** Ask the partner to activate a PENDING activation (sent by the request, the outbox relay and the sweep). */
 export const ActivationRequested = z.object({
   type: z.literal("activation.requested"),
   transaction_id: z.string().min(1).max(64),
+  request_id: requestId,
 });
 
 /** Tell the partner to cancel an activation we failed and refunded (it may have provisioned it). */
 export const ActivationCancel = z.object({
   type: z.literal("activation.cancel"),
   transaction_id: z.string().min(1).max(64),
+  request_id: requestId,
 });
 
 export const ActivationMessage = z.discriminatedUnion("type", [ActivationRequested, ActivationCancel]);
@@ -17,6 +22,7 @@ export const ActivationMessage = z.discriminatedUnion("type", [ActivationRequest
 export const NotificationMessage = z.object({
   type: z.literal("notification.deliver"),
   notification_id: z.string().min(1).max(64),
+  request_id: requestId,
 });
 
 /**

@@ -69,8 +69,8 @@ const COMPONENT_PARAMETERS: Json = {
     name: "X-Request-Id",
     in: "header",
     required: false,
-    description: "Your id for this request (8-64 of `A-Za-z0-9._-`): echoed back, logged, and carried into the background work the request starts.",
-    schema: { type: "string", pattern: "^[A-Za-z0-9._-]{8,64}$" },
+    description: "Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends.",
+    schema: { type: "string", pattern: "^[A-Za-z0-9_=-]{1,64}$" },
   },
   ApiKey: {
     name: "X-API-Key",
