@@ -26,8 +26,8 @@ export function createApp() {
     if (origins.length === 0) return next();
     return cors({
       origin: origins.includes("*") ? "*" : origins,
-      allowHeaders: ["Authorization", "Content-Type", "X-API-Key", "Idempotency-Key", "X-Request-Id"],
-      exposeHeaders: ["X-Request-Id", "Idempotent-Replayed", "Retry-After"],
+      allowHeaders: ["Authorization", "Content-Type", "X-API-Key", "Idempotency-Key", "X-Request-Id", "X-D1-Bookmark"],
+      exposeHeaders: ["X-Request-Id", "Idempotent-Replayed", "Retry-After", "X-D1-Bookmark"],
       maxAge: 600,
     })(c, next);
   });

@@ -20,6 +20,7 @@ import { sweepPendingActivations } from "./features/activation/activation.sweep"
 import { prunePartnerNonces } from "./features/partner/partner.auth";
 import { runSubscriptionExpiry } from "./features/offers/subscriptions.service";
 import { expirePurchases } from "./features/voucher-purchase/expire-purchases";
+import { BOOKMARK_HEADER, requestDb, sessionBookmark } from "./db/request-db";
 
 export { WalletDurableObject } from "./features/wallet/wallet.durable-object";
 export { UserEventsDurableObject } from "./features/events/user-events.durable-object";
@@ -61,7 +62,23 @@ export const cronJobs: CronTable = {
 
 // Each entry sees the env checked once, with defaults filled in (src/config.ts).
 export default {
-  fetch: (request, env, ctx) => app.fetch(rewriteAlias(request), configured(env), ctx),
+  fetch: async (request, env, ctx) => {
+    // Every request reads through its own D1 session (replicas allowed, own writes visible).
+    const checked = configured(env);
+    const DB = requestDb(checked.DB, request);
+    const response = await app.fetch(rewriteAlias(request), { ...checked, DB }, ctx);
+    const bookmark = sessionBookmark(DB);
+    if (!bookmark || response.status === 101) return response;
+    // Responses from the cache or from fetch() are immutable: copy the headers when needed.
+    try {
+      response.headers.set(BOOKMARK_HEADER, bookmark);
+      return response;
+    } catch {
+      const copy = new Response(response.body, response);
+      copy.headers.set(BOOKMARK_HEADER, bookmark);
+      return copy;
+    }
+  },
   queue: (batch, env) => dispatchQueueBatch(queueConsumers, batch, configured(env)),
   scheduled: async (controller, env) => {
     await runCronJobs(cronJobs, controller.cron, configured(env), new Date(controller.scheduledTime));

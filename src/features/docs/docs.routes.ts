@@ -12,6 +12,7 @@ const INFO = {
     "Errors always have the shape `{error, code, request_id, details?}`; `code` is stable, `error` is a sentence for people.",
     "A path called with a method it does not have answers 405 with an `Allow` header; an unknown path answers 404.",
     "Every response carries `X-Request-Id`.",
+    "A response that touched the database carries `X-D1-Bookmark` (the database position it read or wrote): send the last one back as `X-D1-Bookmark` and reads, which may be served by a nearby read replica, are at least that fresh, so a client always sees its own writes.",
   ].join(" "),
 };
 

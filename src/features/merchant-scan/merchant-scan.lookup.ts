@@ -1,4 +1,5 @@
 import type { Env } from "../../env";
+import { primaryOf } from "../../db/request-db";
 import type { QrKey } from "./qr-data";
 import type { VoucherValueRow } from "../vouchers/voucher-value";
 
@@ -38,7 +39,7 @@ const MATCH: Record<QrKey["kind"], string> = {
 };
 
 /**
- * The scan's only D1 round trip. The terms shown at the till are the purchase's own, frozen when it
+ * The scan's only D1 round trip (two only when a replica misses). The terms shown at the till are the purchase's own, frozen when it
  * was sold (a claimed gift card's are its source purchase's), whatever the merchant edited since. The one-row subquery `q` keeps a row even when nothing
  * matches, so the caller learns in the same query whether they are a merchant at all and why
  * the key matched nothing (a voucher UUID, an unclaimed gift card, or nothing).
@@ -62,7 +63,11 @@ export async function lookupForScan(env: Pick<Env, "DB">, userId: number, key: Q
     LEFT JOIN vouchers v ON v.id = r.voucher_id
     LEFT JOIN users u ON u.id = r.user_id
     LEFT JOIN merchants m ON m.id = r.merchant_id`;
-  return (await env.DB.prepare(sql).bind(userId, key.value).first<ScanRow>())!;
+  const row = (await env.DB.prepare(sql).bind(userId, key.value).first<ScanRow>())!;
+  if (row.id !== null && row.my_merchant_id !== null) return row;
+  // A read replica may not have a purchase or profile made a moment ago (the buyer's bookmark is not
+  // the merchant's): a miss is asked again of the primary before the till is told "not found".
+  return (await primaryOf(env.DB).prepare(sql).bind(userId, key.value).first<ScanRow>())!;
 }
 
 export type CannotRedeemReason = "cancelled" | "refunded" | "used_up" | "expired" | "merchant_inactive";

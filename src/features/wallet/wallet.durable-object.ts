@@ -11,8 +11,14 @@ import { applyToD1, type WalletOperation, type WalletResult } from "./wallet.led
 export class WalletDurableObject extends DurableObject<Env> {
   private tail: Promise<unknown> = Promise.resolve();
 
-  apply(op: WalletOperation): Promise<WalletResult> {
-    const run = this.tail.then(() => applyToD1(this.env.DB, op));
+  /** The result, and the D1 bookmark after it (walletApply hands that to the caller's session). */
+  apply(op: WalletOperation): Promise<WalletResult & { bookmark: string | null }> {
+    const run = this.tail.then(async () => {
+      // A session on the primary: its bookmark lets the caller's later reads see this write.
+      const session = this.env.DB.withSession("first-primary");
+      const result = await applyToD1(session as unknown as D1Database, op);
+      return { ...result, bookmark: session.getBookmark() };
+    });
     this.tail = run.catch(() => undefined);
     return run;
   }

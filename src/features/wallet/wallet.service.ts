@@ -1,4 +1,5 @@
 import type { Env } from "../../env";
+import { advanceSession } from "../../db/request-db";
 import { ApiError, ErrorCode } from "../../lib/errors";
 import { formatAmount } from "../../lib/money";
 import { balanceOf, type WalletOperation, type WalletResult } from "./wallet.ledger";
@@ -6,9 +7,12 @@ import { balanceOf, type WalletOperation, type WalletResult } from "./wallet.led
 export type { SqlStatement, WalletOperation, WalletResult } from "./wallet.ledger";
 
 /** Every debit, credit and refund goes through the wallet's Durable Object. */
-export async function walletApply(env: Pick<Env, "WALLET">, op: WalletOperation): Promise<WalletResult> {
+export async function walletApply(env: Pick<Env, "WALLET" | "DB">, op: WalletOperation): Promise<WalletResult> {
   const wallet = env.WALLET.get(env.WALLET.idFromName(`wallet:${op.userId}`));
-  return (await wallet.apply(op)) as WalletResult;
+  const { bookmark, ...result } = (await wallet.apply(op)) as WalletResult & { bookmark?: string | null };
+  // Reads after this write (a replay's lookup, the response's bookmark) must see it.
+  advanceSession(env.DB, bookmark);
+  return result as WalletResult;
 }
 
 export const getBalance = (env: Pick<Env, "DB">, userId: number) => balanceOf(env.DB, userId);
