@@ -35,6 +35,8 @@ export interface Env {
   SIGNUP_BONUS: string;
   EXPIRY_NOTICE_WINDOW_DAYS: string;
   PUBLIC_BASE_URL: string;
+  /** Per-isolate cache bound for read-mostly data, in seconds (default 10; "0" turns it off). */
+  READ_CACHE_SECONDS?: string;
 
   UPSTASH_REDIS_REST_URL?: string;
   UPSTASH_REDIS_REST_TOKEN?: string;

@@ -49,6 +49,9 @@ export const jsonBody = <T extends z.ZodTypeAny>(schema: T) => ({
 
 export const bearerSecurity = [{ bearerAuth: [] }];
 
+/** Anonymous public pages carry an ETag; a matching If-None-Match gets this. */
+export const notModified = { 304: { description: "Not modified: If-None-Match matched the ETag (anonymous callers; no body)" } };
+
 /**
  * zod 4 does not keep the offending value on an issue, so "missing" and "wrong type" are told
  * apart by its own wording: a missing field is "expected string, received undefined".

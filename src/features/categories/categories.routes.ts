@@ -1,5 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
-import { bearerSecurity, createRouter, errorResponses, jsonBody, jsonContent } from "../../lib/openapi";
+import { cachedJson } from "../../lib/read-cache";
+import { bearerSecurity, createRouter, errorResponses, jsonBody, jsonContent, notModified } from "../../lib/openapi";
 import { requireAuth, requireRole } from "../../middleware/auth";
 import { Category, CategoryBody, CategoryDeleted, CategoryIdParam, CategoryList, CategoryPatch } from "./categories.schemas";
 import { createCategory, deleteCategory, listCategories, updateCategory } from "./categories.service";
@@ -14,9 +15,9 @@ categoriesRouter.openapi(
     path: "/",
     tags,
     summary: "Active voucher categories (public)",
-    responses: { 200: jsonContent(CategoryList, "Categories") },
+    responses: { 200: jsonContent(CategoryList, "Categories"), ...notModified },
   }),
-  async (c) => c.json(await listCategories(c.env), 200),
+  async (c) => cachedJson(c, "categories", ["categories"], () => listCategories(c.env), { shared: true }),
 );
 
 categoriesRouter.openapi(

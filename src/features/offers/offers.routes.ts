@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { cachedJson } from "../../lib/read-cache";
 import { bearerSecurity, createRouter, errorResponses, jsonBody, jsonContent } from "../../lib/openapi";
 import { PaginatedSchema, PaginationQuery, pageWindow, paginated } from "../../lib/pagination";
 import { currentUser, requireAuth, requireRole } from "../../middleware/auth";
@@ -28,7 +29,9 @@ offersRouter.openapi(
   }),
   async (c) => {
     const admin = isAdmin(c);
-    const rows = await listOffers(c.env, admin && c.req.valid("query").include_inactive === "true");
+    // Everyone but admins sees the same catalogue: served from the per-isolate cache.
+    if (!admin) return cachedJson(c, "offers:active", ["offers"], async () => (await listOffers(c.env, false)).map((row) => toOffer(row)), { shared: false });
+    const rows = await listOffers(c.env, c.req.valid("query").include_inactive === "true");
     return c.json(rows.map((row) => toOffer(row, admin)), 200);
   },
 );

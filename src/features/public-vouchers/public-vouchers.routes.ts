@@ -1,7 +1,8 @@
 import { createRoute } from "@hono/zod-openapi";
-import type { Context } from "hono";
+import type { Context, TypedResponse } from "hono";
 import type { AppBindings } from "../../env";
-import { createRouter, errorResponses, jsonContent } from "../../lib/openapi";
+import { cachedJson } from "../../lib/read-cache";
+import { createRouter, errorResponses, jsonContent, notModified } from "../../lib/openapi";
 import { optionalAuth } from "../../middleware/auth";
 import { publicBaseUrl } from "../media/images";
 import { BrowseQuery, FeaturedVouchers, PublicVoucher, PublicVoucherIdParam, PublicVoucherPage, TrendingVouchers } from "./public-vouchers.schemas";
@@ -17,6 +18,19 @@ const deps = (c: Context<AppBindings>) => ({
   baseUrl: publicBaseUrl(c.env, c.req.url),
   userId: c.get("auth")?.userId ?? null,
 });
+/** What an anonymous public page is read from: a write here to any of them drops the cached pages. */
+const PUBLIC_TABLES = ["vouchers", "merchants", "categories", "site_settings"] as const;
+
+/**
+ * Anonymous callers all see the same page for a URL: it comes from the per-isolate cache and may be
+ * kept by browsers and shared caches (ETag, 304). A signed-in caller's page (is_purchased, can_purchase
+ * for them) is computed each time and never shared.
+ */
+async function publicPage<T>(c: Context<AppBindings>, load: () => Promise<T>) {
+  if (c.get("auth")) return c.json(await load(), 200) as unknown as TypedResponse<T, 200, "json">;
+  return cachedJson(c, `public:${c.req.url}`, PUBLIC_TABLES, load, { shared: true });
+}
+
 const optionalBearer: Record<string, string[]>[] = [{}, { bearerAuth: [] }];
 
 publicVouchersRouter.openapi(
@@ -27,9 +41,9 @@ publicVouchersRouter.openapi(
     summary: "Browse vouchers on sale (public; a token adds is_purchased/can_purchase for the caller)",
     security: optionalBearer,
     request: { query: BrowseQuery },
-    responses: { 200: jsonContent(PublicVoucherPage, "Vouchers"), ...errorResponses(400, 401) },
+    responses: { 200: jsonContent(PublicVoucherPage, "Vouchers"), ...notModified, ...errorResponses(400, 401) },
   }),
-  async (c) => c.json(await browseVouchers(deps(c), c.req.url, c.req.valid("query")), 200),
+  (c) => publicPage(c, () => browseVouchers(deps(c), c.req.url, c.req.valid("query"))),
 );
 
 publicVouchersRouter.openapi(
@@ -40,9 +54,9 @@ publicVouchersRouter.openapi(
     summary: "Featured vouchers: marked featured first, then by popularity score (2 × buyers + redeemers)",
     description: `${POPULARITY_FORMULA}. A buyer counts once per voucher; the voucher's own merchant never counts.`,
     security: optionalBearer,
-    responses: { 200: jsonContent(FeaturedVouchers, "Featured vouchers"), ...errorResponses(401) },
+    responses: { 200: jsonContent(FeaturedVouchers, "Featured vouchers"), ...notModified, ...errorResponses(401) },
   }),
-  async (c) => c.json(await featuredVouchers(deps(c)), 200),
+  (c) => publicPage(c, () => featuredVouchers(deps(c))),
 );
 
 publicVouchersRouter.openapi(
@@ -53,9 +67,9 @@ publicVouchersRouter.openapi(
     summary: "Trending vouchers: most distinct buyers in the last 7 days",
     description: "recent_purchases counts distinct buyers with a paid purchase (not cancelled or refunded) in the last 7 days; the voucher's own merchant never counts.",
     security: optionalBearer,
-    responses: { 200: jsonContent(TrendingVouchers, "Trending vouchers"), ...errorResponses(401) },
+    responses: { 200: jsonContent(TrendingVouchers, "Trending vouchers"), ...notModified, ...errorResponses(401) },
   }),
-  async (c) => c.json(await trendingVouchers(deps(c)), 200),
+  (c) => publicPage(c, () => trendingVouchers(deps(c))),
 );
 
 publicVouchersRouter.openapi(
@@ -66,7 +80,7 @@ publicVouchersRouter.openapi(
     summary: "One voucher on sale",
     security: optionalBearer,
     request: { params: PublicVoucherIdParam },
-    responses: { 200: jsonContent(PublicVoucher, "Voucher"), ...errorResponses(400, 401, 404) },
+    responses: { 200: jsonContent(PublicVoucher, "Voucher"), ...notModified, ...errorResponses(400, 401, 404) },
   }),
-  async (c) => c.json(await publicVoucher(deps(c), c.req.valid("param").id), 200),
+  (c) => publicPage(c, () => publicVoucher(deps(c), c.req.valid("param").id)),
 );

@@ -1,0 +1,109 @@
+import type { Context, TypedResponse } from "hono";
+import { onWrite } from "../db/request-db";
+import type { AppBindings, Env } from "../env";
+
+/**
+ * A per-isolate cache for read-mostly data: the offers catalogue, categories, site settings and
+ * anonymous public voucher pages. The bound: an entry is served at most `READ_CACHE_SECONDS`
+ * (default 10; `0` turns the cache off) after it was read from D1, and a write made by this
+ * isolate to a table an entry was read from drops that entry at once. Writes made elsewhere
+ * (another isolate, the wallet's Durable Object, a cron job) are seen within the bound.
+ * Anonymous public responses also carry `Cache-Control: public, max-age=PUBLIC_MAX_AGE_SECONDS`
+ * and an `ETag` (a matching `If-None-Match` gets a 304), so browsers and shared caches in front
+ * of the API may keep them that long.
+ */
+export const DEFAULT_READ_CACHE_SECONDS = 10;
+export const PUBLIC_MAX_AGE_SECONDS = 30;
+const MAX_ENTRIES = 1000;
+
+/** The cache's clock; tests move it instead of waiting. */
+export const readCacheClock = { now: () => Date.now() };
+
+interface Entry {
+  value: Promise<unknown>;
+  expires: number;
+  tables: readonly string[];
+  generations: number[];
+}
+const entries = new Map<string, Entry>();
+/** Bumped by every write this isolate makes to a table; an entry read before the bump is stale. */
+const generations = new Map<string, number>();
+const generation = (table: string) => generations.get(table) ?? 0;
+
+const WRITTEN_TABLE = /^\s*(?:with\b[^]*?\)\s*)?(?:insert(?:\s+or\s+\w+)?\s+into|replace\s+into|update(?:\s+or\s+\w+)?|delete\s+from)\s+["`[]?(\w+)/i;
+
+export function invalidateTable(table: string) {
+  generations.set(table, generation(table) + 1);
+}
+
+onWrite((sql) => {
+  const table = WRITTEN_TABLE.exec(sql)?.[1];
+  if (table) invalidateTable(table.toLowerCase());
+});
+
+export function readCacheSeconds(env: Pick<Env, "READ_CACHE_SECONDS">): number {
+  const value = Number(env.READ_CACHE_SECONDS ?? DEFAULT_READ_CACHE_SECONDS);
+  return Number.isFinite(value) && value >= 0 ? value : DEFAULT_READ_CACHE_SECONDS;
+}
+
+/**
+ * The value under `key`, loaded once by `load` and kept within the bound. Concurrent misses share
+ * one load; a failed load is not kept.
+ */
+export function cached<T>(env: Pick<Env, "READ_CACHE_SECONDS">, key: string, tables: readonly string[], load: () => Promise<T>): Promise<T> {
+  const seconds = readCacheSeconds(env);
+  if (seconds === 0) return load();
+  const now = readCacheClock.now();
+  const hit = entries.get(key);
+  if (hit && hit.expires > now && hit.tables.every((t, i) => generation(t) === hit.generations[i])) return hit.value as Promise<T>;
+  const entry: Entry = { value: load(), expires: now + seconds * 1000, tables, generations: tables.map(generation) };
+  entry.value.catch(() => {
+    if (entries.get(key) === entry) entries.delete(key);
+  });
+  entries.delete(key);
+  entries.set(key, entry);
+  // Oldest first in a Map: drop the oldest beyond the cap.
+  if (entries.size > MAX_ENTRIES) entries.delete(entries.keys().next().value!);
+  return entry.value as Promise<T>;
+}
+
+interface Rendered {
+  body: string;
+  etag: string;
+}
+
+async function render(value: unknown): Promise<Rendered> {
+  const body = JSON.stringify(value);
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(body)));
+  const etag = `"${Array.from(digest.subarray(0, 12), (b) => b.toString(16).padStart(2, "0")).join("")}"`;
+  return { body, etag };
+}
+
+const matches = (ifNoneMatch: string | undefined, etag: string) =>
+  !!ifNoneMatch && (ifNoneMatch.trim() === "*" || ifNoneMatch.split(",").some((tag) => tag.trim().replace(/^W\//, "") === etag));
+
+/**
+ * A 200 JSON answer from the cache, rendered once per entry. Anonymous callers may share it
+ * (public Cache-Control, ETag, 304 on If-None-Match); signed-in callers keep `no-store`.
+ */
+export async function cachedJson<T>(
+  c: Context<AppBindings>,
+  key: string,
+  tables: readonly string[],
+  load: () => Promise<T>,
+  { shared }: { shared: boolean },
+): Promise<TypedResponse<T, 200, "json">> {
+  return (await cachedResponse(c, key, tables, load, shared)) as unknown as TypedResponse<T, 200, "json">;
+}
+
+async function cachedResponse(c: Context<AppBindings>, key: string, tables: readonly string[], load: () => Promise<unknown>, shared: boolean) {
+  const { body, etag } = await cached(c.env, `json:${key}`, tables, async () => render(await load()));
+  if (!shared) return c.body(body, 200, { "Content-Type": "application/json" });
+  const headers = {
+    "Cache-Control": `public, max-age=${PUBLIC_MAX_AGE_SECONDS}`,
+    Vary: "Authorization",
+    ETag: etag,
+  };
+  if (matches(c.req.header("if-none-match"), etag)) return c.body(null, 304, headers);
+  return c.body(body, 200, { ...headers, "Content-Type": "application/json" });
+}
