@@ -1,4 +1,5 @@
 import type { Env } from "../env";
+import { primaryOf } from "../db/request-db";
 
 /**
  * Whether a token's user is still active, remembered per isolate for ACTIVE_CACHE_MS. An access
@@ -14,7 +15,11 @@ const cache = new Map<number, { active: boolean; until: number }>();
 export async function isUserActive(env: Pick<Env, "DB">, userId: number): Promise<boolean> {
   const hit = cache.get(userId);
   if (hit && hit.until > Date.now()) return hit.active;
-  const row = await env.DB.prepare("SELECT is_active FROM users WHERE id = ?").bind(userId).first<{ is_active: number }>();
+  const sql = "SELECT is_active FROM users WHERE id = ?";
+  // A read replica may not know a user registered a moment ago: a miss is asked of the primary.
+  const row =
+    (await env.DB.prepare(sql).bind(userId).first<{ is_active: number }>()) ??
+    (await primaryOf(env.DB).prepare(sql).bind(userId).first<{ is_active: number }>());
   const active = row?.is_active === 1;
   cache.delete(userId);
   if (cache.size >= MAX_ENTRIES) cache.delete(cache.keys().next().value!);
