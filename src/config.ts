@@ -28,6 +28,7 @@ export const CONFIG_DEFAULTS = {
   EXPIRY_NOTICE_WINDOW_DAYS: "3",
   PUBLIC_BASE_URL: "",
   REDIS_TIMEOUT_MS: "250",
+  READ_CACHE_SECONDS: "10",
 } as const satisfies Partial<Record<keyof Env, string>>;
 
 const SCHEMA: Partial<Record<keyof Env, z.ZodType<string>>> = {
@@ -41,6 +42,7 @@ const SCHEMA: Partial<Record<keyof Env, z.ZodType<string>>> = {
   SIGNUP_BONUS: amount,
   EXPIRY_NOTICE_WINDOW_DAYS: wholeNumber,
   PUBLIC_BASE_URL: optionalUrl,
+  READ_CACHE_SECONDS: wholeNumber,
   UPSTASH_REDIS_REST_URL: optionalUrl,
   REDIS_TIMEOUT_MS: positiveInt,
   PARTNER_API_URL: optionalUrl,
