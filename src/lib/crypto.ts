@@ -16,11 +16,13 @@ export async function hmacSha256Hex(secret: string, message: string): Promise<st
   return toHex(await crypto.subtle.sign("HMAC", key, encoder.encode(message)));
 }
 
-/** Constant-time comparison so signature checks leak nothing through timing. */
-export function timingSafeEqual(a: string, b: string): boolean {
-  const left = encoder.encode(a);
-  const right = encoder.encode(b);
-  let diff = left.length ^ right.length;
-  for (let i = 0; i < Math.max(left.length, right.length); i++) diff |= (left[i] ?? 0) ^ (right[i] ?? 0);
-  return diff === 0;
+/**
+ * Constant-time comparison (the runtime's crypto.subtle.timingSafeEqual) so signature checks
+ * leak nothing through timing. Only the length, which is public (a hex digest), ends it early.
+ */
+export function timingSafeEqual(a: string | Uint8Array, b: string | Uint8Array): boolean {
+  const left = typeof a === "string" ? encoder.encode(a) : a;
+  const right = typeof b === "string" ? encoder.encode(b) : b;
+  if (left.byteLength !== right.byteLength) return false;
+  return crypto.subtle.timingSafeEqual(left, right);
 }

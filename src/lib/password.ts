@@ -1,3 +1,5 @@
+import { timingSafeEqual } from "./crypto";
+
 /**
  * PBKDF2-SHA256 with a per-user salt. Workers refuse more than 100,000 iterations in production
  * (local workerd does not), so the cost is pinned at that ceiling and stored beside the hash:
@@ -34,9 +36,7 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const parsed = parsePasswordHash(stored);
   if (!parsed || parsed.iterations > PBKDF2_MAX_ITERATIONS) return false;
   const candidate = await derive(password, parsed.salt, parsed.iterations);
-  let diff = candidate.length ^ parsed.hash.length;
-  for (let i = 0; i < candidate.length; i++) diff |= candidate[i]! ^ (parsed.hash[i] ?? 0);
-  return diff === 0;
+  return timingSafeEqual(candidate, parsed.hash);
 }
 
 /** Verified against when the username is unknown, so both failures take the same time. */
