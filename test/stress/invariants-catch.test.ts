@@ -10,6 +10,7 @@ import {
   checkInvariants,
   checkNoNegativeBalance,
   checkRedemptions,
+  checkShareCap,
   checkStock,
   checkVoucherRefunds,
   type Violation,
@@ -59,7 +60,12 @@ async function merchantWithVoucher(count: number | null) {
   return { owner, merchantId: merchant!.id, voucherId: voucher!.id };
 }
 
-async function purchase(v: { merchantId: number; voucherId: number }, userId: number, options: { gift?: boolean; status?: string } = {}) {
+/** A purchase (or, with `gift`, a claimed copy) and its stock unit; `uncounted` skips the unit, as a buggy claim would. */
+async function purchase(
+  v: { merchantId: number; voucherId: number },
+  userId: number,
+  options: { gift?: boolean; status?: string; uncounted?: boolean } = {},
+) {
   const ref = unique("VCH-");
   const statements = [
     env.DB.prepare(
@@ -68,8 +74,9 @@ async function purchase(v: { merchantId: number; voucherId: number }, userId: nu
        VALUES (?, ?, ?, ?, ?, ?, ?, 1000, 3, 3, ?, '2099-01-01T00:00:00.000Z', ?) RETURNING id`,
     ).bind(crypto.randomUUID(), v.voucherId, v.merchantId, userId, ref, options.status ?? "purchased", options.gift ? 1 : 0, NOW, NOW),
   ];
-  if (!options.gift && (options.status ?? "purchased") === "purchased")
-    statements.push(env.DB.prepare("UPDATE vouchers SET sold_count = sold_count + 1 WHERE id = ?").bind(v.voucherId));
+  const counter = options.gift ? "claimed_count" : "sold_count";
+  if (!options.uncounted && (options.status ?? "purchased") === "purchased")
+    statements.push(env.DB.prepare(`UPDATE vouchers SET ${counter} = ${counter} + 1 WHERE id = ?`).bind(v.voucherId));
   const [inserted] = await env.DB.batch<{ id: number }>(statements);
   return { id: inserted!.results[0]!.id, ref };
 }
@@ -134,7 +141,44 @@ describe("invariant checkers", () => {
     await purchase(v, buyer.id, { status: "cancelled" });
     await env.DB.prepare("UPDATE vouchers SET sold_count = sold_count + 1 WHERE id = ?").bind(v.voucherId).run();
     expect(about(await checkStock(env.DB), `voucher ${v.voucherId}`)).toEqual([
-      expect.objectContaining({ invariant: "stock-matches-purchases", detail: "sold_count 2, count unlimited, standing purchases 1" }),
+      expect.objectContaining({
+        invariant: "stock-matches-purchases",
+        detail: "sold_count 2, claimed_count 1, count unlimited, standing purchases 1, standing claimed copies 1",
+      }),
+    ]);
+  });
+
+  it("catch claimed gift-card copies beyond the stock, even when the counters were never moved", async () => {
+    const v = await merchantWithVoucher(2);
+    const buyer = await createUser();
+    await purchase(v, buyer.id);
+    await purchase(v, buyer.id, { gift: true });
+    expect(about(await checkStock(env.DB), `voucher ${v.voucherId}`)).toEqual([]);
+    await purchase(v, buyer.id, { gift: true, uncounted: true });
+    expect(about(await checkStock(env.DB), `voucher ${v.voucherId}`)).toEqual([
+      expect.objectContaining({ invariant: "stock-not-oversold", detail: expect.stringContaining("standing claimed copies 2") }),
+    ]);
+  });
+
+  it("catch a purchase shared past its cap (written around the database's guard)", async () => {
+    const v = await merchantWithVoucher(null);
+    const sharer = await createUser();
+    const source = await purchase(v, sharer.id);
+    const share = (i: number) =>
+      env.DB.prepare(
+        "INSERT INTO gift_card_shares (source_redemption_id, voucher_id, sharer_id, recipient_phone, claim_reference, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+      ).bind(source.id, v.voucherId, sharer.id, `+1555010${i}`, unique("GFT-"), NOW);
+    for (let i = 0; i < 5; i++) await share(i).run();
+    expect(about(await checkShareCap(env.DB), `purchase ${source.id}`)).toEqual([]);
+    const guard = await env.DB.prepare("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'gift_card_shares_cap'").first<{ sql: string }>();
+    await env.DB.prepare("DROP TRIGGER gift_card_shares_cap").run();
+    try {
+      await share(5).run();
+    } finally {
+      await env.DB.prepare(guard!.sql).run();
+    }
+    expect(about(await checkShareCap(env.DB), `purchase ${source.id}`)).toEqual([
+      { invariant: "shares-within-cap", subject: `purchase ${source.id}`, detail: "6 shares for a cap of 5" },
     ]);
   });
 

@@ -33,9 +33,17 @@ const who = fc.nat(USERS - 1);
 const Plan = fc.record({
   /** Wallet funds in purchases' worth (voucher_cost); some wallets cannot pay for everything. */
   funds: fc.array(fc.integer({ min: 0, max: 5 }), { minLength: USERS, maxLength: USERS }),
+  /** Small stocks, so purchases and claimed gift-card copies compete for the last units. */
   stock: fc.option(fc.integer({ min: 1, max: 5 }), { nil: null }),
   redemptionsPerPurchase: fc.integer({ min: 1, max: 3 }),
-  giftCard: fc.boolean(),
+  /** Mostly gift cards, so shares and claims run in most plans. */
+  giftCard: fc.oneof({ arbitrary: fc.constant(true), weight: 3 }, { arbitrary: fc.constant(false), weight: 1 }),
+  maxShares: fc.integer({ min: 1, max: 4 }),
+  /**
+   * After the first wave the merchant resets a limited stock to what is sold plus `spare`, so a
+   * few units are left for gift-card claims and late purchases to fight over.
+   */
+  spare: fc.integer({ min: 0, max: 3 }),
   buys: fc.array(
     fc.oneof(
       // `key`: an Idempotency-Key some purchases of one user share, sent concurrently.
@@ -50,11 +58,14 @@ const Plan = fc.record({
       fc.record({ op: fc.constant("cancel" as const), target: fc.nat() }),
       fc.record({ op: fc.constant("refund" as const), target: fc.nat() }),
       fc.record({ op: fc.constant("redeem" as const), target: fc.nat(), quantity: fc.integer({ min: 1, max: 3 }) }),
-      fc.record({ op: fc.constant("share" as const), target: fc.nat(), to: who }),
+      // `numbers`: how many phones one request shares to; together they often pass the cap.
+      fc.record({ op: fc.constant("share" as const), target: fc.nat(), to: who, numbers: fc.integer({ min: 1, max: 3 }) }),
     ),
     { maxLength: 12 },
   ),
-  claims: fc.array(fc.record({ share: fc.nat(), claimer: who }), { maxLength: 8 }),
+  claims: fc.array(fc.record({ share: fc.nat(), claimer: who }), { maxLength: 10 }),
+  /** Purchases racing the claims for the last units of stock. */
+  lateBuys: fc.array(who, { maxLength: 4 }),
   /** How many times each activation message is delivered (at-least-once queues repeat). */
   deliveries: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 12, maxLength: 12 }),
 });
@@ -80,10 +91,11 @@ async function world(plan: Plan, cost: number) {
     .bind(owner.id, unique("Stress shop "), now, now)
     .first<{ id: number }>();
   const voucher = await env.DB.prepare(
-    `INSERT INTO vouchers (uuid, merchant_id, title, voucher_type, product_name, product_min_bill, count, redemptions_per_purchase, is_gift_card, is_active, created_at, updated_at)
-     VALUES (?, ?, ?, 3, 'Coffee', 0, ?, ?, ?, 1, ?, ?) RETURNING id`,
+    `INSERT INTO vouchers (uuid, merchant_id, title, voucher_type, product_name, product_min_bill, count, redemptions_per_purchase, is_gift_card,
+       max_shares_per_purchase, is_active, created_at, updated_at)
+     VALUES (?, ?, ?, 3, 'Coffee', 0, ?, ?, ?, ?, 1, ?, ?) RETURNING id`,
   )
-    .bind(crypto.randomUUID(), merchant!.id, unique("Stress coffee "), plan.stock, plan.redemptionsPerPurchase, plan.giftCard ? 1 : 0, now, now)
+    .bind(crypto.randomUUID(), merchant!.id, unique("Stress coffee "), plan.stock, plan.redemptionsPerPurchase, plan.giftCard ? 1 : 0, plan.maxShares, now, now)
     .first<{ id: number }>();
   const offer = (outcome: "succeed" | "fail") =>
     env.DB.prepare(
@@ -146,7 +158,10 @@ async function runPlan(plan: Plan, cost: number) {
   expect([...byKey.values()].filter((ids) => ids.size > 1).map((ids) => [...ids])).toEqual([]);
   const purchases = [...new Map(paid.map((b) => [b.r.body.redemption_id as number, { owner: b.user, id: b.r.body.redemption_id as number }])).values()];
   const activations = bought.filter((b) => b.step.op === "activate" && b.r.status === 202).map((b) => b.r.body.transaction_id as string);
-  if (plan.stock !== null) expect(purchases.length).toBeLessThanOrEqual(plan.stock);
+  if (plan.stock !== null) {
+    expect(purchases.length).toBeLessThanOrEqual(plan.stock);
+    await env.DB.prepare("UPDATE vouchers SET count = sold_count + claimed_count + ? WHERE id = ?").bind(plan.spare, w.voucherId).run();
+  }
 
   // Wave 2: the partner answers (each message possibly more than once) while purchases are
   // cancelled, refunded, redeemed and shared, concurrently and sometimes repeatedly.
@@ -162,19 +177,21 @@ async function runPlan(plan: Plan, cost: number) {
       if (change.op === "redeem")
         await call("POST", "/api/v1/merchant/scan/redeem/", w.merchant.token, { redemption_id: p.id, quantity: change.quantity, location: "Till 1" });
       if (change.op === "share") {
-        const r = await call("POST", `/api/v1/vouchers/${p.id}/share-gift-card/`, p.owner.token, { phone_numbers: [w.phones[change.to]] });
+        const numbers = [w.phones[change.to]!, ...Array.from({ length: change.numbers - 1 }, () => `+1555${String(Math.floor(Math.random() * 1e7)).padStart(7, "0")}`)];
+        const r = await call("POST", `/api/v1/vouchers/${p.id}/share-gift-card/`, p.owner.token, { phone_numbers: numbers });
         if (r.status === 200 || r.status === 201) shared.push(...r.body.shares_created.map((s: { claim_reference: string }) => s.claim_reference));
       }
     }),
   ]);
 
-  // Wave 3: claims, some of one reference at once, some by the wrong phone.
-  await Promise.all(
-    plan.claims.map(async (claim) => {
+  // Wave 3: claims (some of one reference at once) racing late purchases for what is left of the stock.
+  await Promise.all([
+    ...plan.claims.map(async (claim) => {
       const reference = shared[claim.share % Math.max(shared.length, 1)];
       if (reference) await call("POST", "/api/v1/gift-card-claim/claim/", w.users[claim.claimer]!.token, { claim_reference: reference });
     }),
-  );
+    ...plan.lateBuys.map((user) => call("POST", "/api/v1/voucher-purchase/purchase/", w.users[user]!.token, { voucher_id: w.voucherId })),
+  ]);
 
   expect(responses.filter((r) => r.status >= 500).map((r) => r.body)).toEqual([]);
   if (activations.length > 0) {

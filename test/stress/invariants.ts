@@ -48,27 +48,44 @@ export async function checkNoNegativeBalance(db: D1Database): Promise<Violation[
 }
 
 /**
- * Invariant 4 (stock): sold_count never exceeds count, and it equals the paid purchases still
- * standing (claimed gift cards take no stock; cancel and refund give it back).
+ * Invariant 4 and 9 (stock): purchases plus claimed gift-card copies still standing never exceed
+ * count, counted from the rows themselves; sold_count equals the standing paid purchases and
+ * claimed_count the standing claimed copies (cancel and refund give a unit back).
  */
 export async function checkStock(db: D1Database): Promise<Violation[]> {
   const found = await rows(
     db,
-    `SELECT v.id, v.count, v.sold_count, COALESCE(p.live, 0) AS live
+    `SELECT v.id, v.count, v.sold_count, v.claimed_count, COALESCE(p.live, 0) AS live, COALESCE(p.copies, 0) AS copies
        FROM vouchers v
-       LEFT JOIN (SELECT voucher_id, COUNT(*) AS live FROM voucher_redemptions
-                   WHERE is_gift_voucher = 0 AND purchase_status NOT IN ('cancelled', 'refunded')
+       LEFT JOIN (SELECT voucher_id,
+                         SUM(CASE WHEN is_gift_voucher = 0 THEN 1 ELSE 0 END) AS live,
+                         SUM(CASE WHEN is_gift_voucher = 1 THEN 1 ELSE 0 END) AS copies
+                    FROM voucher_redemptions WHERE purchase_status NOT IN ('cancelled', 'refunded')
                    GROUP BY voucher_id) p ON p.voucher_id = v.id
-      WHERE v.sold_count < 0 OR (v.count IS NOT NULL AND v.sold_count > v.count) OR v.sold_count != COALESCE(p.live, 0)`,
+      WHERE v.sold_count < 0 OR v.claimed_count < 0
+         OR (v.count IS NOT NULL AND (v.sold_count + v.claimed_count > v.count OR COALESCE(p.live, 0) + COALESCE(p.copies, 0) > v.count))
+         OR v.sold_count != COALESCE(p.live, 0) OR v.claimed_count != COALESCE(p.copies, 0)`,
   );
   return found.map((r) => {
-    const oversold = r.count !== null && Number(r.sold_count) > Number(r.count);
+    const issued = Math.max(Number(r.sold_count) + Number(r.claimed_count), Number(r.live) + Number(r.copies));
+    const oversold = r.count !== null && issued > Number(r.count);
     return {
       invariant: oversold ? "stock-not-oversold" : "stock-matches-purchases",
       subject: `voucher ${r.id}`,
-      detail: `sold_count ${r.sold_count}, count ${r.count ?? "unlimited"}, standing purchases ${r.live}`,
+      detail: `sold_count ${r.sold_count}, claimed_count ${r.claimed_count}, count ${r.count ?? "unlimited"}, standing purchases ${r.live}, standing claimed copies ${r.copies}`,
     };
   });
+}
+
+/** Invariant 9 (shares): no purchase is shared to more people than the cap it was sold with. */
+export async function checkShareCap(db: D1Database): Promise<Violation[]> {
+  const found = await rows(
+    db,
+    `SELECT r.id, r.max_shares, COUNT(s.id) AS shares
+       FROM voucher_redemptions r JOIN gift_card_shares s ON s.source_redemption_id = r.id
+      GROUP BY r.id HAVING COUNT(s.id) > r.max_shares`,
+  );
+  return found.map((r) => ({ invariant: "shares-within-cap", subject: `purchase ${r.id}`, detail: `${r.shares} shares for a cap of ${r.max_shares}` }));
 }
 
 /** Invariant 4 (redemptions): 0 <= remaining <= total, and the events account for every unit used. */
@@ -170,6 +187,7 @@ export const ALL_CHECKS = {
   activationRefunds: checkActivationRefunds,
   voucherRefunds: checkVoucherRefunds,
   giftClaims: checkGiftClaims,
+  shareCap: checkShareCap,
 };
 
 /** Every check, in one list; empty means the database is consistent. */
