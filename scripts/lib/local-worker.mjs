@@ -14,6 +14,8 @@ export const LOCAL_SECRETS = {
   ENVIRONMENT: "test",
   JWT_SECRET: "local-worker-jwt-secret-0123456789abcdef0123456789",
   PARTNER_API_SECRET: "local-worker-partner-secret",
+  // The database starts empty (no admin to credit wallets): new users get points to buy with.
+  SIGNUP_BONUS: "100.00",
 };
 
 /**
