@@ -6,12 +6,11 @@ export const BEARER_PREFIX = "bearer.";
 
 /**
  * Close codes the server sends (RFC 6455 leaves 4000-4999 to applications). A client reconnects
- * with a fresh access token after 4001 and 4003; after 4009 another of its own connections took
- * the place of this one.
+ * with a fresh access token after 4001; after 4009 another of its own connections took the place
+ * of this one.
  */
 export const CloseCode = {
   TOKEN_EXPIRED: 4001,
-  TOKEN_INVALID: 4003,
   REPLACED: 4009,
 } as const;
 
