@@ -106,4 +106,17 @@ describe("Upstash REST bridge", () => {
     expect(res.status).toBe(401);
     expect(await res.json()).toEqual({ error: "Unauthorized" });
   });
+
+  it("runs Lua with EVAL, and EVALSHA after SCRIPT LOAD, against the real redis-server (the status cache's compare-and-set)", async () => {
+    const redis = client();
+    const key = uniqueKey("lua");
+    const script = "redis.call('HSET', KEYS[1], 'status', ARGV[1]); return redis.call('HGET', KEYS[1], 'status')";
+    expect(await redis.eval(script, [key], ["PENDING"])).toBe("PENDING");
+    const sha = await redis.scriptLoad(script);
+    expect(sha).toMatch(/^[0-9a-f]{40}$/);
+    expect(await redis.evalsha(sha, [key], ["SUCCESS"])).toBe("SUCCESS");
+    expect(await redis.hget<string>(key, "status")).toBe("SUCCESS");
+    await expect(redis.evalsha("0".repeat(40), [key], [])).rejects.toThrow(/NOSCRIPT/);
+    await redis.del(key);
+  });
 });
