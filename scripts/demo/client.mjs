@@ -1,4 +1,5 @@
 // The demo's HTTP client and step printer: one line per step, the response body on failure.
+import { createPerksClient } from "../../client/index.ts";
 
 export class DemoError extends Error {
   constructor(message, response) {
@@ -7,23 +8,28 @@ export class DemoError extends Error {
   }
 }
 
-export function createClient(baseUrl) {
+/**
+ * Every call goes through the API's typed client (client/index.ts: openapi-fetch over the types
+ * generated from the OpenAPI document), the one the README shows. `onResponse(method, path,
+ * result)` sees every answer (the contract test validates them against the document).
+ */
+export function createClient(baseUrl, { onResponse } = {}) {
   const base = baseUrl.replace(/\/$/, "");
+  const perks = createPerksClient(base);
   /** Calls the API; throws DemoError unless the status is one of `expect` (default: any 2xx). */
   return async function call(method, path, { token, body, headers = {}, expect } = {}) {
-    const init = { method, headers: { ...headers } };
+    const init = { headers: { ...headers }, parseAs: "text" };
     if (token) init.headers.authorization = `Bearer ${token}`;
-    if (body !== undefined) {
-      init.headers["content-type"] = "application/json";
-      init.body = JSON.stringify(body);
-    }
+    if (body !== undefined) init.body = body;
     let response;
+    let text;
     try {
-      response = await fetch(`${base}${path}`, init);
+      const answer = await perks.request(method.toLowerCase(), path, init);
+      response = answer.response;
+      text = answer.data ?? answer.error ?? "";
     } catch (error) {
       throw new DemoError(`${method} ${path}: could not reach ${base} (${error.cause?.code ?? error.message}). Is \`npm run dev\` running?`);
     }
-    const text = await response.text();
     let parsed = text;
     try {
       parsed = text ? JSON.parse(text) : null;
@@ -31,6 +37,7 @@ export function createClient(baseUrl) {
       // an SVG or HTML body stays text
     }
     const result = { status: response.status, body: parsed, headers: response.headers };
+    onResponse?.(method, path, result);
     const wanted = expect === undefined ? response.status >= 200 && response.status < 300 : [expect].flat().includes(response.status);
     if (!wanted) throw new DemoError(`${method} ${path} answered ${response.status}${expect ? ` (expected ${[expect].flat().join(" or ")})` : ""}`, result);
     return result;

@@ -23,7 +23,7 @@ export const LOCAL_SECRETS = {
  * `{ JWT_SECRET: "" }` to see a misconfigured worker). Without redis-server it fails: the suites
  * that use it never skip.
  */
-export async function startLocalWorker({ bindings = {}, log = () => {} } = {}) {
+export async function startLocalWorker({ bindings = {}, seed = false, log = () => {} } = {}) {
   const stops = [];
   const stop = async () => {
     for (const fn of stops.reverse()) await fn().catch(() => {});
@@ -52,7 +52,12 @@ export async function startLocalWorker({ bindings = {}, log = () => {} } = {}) {
       bindings: { ...options.bindings, ...LOCAL_SECRETS, ...bindings },
     });
     stops.push(() => mf.dispose());
-    await applySql(await mf.getD1Database("DB"), migrationFiles());
+    const db = await mf.getD1Database("DB");
+    await applySql(db, migrationFiles());
+    if (seed) {
+      const { buildSeedSql } = await import("../seed.mjs");
+      await applySql(db, [{ name: "demo data", text: buildSeedSql() }]);
+    }
     log(`local worker: ${url}`);
     return { url, mf, stop };
   } catch (error) {

@@ -3,7 +3,8 @@
 import { startLocalWorker } from "../../scripts/lib/local-worker.mjs";
 
 export default async function setup({ provide }: { provide: (key: "workerUrl", value: string) => void }) {
-  const worker = await startLocalWorker();
+  // With the demo data, so the demo's flows can run against it (the contract test does).
+  const worker = await startLocalWorker({ seed: true });
   provide("workerUrl", worker.url);
   return () => worker.stop();
 }
