@@ -3,6 +3,8 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { afterEach, describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import { PUBLIC_MAX_AGE_SECONDS, readCacheClock } from "../../src/lib/read-cache";
+import { getCost } from "../../src/features/settings/settings.service";
+import { RequestDb } from "../../src/db/request-db";
 import { BASE } from "../helpers/api";
 import { createUser, unique } from "../helpers/factories";
 import { createMerchant, createVoucher } from "../helpers/voucher-factories";
@@ -77,6 +79,22 @@ describe("per-isolate read cache", () => {
     await call("/api/v1/offers/", { token: user.token });
     const list = await call("/api/v1/offers/?include_inactive=true", { token: admin.token });
     expect(list.body.every((o: Record<string, unknown>) => "sandbox_outcome" in o)).toBe(true);
+  });
+
+  it("site settings: cached within the bound; a change written through this isolate is seen at once", async () => {
+    const cacheEnv = { DB: env.DB, READ_CACHE_SECONDS: String(CACHE_SECONDS) };
+    const setCost = (value: number) =>
+      env.DB.prepare("UPDATE site_settings SET value = ? WHERE key = 'advertisement_cost'").bind(String(value)).run();
+    await setCost(1500);
+    expect(await getCost(cacheEnv, "advertisement_cost")).toBe(1500);
+    await setCost(1700); // elsewhere
+    expect(await getCost(cacheEnv, "advertisement_cost")).toBe(1500);
+    now += CACHE_SECONDS * 1000 + 1;
+    expect(await getCost(cacheEnv, "advertisement_cost")).toBe(1700);
+    // Through a request's database (this isolate's write path): dropped at once.
+    const requestDb = new RequestDb(env.DB, null);
+    await requestDb.prepare("UPDATE site_settings SET value = ? WHERE key = 'advertisement_cost'").bind("1900").run();
+    expect(await getCost(cacheEnv, "advertisement_cost")).toBe(1900);
   });
 
   it("with READ_CACHE_SECONDS=0 every read goes to D1", async () => {

@@ -1,5 +1,6 @@
 import type { Env } from "../../env";
 import { parseAmount, toPoints } from "../../lib/money";
+import { cached } from "../../lib/read-cache";
 import { nowIso } from "../../lib/time";
 
 export const SETTING_KEYS = ["voucher_cost", "advertisement_cost", "advertisement_extension_cost_per_day"] as const;
@@ -19,9 +20,15 @@ export const DAY_LIMITS: Record<DaySettingKey, { min: number; max: number; fallb
   advertisement_max_days: { min: 1, max: 3650, fallback: 366 },
 };
 
-export async function getDays(env: Pick<Env, "DB">, key: DaySettingKey): Promise<number> {
-  const row = await env.DB.prepare("SELECT value FROM site_settings WHERE key = ?").bind(key).first<{ value: string }>();
-  return daysOf(key, row?.value);
+/** A setting's stored value, from the per-isolate read cache (an admin's change here is seen at once). */
+function storedSetting(env: Pick<Env, "DB" | "READ_CACHE_SECONDS">, key: string): Promise<string | undefined> {
+  return cached(env, `setting:${key}`, ["site_settings"], async () =>
+    (await env.DB.prepare("SELECT value FROM site_settings WHERE key = ?").bind(key).first<{ value: string }>())?.value,
+  );
+}
+
+export async function getDays(env: Pick<Env, "DB" | "READ_CACHE_SECONDS">, key: DaySettingKey): Promise<number> {
+  return daysOf(key, await storedSetting(env, key));
 }
 
 function daysOf(key: DaySettingKey, stored: string | undefined) {
@@ -31,9 +38,8 @@ function daysOf(key: DaySettingKey, stored: string | undefined) {
 }
 
 /** A cost in minor units; stored as text so the table can hold other kinds of settings later. */
-export async function getCost(env: Pick<Env, "DB">, key: SettingKey): Promise<number> {
-  const row = await env.DB.prepare("SELECT value FROM site_settings WHERE key = ?").bind(key).first<{ value: string }>();
-  const value = Number(row?.value);
+export async function getCost(env: Pick<Env, "DB" | "READ_CACHE_SECONDS">, key: SettingKey): Promise<number> {
+  const value = Number(await storedSetting(env, key));
   return Number.isSafeInteger(value) && value >= 0 ? value : DEFAULTS[key];
 }
 
