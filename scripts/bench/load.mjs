@@ -2,8 +2,9 @@
 import autocannon from "autocannon";
 
 export const CONNECTIONS = 32;
-export const DURATION_SECONDS = 6;
-const WARMUP_SECONDS = 1;
+/** Seconds measured per endpoint (BENCH_SECONDS overrides; short runs while developing). */
+export const DURATION_SECONDS = Number(process.env.BENCH_SECONDS) || 3.5;
+const WARMUP_SECONDS = Math.min(0.5, DURATION_SECONDS);
 
 /**
  * One endpoint: `next()` gives each request its {method, path, headers, body}, so requests can
@@ -17,38 +18,50 @@ export async function measure(baseUrl, next, { connections = CONNECTIONS, durati
       duration: seconds,
       pipelining: 1,
       timeout: 20,
-      requests: [{ setupRequest: (request) => ({ ...request, ...next() }) }],
+      requests: [
+        {
+          setupRequest: (request) => {
+            const r = next();
+            return { ...request, ...r, headers: r.headers ?? {} };
+          },
+        },
+      ],
     });
   await run(WARMUP_SECONDS);
   const result = await run(duration);
   return {
     requests: result.requests.total,
-    rps: Math.round(result.requests.average * 10) / 10,
+    rps: Math.round((result.requests.total / result.duration) * 10) / 10,
     p50_ms: result.latency.p50,
     p99_ms: result.latency.p99,
     // Anything but 2xx is an error here: a 400 or 429 means the endpoint did not do the work.
     errors: result.non2xx + result.errors + result.timeouts,
-    status_codes: Object.fromEntries(
-      ["1xx", "2xx", "3xx", "4xx", "5xx"].map((k) => [k, result[k]]).filter(([, n]) => n > 0),
-    ),
+    status_codes: Object.fromEntries(["1xx", "2xx", "3xx", "4xx", "5xx"].map((k) => [k, result[k]]).filter(([, n]) => n > 0)),
   };
 }
 
-export function formatTable(rows) {
-  const header = ["endpoint", "req/s", "p50 ms", "p99 ms", "errors", "vs health", "D1 round trips (statements)"];
-  const lines = rows.map((r) =>
-    r.available === false
-      ? [r.name, "not available", "", "", "", "", ""]
-      : [
-          r.name,
-          String(r.rps),
-          String(r.p50_ms),
-          String(r.p99_ms),
-          String(r.errors),
-          r.ratio === undefined ? "" : r.ratio.toFixed(2),
-          r.d1 ? `${r.d1.round_trips} (${r.d1.statements})` : "",
-        ],
-  );
+const cell = (value) => (value === undefined || value === null ? "" : String(value));
+
+export function formatTable(rows, floors) {
+  const header = ["endpoint", "req/s", "p50", "p99", "err", "floor", "floor req/s", "floor p99", "ratio", "p99 / floor", "D1 RT (stmts)", "to primary"];
+  const lines = rows.map((r) => {
+    if (r.available === false) return [r.name, "not available", "", "", "", "", "", "", "", "", "", ""];
+    const floor = floors[r.floor_key];
+    return [
+      r.name,
+      cell(r.rps),
+      cell(r.p50_ms),
+      cell(r.p99_ms),
+      cell(r.errors),
+      floor?.name ?? "",
+      cell(floor?.rps),
+      cell(floor?.p99_ms),
+      r.ratio === undefined ? "" : r.ratio.toFixed(2),
+      r.p99_ratio === undefined ? "" : r.p99_ratio.toFixed(2),
+      r.d1 ? `${r.d1.round_trips} (${r.d1.statements})` : "",
+      r.d1 ? cell(r.d1.primary_round_trips) : "",
+    ];
+  });
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const row = (cells) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
   return [row(header), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...lines.map(row)].join("\n");

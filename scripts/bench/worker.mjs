@@ -65,7 +65,7 @@ async function fromWranglerToml() {
  * with the bench's own secrets instead of .dev.vars (no provider keys: notifications stay in the
  * sandbox) and rate limits raised so the benchmark measures work, not 429s.
  */
-export async function workerOptions({ scriptPath, extraModules = [], redis, persistPath }) {
+export async function workerOptions({ scriptPath, extraModules = [], redis, persistPath, vars: extraVars = {} }) {
   const { base, vars } = await fromWranglerToml();
   const ratelimits = Object.fromEntries(
     Object.entries(base.ratelimits ?? {}).map(([name, limiter]) => [name, { ...limiter, simple: { limit: 1_000_000_000, period: 60 } }]),
@@ -87,6 +87,7 @@ export async function workerOptions({ scriptPath, extraModules = [], redis, pers
     bindings: {
       ...vars,
       ...BENCH_SECRETS,
+      ...extraVars,
       UPSTASH_REDIS_REST_URL: redis?.url ?? "",
       UPSTASH_REDIS_REST_TOKEN: redis?.token ?? "",
     },
@@ -97,15 +98,36 @@ export async function workerOptions({ scriptPath, extraModules = [], redis, pers
 /** Options in Miniflare 4's documented shape, converted when the installed Miniflare is 5. */
 export async function miniflareOptions(options) {
   const { convertV4MiniflareOptions } = await loadMiniflare();
-  const v4 = { host: "127.0.0.1", port: 0, ...options };
+  // The API logs one JSON line per request; printing them here would spend the cores being measured.
+  const quiet = process.env.BENCH_LOGS ? {} : { handleStructuredLogs: () => {} };
+  const v4 = { host: "127.0.0.1", port: 0, ...quiet, ...options };
   return convertV4MiniflareOptions ? convertV4MiniflareOptions(v4) : v4;
 }
+
+/** The API first (it gets the main socket), then any other workers (the floor) in the same workerd. */
+export function withWorkers(app, ...others) {
+  const { resourcePersistencePath, ...first } = app;
+  return { resourcePersistencePath, workers: [first, ...others] };
+}
+
+const trimmed = (url) => url.href.replace(/\/$/, "");
 
 export async function startWorker(options) {
   const { Miniflare } = await loadMiniflare();
   const mf = new Miniflare(await miniflareOptions(options));
   const url = await mf.ready;
-  return { mf, url: url.href.replace(/\/$/, "") };
+  return { mf, url: trimmed(url) };
+}
+
+/** Restarts the same Miniflare with new options; returns the API's and the floor's URLs. */
+export async function restart(mf, options) {
+  await mf.setOptions(await miniflareOptions(options));
+  return urls(mf);
+}
+
+export async function urls(mf) {
+  const url = trimmed(await mf.ready);
+  return { url, floorUrl: trimmed(await mf.unsafeGetDirectURL("floor")) };
 }
 
 /** Runs SQL files' statements against the D1 binding, one batch (transaction) per file. */

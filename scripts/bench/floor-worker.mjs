@@ -1,0 +1,215 @@
+// The floor: a bare Hono + jose worker, run in the same workerd as the API with the same D1
+// database, doing per endpoint only the platform work that endpoint cannot avoid: verify the JWT,
+// then the same D1 round trips against tables of the same shape (an indexed join, a page query,
+// one batch through a Durable Object for money, one serialised object for the hot wallet).
+// Bundled by scripts/bench/floor.mjs. `/probe/*` routes add one cost at a time to the scan's
+// floor, to see where the API's time goes (`npm run bench -- --probes`).
+import { DurableObject } from "cloudflare:workers";
+import { Hono } from "hono";
+import { jwtVerify } from "jose";
+import { z } from "zod";
+
+const encoder = new TextEncoder();
+let hmacKey;
+/** The secret is imported once per isolate; importing it per request is avoidable work. */
+const key = (env) =>
+  (hmacKey ??= crypto.subtle.importKey("raw", encoder.encode(env.JWT_SECRET), { name: "HMAC", hash: "SHA-256" }, false, ["verify"]));
+
+async function verify(c, { rawSecret = false } = {}) {
+  const token = (c.req.header("authorization") ?? "").replace(/^Bearer\s+/i, "");
+  const secret = rawSecret ? encoder.encode(c.env.JWT_SECRET) : await key(c.env);
+  const { payload } = await jwtVerify(token, secret, {
+    algorithms: ["HS256"],
+    issuer: c.env.JWT_ISSUER,
+    audience: c.env.JWT_AUDIENCE,
+    requiredClaims: ["exp", "sub"],
+  });
+  return payload;
+}
+
+const SCAN_JOIN = `SELECT r.id, r.purchase_reference, r.purchase_status, r.remaining_redemptions, r.expiry_date, r.is_gift_voucher,
+       v.title, v.voucher_type, v.product_name, u.first_name, u.last_name, u.phone, m.business_name, m.is_active
+  FROM voucher_redemptions r JOIN vouchers v ON v.id = r.voucher_id JOIN users u ON u.id = r.user_id JOIN merchants m ON m.id = r.merchant_id
+ WHERE r.purchase_reference = ?`;
+
+const scanRead = (db, reference) => db.prepare(SCAN_JOIN).bind(reference).first();
+
+/** Two statements, one batch: the conditional debit and its ledger row (the money write's shape). */
+function moneyBatch(db, userId, amount, note) {
+  const now = new Date().toISOString();
+  return db.batch([
+    db.prepare("UPDATE floor_wallets SET balance = balance - ?, updated_at = ? WHERE user_id = ?").bind(amount, now, userId),
+    db
+      .prepare(
+        "INSERT INTO floor_ledger (user_id, amount, balance_after, kind, note, created_at) SELECT ?, ?, balance, 'debit', ?, ? FROM floor_wallets WHERE user_id = ? RETURNING id, balance_after",
+      )
+      .bind(userId, -amount, note, now, userId),
+  ]);
+}
+
+/** One per wallet, serialised by its own promise chain like the API's wallet object. */
+export class FloorWallet extends DurableObject {
+  tail = Promise.resolve();
+  apply(userId, amount) {
+    const run = this.tail.then(async () => {
+      try {
+        const results = await moneyBatch(this.env.DB, userId, amount, "floor");
+        return { ok: true, balance: results[1].results[0].balance_after };
+      } catch (error) {
+        if (String(error?.message ?? error).includes("CHECK constraint failed")) return { ok: false };
+        throw error;
+      }
+    });
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+}
+
+const walletOf = (env, name) => env.FLOOR_WALLET.get(env.FLOOR_WALLET.idFromName(name));
+
+async function money(c, name) {
+  const claims = await verify(c);
+  await c.req.json();
+  const result = await walletOf(c.env, name ?? `wallet:${claims.sub}`).apply(Number(claims.sub), 1000);
+  return result.ok ? c.json(result, 201) : c.json({ error: "Insufficient balance", code: "INSUFFICIENT_BALANCE" }, 400);
+}
+
+async function redisCommand(env, path, body) {
+  const response = await fetch(`${env.UPSTASH_REDIS_REST_URL}${path}`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${env.UPSTASH_REDIS_REST_TOKEN}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  return response.json();
+}
+
+const app = new Hono();
+
+app.get("/floor/bare", (c) => c.json({ status: "ok" }));
+
+// One indexed join (merchant scan).
+app.post("/floor/scan", async (c) => {
+  await verify(c);
+  const { qr_data } = await c.req.json();
+  return c.json(await scanRead(c.env.DB, qr_data));
+});
+
+// One read of a page of rows (the offers catalogue, signed in).
+app.get("/floor/offers", async (c) => {
+  await verify(c);
+  const { results } = await c.env.DB.prepare("SELECT * FROM offers WHERE is_active = 1 ORDER BY id LIMIT 500").all();
+  return c.json(results);
+});
+
+// One read, public (the categories list).
+app.get("/floor/categories", async (c) => {
+  const { results } = await c.env.DB.prepare("SELECT * FROM categories WHERE is_active = 1 ORDER BY name").all();
+  return c.json({ count: results.length, results });
+});
+
+// One batch of a count and a page (public voucher search and browse).
+app.get("/floor/vouchers", async (c) => {
+  const like = `%${c.req.query("search") ?? ""}%`;
+  const where = "FROM vouchers v JOIN merchants m ON m.id = v.merchant_id WHERE v.is_active = 1 AND m.is_active = 1 AND v.title LIKE ?";
+  const [count, page] = await c.env.DB.batch([
+    c.env.DB.prepare(`SELECT COUNT(*) AS n ${where}`).bind(like),
+    c.env.DB.prepare(`SELECT v.*, m.business_name ${where} ORDER BY v.id DESC LIMIT 20`).bind(like),
+  ]);
+  return c.json({ count: count.results[0].n, results: page.results });
+});
+
+// One primary-key read of the caller's row (activation status from D1).
+app.get("/floor/status/:id", async (c) => {
+  const claims = await verify(c);
+  const row = await c.env.DB.prepare("SELECT id, user_id, status, amount, offer_id, created_at, updated_at FROM transactions WHERE id = ? AND user_id = ?")
+    .bind(c.req.param("id"), Number(claims.sub))
+    .first();
+  return row ? c.json(row) : c.json({ error: "Not found" }, 404);
+});
+
+// One HGETALL over the Upstash REST protocol (activation status from Redis).
+app.get("/floor/status-redis/:id", async (c) => {
+  await verify(c);
+  const { result } = await redisCommand(c.env, "/", ["HGETALL", `transaction:${c.req.param("id")}`]);
+  return result?.length ? c.json(result) : c.json({ error: "Not found" }, 404);
+});
+
+// One batch of two statements through the caller's Durable Object (purchase, activation).
+app.post("/floor/money", (c) => money(c));
+// The same, every request to one object (the hot wallet).
+app.post("/floor/hot", (c) => money(c, "hot"));
+
+// One batch of two statements straight to D1 (redeem: the guarded update and its event row).
+app.post("/floor/batch", async (c) => {
+  const claims = await verify(c);
+  await c.req.json();
+  const results = await moneyBatch(c.env.DB, Number(claims.sub), 0, "floor batch");
+  return c.json(results[1].results[0]);
+});
+
+// One insert and one queue message (notification send).
+app.post("/floor/notify", async (c) => {
+  const claims = await verify(c);
+  const body = await c.req.json();
+  const row = await c.env.DB.prepare("INSERT INTO floor_notifications (user_id, title, message, created_at) VALUES (?, ?, ?, ?) RETURNING id")
+    .bind(Number(claims.sub), body.title, body.message, new Date().toISOString())
+    .first();
+  await c.env.FLOOR_QUEUE.send({ id: row.id });
+  return c.json(row, 201);
+});
+
+// Probes: the scan's floor plus one cost each.
+const ScanBody = z.strictObject({ qr_data: z.string().trim().min(1).max(2048) });
+const probes = {
+  "jose-raw-secret": async (c) => {
+    await verify(c, { rawSecret: true });
+    return (await c.req.json()).qr_data;
+  },
+  zod: async (c) => {
+    await verify(c);
+    return ScanBody.parse(await c.req.json()).qr_data;
+  },
+  "rate-limit": async (c) => {
+    const claims = await verify(c);
+    await c.env.PROBE_LIMITER.limit({ key: `scan:${claims.sub}` });
+    return (await c.req.json()).qr_data;
+  },
+  session: async (c) => {
+    await verify(c);
+    c.set("db", c.env.DB.withSession("first-unconstrained"));
+    return (await c.req.json()).qr_data;
+  },
+  "redis-write": async (c) => {
+    const claims = await verify(c);
+    await redisCommand(c.env, "/pipeline", [
+      ["HSET", `probe:${claims.sub}`, "status", "PENDING", "amount", "1.00"],
+      ["EXPIRE", `probe:${claims.sub}`, "60"],
+    ]);
+    return (await c.req.json()).qr_data;
+  },
+  "queue-send": async (c) => {
+    const claims = await verify(c);
+    await c.env.FLOOR_QUEUE.send({ probe: claims.sub });
+    return (await c.req.json()).qr_data;
+  },
+  "idempotency-claim-and-completion": async (c) => {
+    const claims = await verify(c);
+    const scope = `${claims.sub}:${c.req.header("idempotency-key") ?? crypto.randomUUID()}`;
+    await c.env.DB.prepare("INSERT INTO floor_idem (scope, request_hash, state) VALUES (?, ?, 'in_progress') ON CONFLICT (scope) DO NOTHING")
+      .bind(scope, "h")
+      .run();
+    c.set("after", () =>
+      c.env.DB.prepare("UPDATE floor_idem SET state = 'done', response_status = 200, response_body = ? WHERE scope = ?").bind("{}", scope).run(),
+    );
+    return (await c.req.json()).qr_data;
+  },
+};
+for (const [name, before] of Object.entries(probes))
+  app.post(`/probe/${name}`, async (c) => {
+    const reference = await before(c);
+    const row = await scanRead(c.get("db") ?? c.env.DB, reference);
+    await c.get("after")?.();
+    return c.json(row);
+  });
+
+export default app;

@@ -1,0 +1,43 @@
+// Prints bench/results.json as the markdown of bench/README.md's recorded-run section:
+// `node scripts/bench/report.mjs` after `npm run bench`.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ROOT } from "../lib/wrangler.mjs";
+
+const r = JSON.parse(readFileSync(join(ROOT, "bench", "results.json"), "utf8"));
+const m = r.machine;
+const out = [];
+out.push(
+  `${r.generated_at.slice(0, 16).replace("T", " ")} UTC, ${m.cores} cores (${m.cpu_model}), ${m.memory_gb} GB, Node ${m.node}, workerd ${m.workerd}, ` +
+    `load average ${m.load_average_at_start.join(" ")} at the start and ${m.load_average_at_end.join(" ")} at the end; ${r.method.load_generator}. Whole run ${r.duration_s} s.`,
+  "",
+  "| endpoint | req/s | p50 ms | p99 ms | errors | floor | floor req/s | floor p99 ms | ratio | p99 / floor p99 | D1 round trips (statements) | to the primary |",
+  "|---|---|---|---|---|---|---|---|---|---|---|---|",
+);
+for (const e of r.endpoints) {
+  if (!e.available) {
+    out.push(`| ${e.name} | not available | | | | | | | | | | |`);
+    continue;
+  }
+  const f = e.floor ?? {};
+  out.push(
+    `| ${e.name} | ${e.rps} | ${e.p50_ms} | ${e.p99_ms} | ${e.errors} | ${f.name ?? ""} | ${f.rps ?? ""} | ${f.p99_ms ?? ""} | ${e.ratio?.toFixed(2) ?? ""} | ${e.p99_ratio?.toFixed(2) ?? ""} | ${e.d1 ? `${e.d1.round_trips} (${e.d1.statements})` : ""} | ${e.d1?.primary_round_trips ?? ""} |`,
+  );
+}
+const h = r.hot_wallet;
+out.push(
+  "",
+  `Hot wallet: ${h.attempts} concurrent purchases on one wallet, ${h.successes} succeeded, ${h.refused} refused for balance (expected ${h.expected_successes}), ` +
+    `${h.rps} req/s; the floor's single object ${h.floor.rps} req/s (${h.floor.successes} succeeded): ratio ${h.ratio}. ` +
+    `Final balance ${h.final_balance} = ${h.start_balance} − ${h.successes} × price, equal to the ledger sum: ${h.balance_ok ? "ok" : "MISMATCH"}.`,
+  "",
+  `Bundle: ${(r.bundle.bytes / 1024).toFixed(1)} KiB, gzip ${(r.bundle.gzip_bytes / 1024).toFixed(1)} KiB` +
+    (r.bundle.wrangler_reported ? ` (wrangler reports ${r.bundle.wrangler_reported.total} / gzip ${r.bundle.wrangler_reported.gzip}).` : "."),
+  "",
+  `Conservation over ${r.conservation.wallets} wallets: ${r.conservation.mismatches.length === 0 ? "ok" : "MISMATCH"}.`,
+);
+if (r.probes) {
+  out.push("", `Probes (scan floor ${r.probes.baseline.rps} req/s, plus one cost each):`, "", "| probe | req/s | µs per request over the floor |", "|---|---|---|");
+  for (const [k, p] of Object.entries(r.probes)) if (k !== "baseline") out.push(`| ${k} | ${p.rps} | ${p.cost_us_per_request} |`);
+}
+console.log(out.join("\n"));
