@@ -33,6 +33,8 @@ export default defineConfig({
           ENVIRONMENT: "test",
           // Tests write fixtures straight to D1, which a per-isolate cache would not see; the cache's own tests turn it on.
           READ_CACHE_SECONDS: "0",
+          // Links come from here, never from the request's Host (tests call http://perks.test).
+          PUBLIC_BASE_URL: "http://perks.test",
           JWT_SECRET: "test-jwt-secret-0123456789abcdef0123456789abcdef",
           PARTNER_API_SECRET: "test-partner-secret",
           UPSTASH_REDIS_REST_URL: `http://127.0.0.1:${bridgePort}`,

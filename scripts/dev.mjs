@@ -42,6 +42,8 @@ function writeDevVars(redis) {
   const jwtSecret = existing.get("JWT_SECRET") || randomBytes(24).toString("hex");
   const managed = new Map([
     ["ENVIRONMENT", "development"],
+    // Every absolute link (claim links, QR images, media, pages) is built from this.
+    ["PUBLIC_BASE_URL", `http://localhost:${DEV_PORT}`],
     ["JWT_SECRET", jwtSecret],
     ["PARTNER_API_SECRET", "dev-partner-secret"],
     ["UPSTASH_REDIS_REST_URL", redis?.url ?? ""],

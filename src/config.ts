@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { Env } from "./env";
+import { publicBaseUrlProblem } from "./lib/public-url";
 
 /**
  * The worker's vars and secrets, checked once per isolate at the entry of fetch, queue and
@@ -74,6 +75,9 @@ export function checkConfiguration(raw: Env): Configuration {
     problems.push(`${name} ${result.error.issues[0]?.message ?? "is invalid"}`);
     if (name in CONFIG_DEFAULTS) values[name] = CONFIG_DEFAULTS[name as keyof typeof CONFIG_DEFAULTS];
   }
+  // Links are never guessed from the Host header: outside development the base must be set.
+  const baseProblem = publicBaseUrlProblem(values as unknown as Env);
+  if (baseProblem && !problems.some((p) => p.startsWith("PUBLIC_BASE_URL"))) problems.push(baseProblem);
   const configuration = { env: values as unknown as Env, problems };
   // Bindings objects are stable per isolate: the parse and the log happen once.
   checked.set(raw, configuration);

@@ -1,4 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
+import { publicRequestUrl } from "../../lib/public-url";
 import { bearerSecurity, createRouter, errorResponses, jsonContent } from "../../lib/openapi";
 import { PaginatedSchema, pageWindow, paginated } from "../../lib/pagination";
 import { currentUser, requireAuth } from "../../middleware/auth";
@@ -36,7 +37,7 @@ accountRouter.openapi(
   async (c) => {
     const query = c.req.valid("query");
     const { count, rows } = await listTransactions(c.env, currentUser(c).userId, query, pageWindow(query));
-    return c.json(paginated(c.req.url, query, count, rows), 200);
+    return c.json(paginated(publicRequestUrl(c.env, c.req.url), query, count, rows), 200);
   },
 );
 

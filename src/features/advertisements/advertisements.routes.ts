@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { publicBaseUrl } from "../../lib/public-url";
 import type { Context } from "hono";
 import type { AppBindings } from "../../env";
 import { validationError } from "../../lib/errors";
@@ -19,7 +20,7 @@ import {
 import { activeAdvertisements, createAdvertisement, extendAdvertisement } from "./advertisements.service";
 
 const tags = ["Advertisements"];
-const baseUrl = (c: Context<AppBindings>) => c.env.PUBLIC_BASE_URL || new URL(c.req.url).origin;
+const baseUrl = (c: Context<AppBindings>) => publicBaseUrl(c.env);
 
 export const advertisementsRouter = createRouter();
 advertisementsRouter.use("/", requireAuth, idempotency);

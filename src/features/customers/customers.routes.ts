@@ -1,4 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
+import { publicRequestUrl } from "../../lib/public-url";
 import { bearerSecurity, createRouter, errorResponses, jsonBody, jsonContent } from "../../lib/openapi";
 import { PaginatedSchema, PaginationQuery } from "../../lib/pagination";
 import { currentUser, requireAuth } from "../../middleware/auth";
@@ -41,7 +42,7 @@ customersRouter.openapi(
     request: { query: PaginationQuery },
     responses: { 200: jsonContent(PaginatedSchema(Customer), "A page of customers"), ...errorResponses(400, 401) },
   }),
-  async (c) => c.json(await listCustomers(c.env, currentUser(c), c.req.valid("query"), c.req.url), 200),
+  async (c) => c.json(await listCustomers(c.env, currentUser(c), c.req.valid("query"), publicRequestUrl(c.env, c.req.url)), 200),
 );
 
 customersRouter.openapi(

@@ -1,4 +1,5 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
+import { publicBaseUrl } from "../../lib/public-url";
 import { Scalar } from "@scalar/hono-api-reference";
 import type { AppBindings } from "../../env";
 import { buildOpenApiDocument } from "./openapi-document";
@@ -29,11 +30,11 @@ export function registerDocs(app: OpenAPIHono<AppBindings>) {
     description:
       "The access token from `POST /api/v1/auth/login` (or `/token`): `Authorization: Bearer <access>`. `Authorization: Token <access>` is accepted too.",
   });
-  // Built once per isolate (the routes do not change while it runs); the server URL is the caller's origin.
+  // Built once per isolate (the routes do not change while it runs); the server URL is the public base.
   let document: Record<string, any> | undefined;
   app.get(OPENAPI_PATH, (c) => {
     document ??= buildOpenApiDocument(app, INFO, "");
-    return c.json({ ...document, servers: [{ url: new URL(c.req.url).origin }] });
+    return c.json({ ...document, servers: [{ url: publicBaseUrl(c.env) }] });
   });
   app.get("/api/docs", Scalar({
       url: OPENAPI_PATH,

@@ -34,7 +34,6 @@ giftCardShareRouter.openapi(
       id: c.req.valid("param").id,
       phoneNumbers: phone_numbers,
       defaultCountryCode: default_country_code,
-      origin: new URL(c.req.url).origin,
     });
     return c.json(result, 200);
   },

@@ -3,6 +3,7 @@ import { ApiError, ErrorCode, badRequest, notFound, validationError } from "../.
 import { referenceCode } from "../../lib/ids";
 import { normalizePhone } from "../../lib/phone";
 import { nowIso } from "../../lib/time";
+import { publicBaseUrl } from "../../lib/public-url";
 import { notifyMany } from "../notifications/notify";
 
 export const MAX_SHARE_NUMBERS = 20;
@@ -106,7 +107,7 @@ async function insertShares(env: Pick<Env, "DB">, purchase: Candidate, userId: n
 
 export async function shareGiftCard(
   env: Env,
-  input: { userId: number; id: number; phoneNumbers: string[]; defaultCountryCode?: string; origin: string },
+  input: { userId: number; id: number; phoneNumbers: string[]; defaultCountryCode?: string },
 ) {
   const now = nowIso();
   const purchase = await findPurchase(env, input.userId, input.id, now);
@@ -125,7 +126,7 @@ export async function shareGiftCard(
   if (purchase.shares_used + valid.length > purchase.max_shares) throw shareLimitReached(purchase, valid.length);
   const shares = await insertShares(env, purchase, input.userId, valid, now);
 
-  const base = (env.PUBLIC_BASE_URL || input.origin).replace(/\/$/, "");
+  const base = publicBaseUrl(env);
   const from = purchase.sharer_name || "A friend";
   // One notification per share through the notifications queue; the dedupe key makes a retried
   // request (or a replay) send nothing twice.

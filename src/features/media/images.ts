@@ -32,11 +32,7 @@ export async function storeImage(env: Pick<Env, "MEDIA">, folder: string, file: 
   return key;
 }
 
-/** Absolute URL of a stored object: PUBLIC_BASE_URL when configured, else the request's origin. */
+/** Absolute URL of a stored object under the public base (see publicBaseUrl). */
 export function mediaUrl(baseUrl: string, key: string | null): string | null {
   return key ? `${baseUrl}/api/v1/media/${key}` : null;
-}
-
-export function publicBaseUrl(env: Pick<Env, "PUBLIC_BASE_URL">, requestUrl: string): string {
-  return (env.PUBLIC_BASE_URL || new URL(requestUrl).origin).replace(/\/$/, "");
 }

@@ -1,4 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
+import { publicRequestUrl } from "../../lib/public-url";
 import { bearerSecurity, createRouter, errorResponses, jsonBody, jsonContent } from "../../lib/openapi";
 import { currentUser, requireAuth } from "../../middleware/auth";
 import { idempotency } from "../../middleware/idempotency";
@@ -53,5 +54,5 @@ merchantScanRouter.openapi(
     request: { query: RedemptionsQuery },
     responses: { 200: jsonContent(RedemptionEventPage, "Redemptions"), ...errorResponses(400, 401, 403) },
   }),
-  async (c) => c.json(await listRedemptions(c.env, currentUser(c).userId, c.req.url, c.req.valid("query")), 200),
+  async (c) => c.json(await listRedemptions(c.env, currentUser(c).userId, publicRequestUrl(c.env, c.req.url), c.req.valid("query")), 200),
 );

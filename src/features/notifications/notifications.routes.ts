@@ -1,4 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
+import { publicRequestUrl } from "../../lib/public-url";
 import { bearerSecurity, createRouter, errorResponses, jsonBody, jsonContent } from "../../lib/openapi";
 import { PaginatedSchema, PaginationQuery } from "../../lib/pagination";
 import { currentUser, requireAuth } from "../../middleware/auth";
@@ -52,7 +53,7 @@ notificationsRouter.openapi(
   }),
   async (c) => {
     const { status, channel, recipient_type, scope, ...page } = c.req.valid("query");
-    return c.json(await listNotifications(c.env, currentUser(c), { status, channel: channel ?? recipient_type, scope }, page, c.req.url), 200);
+    return c.json(await listNotifications(c.env, currentUser(c), { status, channel: channel ?? recipient_type, scope }, page, publicRequestUrl(c.env, c.req.url)), 200);
   },
 );
 

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { cachedJson } from "../../lib/read-cache";
+import { publicRequestUrl } from "../../lib/public-url";
 import { bearerSecurity, createRouter, errorResponses, jsonBody, jsonContent } from "../../lib/openapi";
 import { PaginatedSchema, PaginationQuery, pageWindow, paginated } from "../../lib/pagination";
 import { currentUser, requireAuth, requireRole } from "../../middleware/auth";
@@ -49,7 +50,7 @@ offersRouter.openapi(
   async (c) => {
     const query = c.req.valid("query");
     const { count, rows } = await expiringSubscriptions(c.env, currentUser(c).userId, pageWindow(query));
-    return c.json({ ...paginated(c.req.url, query, count, rows.map(toSubscription)), window_days: expiryWindowDays(c.env) }, 200);
+    return c.json({ ...paginated(publicRequestUrl(c.env, c.req.url), query, count, rows.map(toSubscription)), window_days: expiryWindowDays(c.env) }, 200);
   },
 );
 

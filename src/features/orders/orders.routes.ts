@@ -1,4 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
+import { publicRequestUrl } from "../../lib/public-url";
 import { bearerSecurity, createRouter, errorResponses, jsonBody, jsonContent } from "../../lib/openapi";
 import { PaginatedSchema, PaginationQuery } from "../../lib/pagination";
 import { currentUser, requireAuth, requireRole } from "../../middleware/auth";
@@ -36,7 +37,7 @@ ordersRouter.openapi(
   }),
   async (c) => {
     const { status, ...page } = c.req.valid("query");
-    return c.json(await listOrders(c.env, currentUser(c), page, c.req.url, status), 200);
+    return c.json(await listOrders(c.env, currentUser(c), page, publicRequestUrl(c.env, c.req.url), status), 200);
   },
 );
 

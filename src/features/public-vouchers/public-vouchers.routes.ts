@@ -1,10 +1,10 @@
 import { createRoute } from "@hono/zod-openapi";
+import { publicBaseUrl, publicRequestUrl } from "../../lib/public-url";
 import type { Context, TypedResponse } from "hono";
 import type { AppBindings } from "../../env";
 import { cachedJson } from "../../lib/read-cache";
 import { createRouter, errorResponses, jsonContent, notModified } from "../../lib/openapi";
 import { optionalAuth } from "../../middleware/auth";
-import { publicBaseUrl } from "../media/images";
 import { BrowseQuery, FeaturedVouchers, PublicVoucher, PublicVoucherIdParam, PublicVoucherPage, TrendingVouchers } from "./public-vouchers.schemas";
 import { POPULARITY_FORMULA } from "../vouchers/popularity";
 import { browseVouchers, featuredVouchers, publicVoucher, trendingVouchers } from "./public-vouchers.service";
@@ -15,7 +15,7 @@ publicVouchersRouter.use("*", optionalAuth);
 
 const deps = (c: Context<AppBindings>) => ({
   env: c.env,
-  baseUrl: publicBaseUrl(c.env, c.req.url),
+  baseUrl: publicBaseUrl(c.env),
   userId: c.get("auth")?.userId ?? null,
 });
 /** What an anonymous public page is read from: a write here to any of them drops the cached pages. */
@@ -43,7 +43,7 @@ publicVouchersRouter.openapi(
     request: { query: BrowseQuery },
     responses: { 200: jsonContent(PublicVoucherPage, "Vouchers"), ...notModified, ...errorResponses(400, 401) },
   }),
-  (c) => publicPage(c, () => browseVouchers(deps(c), c.req.url, c.req.valid("query"))),
+  (c) => publicPage(c, () => browseVouchers(deps(c), publicRequestUrl(c.env, c.req.url), c.req.valid("query"))),
 );
 
 publicVouchersRouter.openapi(

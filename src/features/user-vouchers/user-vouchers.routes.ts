@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { publicBaseUrl, publicRequestUrl } from "../../lib/public-url";
 import { bearerSecurity, createRouter, errorResponses, jsonContent } from "../../lib/openapi";
 import { currentUser, requireAuth } from "../../middleware/auth";
-import { publicBaseUrl } from "../media/images";
 import { qrSvg } from "./qr-svg";
 import { QrCodeResponse, QrQuery, RedemptionIdParam, UserVoucherPage, UserVouchersQuery } from "./user-vouchers.schemas";
 import { listUserVouchers, ownRedemption, qrCodeJson } from "./user-vouchers.service";
@@ -26,7 +26,7 @@ userVouchersRouter.openapi(
   }),
   async (c) => {
     const user = currentUser(c);
-    return c.json(await listUserVouchers(c.env, publicBaseUrl(c.env, c.req.url), user.userId, c.req.url, c.req.valid("query")), 200);
+    return c.json(await listUserVouchers(c.env, publicBaseUrl(c.env), user.userId, publicRequestUrl(c.env, c.req.url), c.req.valid("query")), 200);
   },
 );
 
@@ -47,7 +47,7 @@ userVouchersRouter.openapi(
     const { id } = c.req.valid("param");
     const row = await ownRedemption(c.env, currentUser(c).userId, id);
     if (c.req.valid("query").format === "svg") return svgResponse(qrSvg(row.purchase_reference)) as never;
-    return c.json(qrCodeJson(row, `${publicBaseUrl(c.env, c.req.url)}/api/v1/user-vouchers/${row.id}/qr-code.svg`), 200);
+    return c.json(qrCodeJson(row, `${publicBaseUrl(c.env)}/api/v1/user-vouchers/${row.id}/qr-code.svg`), 200);
   },
 );
 

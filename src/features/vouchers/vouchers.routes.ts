@@ -1,10 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { publicBaseUrl, publicRequestUrl } from "../../lib/public-url";
 import type { Context } from "hono";
 import type { AppBindings } from "../../env";
 import { bearerSecurity, createRouter, errorResponses, jsonContent } from "../../lib/openapi";
 import { PaginatedSchema, PaginationQuery } from "../../lib/pagination";
 import { currentUser, requireAuth } from "../../middleware/auth";
-import { publicBaseUrl } from "../media/images";
 import { POPULARITY_FORMULA } from "./popularity";
 import { formToBody } from "./voucher-form";
 import { popularVouchers, voucherStatistics } from "./voucher-stats.service";
@@ -24,7 +24,7 @@ const tags = ["Merchant vouchers"];
 export const vouchersRouter = createRouter();
 vouchersRouter.use("*", requireAuth);
 
-const deps = (c: Context<AppBindings>) => ({ env: c.env, baseUrl: publicBaseUrl(c.env, c.req.url) });
+const deps = (c: Context<AppBindings>) => ({ env: c.env, baseUrl: publicBaseUrl(c.env) });
 const isMultipart = (c: Context<AppBindings>) => (c.req.header("content-type") ?? "").toLowerCase().startsWith("multipart/form-data");
 
 /** JSON or multipart (with `image`); both are validated by the same strict schema. */
@@ -72,7 +72,7 @@ vouchersRouter.openapi(
     request: { query: PaginationQuery },
     responses: { 200: jsonContent(PaginatedSchema(Voucher), "Vouchers"), ...errorResponses(401, 403) },
   }),
-  async (c) => c.json(await listOwnVouchers(deps(c), currentUser(c).userId, c.req.url, c.req.valid("query")), 200),
+  async (c) => c.json(await listOwnVouchers(deps(c), currentUser(c).userId, publicRequestUrl(c.env, c.req.url), c.req.valid("query")), 200),
 );
 
 vouchersRouter.openapi(
@@ -98,7 +98,7 @@ vouchersRouter.openapi(
     security: bearerSecurity,
     responses: { 200: jsonContent(PopularVouchers, "Popular vouchers"), ...errorResponses(401) },
   }),
-  async (c) => c.json(await popularVouchers(c.env, publicBaseUrl(c.env, c.req.url)), 200),
+  async (c) => c.json(await popularVouchers(c.env, publicBaseUrl(c.env)), 200),
 );
 
 vouchersRouter.openapi(

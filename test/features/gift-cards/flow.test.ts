@@ -79,7 +79,7 @@ describe("the WhatsApp message of a share", () => {
       },
     } as unknown as Env;
     const phone = uniquePhone();
-    const result = await shareGiftCard(capturing, { userId: owner.id, id: purchase.id, phoneNumbers: [phone], origin: "https://perks.example" });
+    const result = await shareGiftCard(capturing, { userId: owner.id, id: purchase.id, phoneNumbers: [phone] });
     const reference = result.shares_created[0]!.claim_reference;
     expect(enqueued).toHaveLength(1);
     expect(enqueued[0]!.type).toBe("notification.deliver");
