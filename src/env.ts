@@ -37,6 +37,10 @@ export interface Env {
   PUBLIC_BASE_URL: string;
   /** Per-isolate cache bound for read-mostly data, in seconds (default 10; "0" turns it off). */
   READ_CACHE_SECONDS?: string;
+  /** Non-urgent messages one recipient gets per UTC day from everyone together (default 20). */
+  RECIPIENT_DAILY_MESSAGE_LIMIT?: string;
+  /** Messages one account may send per hour: manual sends, bulk items and gift-card shares (default 200). */
+  SENDER_HOURLY_MESSAGE_LIMIT?: string;
 
   UPSTASH_REDIS_REST_URL?: string;
   UPSTASH_REDIS_REST_TOKEN?: string;
@@ -59,6 +63,8 @@ export interface AppBindings {
   Variables: {
     requestId: string;
     auth?: AuthContext;
+    /** The client's valid X-API-Key, when one was sent. */
+    apiKey?: { id: number; scopes: string[] };
   };
 }
 

@@ -13,6 +13,7 @@ import { settingsRouter } from "./features/settings/settings.routes";
 import { whatsappContactsRouter } from "./features/whatsapp-contacts/whatsapp-contacts.routes";
 import { customersRouter } from "./features/customers/customers.routes";
 import { notificationsRouter } from "./features/notifications/notifications.routes";
+import { optOutRouter } from "./features/notifications/opt-out.routes";
 import { ordersRouter } from "./features/orders/orders.routes";
 import { categoriesRouter } from "./features/categories/categories.routes";
 import { merchantsAdminRouter, merchantsRouter } from "./features/merchants/merchants.routes";
@@ -43,6 +44,7 @@ export const routes: { path: string; router: OpenAPIHono<AppBindings> }[] = [
   { path: "/api/v1/customers", router: customersRouter },
   { path: "/api/v1/orders", router: ordersRouter },
   { path: "/api/v1/notifications", router: notificationsRouter },
+  { path: "/api/v1/opt-out", router: optOutRouter },
   { path: "/api/v1/merchants", router: merchantsRouter },
   { path: "/api/v1/admin/merchants", router: merchantsAdminRouter },
   { path: "/api/v1/categories", router: categoriesRouter },

@@ -61,7 +61,7 @@ export async function auth({ call, step, section, s }) {
     for (const name of ["admin", "merchant", "alice", "bob"]) {
       const { body } = await call("POST", "/api/v1/auth/login/", { body: { username: name, password: DEMO_PASSWORD } });
       const { body: profile } = await call("GET", "/api/v1/auth/profile/", { token: body.access });
-      s[name] = { token: body.access, id: profile.id };
+      s[name] = { token: body.access, id: profile.id, email: profile.email };
     }
     return "4 sessions";
   });
@@ -335,12 +335,13 @@ export async function customersOrders({ call, step, section, s }) {
 
 export async function notifications({ call, step, section, s }) {
   section("Notifications: send, bulk, history, stats");
-  await step("POST /notifications/send/ and it is delivered", async () => {
+  await step("POST /notifications/send/ to alice's own email, and it is delivered", async () => {
     need([s.alice], "alice is not logged in");
     const title = `Demo notification ${s.run}`;
+    // A plain user may message only their own contacts; anyone else needs an admin or a scoped API key.
     const { body } = await call("POST", "/api/v1/notifications/send/", {
       token: s.alice.token,
-      body: { title, message: "This is a test notification!", recipient_type: "email", recipient: "demo@example.com", priority: "high" },
+      body: { title, message: "This is a test notification!", recipient_type: "email", recipient: s.alice.email, priority: "high" },
     });
     const done = await poll(
       () => call("GET", `/api/v1/notifications/${body.id}/`, { token: s.alice.token }),
@@ -350,10 +351,16 @@ export async function notifications({ call, step, section, s }) {
     assert(done.body.status === "sent", `ended ${done.body.status}: ${done.body.last_error}`, done);
     return `${body.id} ${body.status} -> ${done.body.status}`;
   });
-  await step("POST /notifications/bulk/ (email, Telegram, WhatsApp)", async () => {
-    need([s.alice], "alice is not logged in");
+  await step("POST /notifications/bulk/ (email, Telegram, WhatsApp) with an API key scoped notifications:send", async () => {
+    need([s.alice, s.admin], "not logged in");
+    const { body: key } = await call("POST", "/api/v1/admin/api-keys/", {
+      token: s.admin.token,
+      body: { name: `demo bulk ${s.run}`, scopes: ["notifications:send"] },
+    });
+    assert(key.key, "no API key created", key);
     const { body } = await call("POST", "/api/v1/notifications/bulk/", {
       token: s.alice.token,
+      headers: { "x-api-key": key.key },
       body: {
         notifications: [
           { title: "Bulk 1", message: "Over email", recipient_type: "email", recipient: "bulk@example.com" },
@@ -362,8 +369,9 @@ export async function notifications({ call, step, section, s }) {
         ],
       },
     });
+    await call("DELETE", `/api/v1/admin/api-keys/${key.id}/`, { token: s.admin.token });
     assert(body.queued === 3, `${body.queued} of 3 queued`, { body });
-    return `${body.queued}/${body.total} queued`;
+    return `${body.queued}/${body.total} queued (the key is revoked afterwards)`;
   });
   await step("GET /notifications/ (history)", async () => {
     need([s.alice], "alice is not logged in");

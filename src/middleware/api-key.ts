@@ -9,10 +9,10 @@ import { sha256Hex } from "../lib/crypto";
  * (the till's scan) pay no extra D1 round trip; a revocation takes effect within that minute.
  */
 const CACHE_MS = 60_000;
-const validKeys = new Map<string, number>();
+const validKeys = new Map<string, { until: number; id: number; scopes: string[] }>();
 
-/** Probes, docs, and images that browsers load by URL (an <img> cannot send a header). */
-export const API_KEY_EXEMPT = [/^\/api\/v1\/health/, /^\/health\//, /^\/api\/docs/, /^\/api\/openapi\.json/, /^\/api\/v1\/media\//];
+/** Probes, docs, images that browsers load by URL (an <img> cannot send a header), and opt-out links people follow from a message. */
+export const API_KEY_EXEMPT = [/^\/api\/v1\/health/, /^\/health\//, /^\/api\/docs/, /^\/api\/openapi\.json/, /^\/api\/v1\/media\//, /^\/api\/v1\/opt-out\//];
 
 export const apiKeyCheck = createMiddleware<AppBindings>(async (c, next) => {
   const key = c.req.header("x-api-key");
@@ -22,17 +22,19 @@ export const apiKeyCheck = createMiddleware<AppBindings>(async (c, next) => {
     return next();
   }
   const hash = await sha256Hex(key);
-  const cachedUntil = validKeys.get(hash);
-  if (!cachedUntil || cachedUntil < Date.now()) {
-    const row = await c.env.DB.prepare("SELECT id FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL")
+  let cached = validKeys.get(hash);
+  if (!cached || cached.until < Date.now()) {
+    const row = await c.env.DB.prepare("SELECT id, scopes FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL")
       .bind(hash)
-      .first<{ id: number }>();
+      .first<{ id: number; scopes: string }>();
     if (!row) {
       validKeys.delete(hash);
       throw new ApiError(401, ErrorCode.API_KEY_INVALID, "The X-API-Key is not valid.");
     }
-    validKeys.set(hash, Date.now() + CACHE_MS);
+    cached = { until: Date.now() + CACHE_MS, id: row.id, scopes: row.scopes.split(" ").filter(Boolean) };
+    validKeys.set(hash, cached);
   }
+  c.set("apiKey", { id: cached.id, scopes: cached.scopes });
   await next();
 });
 

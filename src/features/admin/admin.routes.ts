@@ -67,9 +67,10 @@ adminRouter.openapi(
   }),
   async (c) => {
     const key = `pk_${randomToken(24)}`;
+    const { name, scopes } = c.req.valid("json");
     const [row] = await createDb(c.env.DB)
       .insert(apiKeys)
-      .values({ name: c.req.valid("json").name, prefix: key.slice(0, 10), keyHash: await sha256Hex(key), createdBy: currentUser(c).userId, createdAt: nowIso() })
+      .values({ name, scopes: [...new Set(scopes ?? [])].join(" "), prefix: key.slice(0, 10), keyHash: await sha256Hex(key), createdBy: currentUser(c).userId, createdAt: nowIso() })
       .returning();
     return c.json({ ...toApiKey(row!), key }, 201);
   },
@@ -137,5 +138,5 @@ adminRouter.openapi(
 );
 
 function toApiKey(row: typeof apiKeys.$inferSelect) {
-  return { id: row.id, name: row.name, prefix: row.prefix, created_at: row.createdAt, revoked_at: row.revokedAt };
+  return { id: row.id, name: row.name, prefix: row.prefix, scopes: row.scopes.split(" ").filter(Boolean), created_at: row.createdAt, revoked_at: row.revokedAt };
 }

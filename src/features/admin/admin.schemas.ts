@@ -17,9 +17,15 @@ export const CreditResponse = z
   })
   .openapi("WalletCreditResponse");
 
-export const ApiKeyCreateBody = z.strictObject({ name: z.string().trim().min(1).max(100) }).openapi("ApiKeyCreate");
+/** What a key may do beyond identifying its client. */
+export const API_KEY_SCOPES = ["notifications:send"] as const;
+const Scopes = z
+  .array(z.enum(API_KEY_SCOPES))
+  .max(API_KEY_SCOPES.length)
+  .openapi({ description: "`notifications:send`: send free text to any recipient (otherwise only admins may)" });
+export const ApiKeyCreateBody = z.strictObject({ name: z.string().trim().min(1).max(100), scopes: Scopes.optional() }).openapi("ApiKeyCreate");
 export const ApiKey = z
-  .object({ id: z.number().int(), name: z.string(), prefix: z.string(), created_at: z.string(), revoked_at: z.string().nullable() })
+  .object({ id: z.number().int(), name: z.string(), prefix: z.string(), scopes: z.array(z.string()), created_at: z.string(), revoked_at: z.string().nullable() })
   .openapi("ApiKey");
 export const ApiKeyCreated = ApiKey.extend({ key: z.string().openapi({ description: "Shown once; store it now" }) }).openapi("ApiKeyCreated");
 export const UserIdParam = z.object({ user_id: z.coerce.number().int().positive() });

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { isE164 } from "../../lib/phone";
+import { SafeName } from "../../lib/safe-text";
 
 const Username = z
   .string()
@@ -10,7 +11,8 @@ const Username = z
   .openapi({ example: "demo_user" });
 const Password = z.string().min(10, "must be at least 10 characters").max(128).openapi({ example: "secure_password123" });
 const Phone = z.string().refine(isE164, "must be in E.164 form, like +919876543210").openapi({ example: "+919876543210" });
-const Name = z.string().trim().max(150);
+/** Names appear in messages to other people (a gift card "from"): no links, no control characters. */
+const Name = SafeName(150).openapi({ example: "Asha" });
 
 export const RegisterBody = z
   .strictObject({

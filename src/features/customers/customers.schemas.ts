@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { SafeName } from "../../lib/safe-text";
 import { normalizePhone } from "../../lib/phone";
 import { TELEGRAM_CHAT } from "../notifications/recipients";
 
@@ -15,7 +16,7 @@ const TelegramChatId = z
 const Text = (max: number) => z.string().trim().max(max);
 
 const fields = {
-  name: z.string().trim().min(1).max(200).openapi({ example: "John Doe" }),
+  name: SafeName(200).min(1).openapi({ example: "John Doe", description: "No links or control characters: it appears in order notices" }),
   email: z.email().max(254).nullable().optional().openapi({ example: "john.doe@example.com" }),
   phone: Phone.nullable().optional(),
   telegram_chat_id: TelegramChatId.nullable().optional(),

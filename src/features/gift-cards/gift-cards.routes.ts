@@ -12,7 +12,7 @@ const tags = ["Gift cards"];
 
 /** Mounted at /api/v1/vouchers beside the voucher routes: only the share action lives here. */
 export const giftCardShareRouter = createRouter();
-giftCardShareRouter.use("/:id/share-gift-card", requireAuth, idempotency);
+giftCardShareRouter.use("/:id/share-gift-card", requireAuth, rateLimit("SHARE_LIMITER", "share"), idempotency);
 giftCardShareRouter.openapi(
   createRoute({
     method: "post",
@@ -25,7 +25,7 @@ giftCardShareRouter.openapi(
       "`details.max_shares`, `shares_used`, `shares_remaining`. A share reserves no stock; with none left it is refused: 400 SOLD_OUT.",
     security: bearerSecurity,
     request: { params: ShareParams, body: jsonBody(ShareBody) },
-    responses: { 200: jsonContent(ShareResponse, "Shared"), ...errorResponses(400, 401, 404, 409, 422) },
+    responses: { 200: jsonContent(ShareResponse, "Shared"), ...errorResponses(400, 401, 404, 409, 422, 429) },
   }),
   async (c) => {
     const { phone_numbers, default_country_code } = c.req.valid("json");

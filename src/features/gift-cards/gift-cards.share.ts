@@ -4,6 +4,8 @@ import { referenceCode } from "../../lib/ids";
 import { normalizePhone } from "../../lib/phone";
 import { nowIso } from "../../lib/time";
 import { publicBaseUrl } from "../../lib/public-url";
+import { renderUserText } from "../../lib/safe-text";
+import { takeSenderBudget } from "../notifications/message-budget";
 import { notifyMany } from "../notifications/notify";
 
 export const MAX_SHARE_NUMBERS = 20;
@@ -124,10 +126,14 @@ export async function shareGiftCard(
     throw validationError("None of the phone numbers is valid. Use the international form, like +919876543210.", { failed_numbers: failed });
 
   if (purchase.shares_used + valid.length > purchase.max_shares) throw shareLimitReached(purchase, valid.length);
+  // Each number is one message to someone who did not ask: counted against the sharer's allowance.
+  await takeSenderBudget(env, input.userId, valid.length);
   const shares = await insertShares(env, purchase, input.userId, valid, now);
 
   const base = publicBaseUrl(env);
-  const from = purchase.sharer_name || "A friend";
+  // Names and titles are the users' own text: no links or control characters reach the message.
+  const from = renderUserText(purchase.sharer_name, 60) || "A friend";
+  const what = `${renderUserText(purchase.title, 80)} at ${renderUserText(purchase.business_name, 80)}`;
   // One notification per share through the notifications queue; the dedupe key makes a retried
   // request (or a replay) send nothing twice.
   const sent = await notifyMany(
@@ -135,10 +141,11 @@ export async function shareGiftCard(
     shares.map((share) => ({
       channel: "whatsapp" as const,
       recipient: share.recipient_phone,
-      category: "transactional" as const,
+      // Not transactional: the recipient never asked, so the message carries an opt-out.
+      category: "system" as const,
       title: "You received a gift card",
       message:
-        `${from} sent you a gift card: ${purchase.title} at ${purchase.business_name}. ` +
+        `${from} sent you a gift card: ${what}. ` +
         `Claim it with reference ${share.claim_reference} at ${base}/gift-cards/claim?reference=${share.claim_reference}`,
       userId: input.userId,
       dedupeKey: `gift-share:${share.id}`,

@@ -1,11 +1,12 @@
 import { z } from "@hono/zod-openapi";
 import { isE164 } from "../../lib/phone";
+import { SafeName } from "../../lib/safe-text";
 
 const Text = (max: number) => z.string().trim().max(max);
 
 export const MerchantProfileBody = z
   .strictObject({
-    business_name: Text(200).min(1).openapi({ example: "Coffee Shop" }),
+    business_name: SafeName(200).min(1).openapi({ example: "Coffee Shop", description: "No links or control characters: it appears in messages to customers" }),
     category: Text(100).optional().openapi({ example: "Food & Beverage" }),
     phone: z.string().refine(isE164, "must be in E.164 form, like +919876543210").optional().openapi({ example: "+919876543210" }),
     address: Text(500).optional().openapi({ example: "12 MG Road" }),

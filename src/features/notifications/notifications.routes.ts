@@ -1,4 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { AppBindings } from "../../env";
 import { publicRequestUrl } from "../../lib/public-url";
 import { bearerSecurity, createRouter, errorResponses, jsonBody, jsonContent } from "../../lib/openapi";
 import { PaginatedSchema, PaginationQuery } from "../../lib/pagination";
@@ -11,9 +13,15 @@ const tags = ["Notifications"];
 const security = bearerSecurity;
 export const notificationsRouter = createRouter();
 notificationsRouter.use("*", requireAuth);
-// Anyone signed in can message arbitrary addresses: cap it per user.
+// A flood cap on requests; the messages themselves are counted per sender and per recipient.
 notificationsRouter.use("/send", rateLimit("NOTIFY_LIMITER", "notify"));
 notificationsRouter.use("/bulk", rateLimit("NOTIFY_LIMITER", "notify"));
+
+/** Admins, and clients whose API key carries `notifications:send`, may message any recipient. */
+const sender = (c: Context<AppBindings>) => {
+  const auth = currentUser(c);
+  return { ...auth, anyRecipient: auth.role === "admin" || (c.get("apiKey")?.scopes.includes("notifications:send") ?? false) };
+};
 
 notificationsRouter.openapi(
   createRoute({
@@ -21,11 +29,13 @@ notificationsRouter.openapi(
     path: "/send",
     tags,
     summary: "Send one notification by email, Telegram or WhatsApp (now or at scheduled_at)",
+    description:
+      "A user may send only to their own profile email or phone; any other recipient needs the admin role or an `X-API-Key` with the `notifications:send` scope (403 otherwise). Each message counts against the sender's hourly allowance and the recipient's daily cap.",
     security,
     request: { body: jsonBody(SendBody) },
-    responses: { 201: jsonContent(Notification, "Accepted for delivery"), ...errorResponses(400, 401) },
+    responses: { 201: jsonContent(Notification, "Accepted for delivery"), ...errorResponses(400, 401, 403, 429) },
   }),
-  async (c) => c.json(await sendNotification(c.env, currentUser(c), c.req.valid("json")), 201),
+  async (c) => c.json(await sendNotification(c.env, sender(c), c.req.valid("json")), 201),
 );
 
 notificationsRouter.openapi(
@@ -34,11 +44,12 @@ notificationsRouter.openapi(
     path: "/bulk",
     tags,
     summary: "Send up to 100 notifications; each is validated and reported on its own",
+    description: "The same recipient rules as /send: one item this sender may not send refuses the request with 403 and its indexes. Every item is one message against the limits.",
     security,
     request: { body: jsonBody(BulkBody) },
-    responses: { 200: jsonContent(BulkResult, "Per-item results"), ...errorResponses(400, 401) },
+    responses: { 200: jsonContent(BulkResult, "Per-item results"), ...errorResponses(400, 401, 403, 429) },
   }),
-  async (c) => c.json(await sendBulk(c.env, currentUser(c), c.req.valid("json").notifications), 200),
+  async (c) => c.json(await sendBulk(c.env, sender(c), c.req.valid("json").notifications), 200),
 );
 
 notificationsRouter.openapi(

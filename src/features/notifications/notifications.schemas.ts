@@ -15,7 +15,11 @@ export const SendBody = z
     message: z.string().trim().min(1).max(4000).openapi({ example: "This is a test notification!" }),
     recipient_type: Channel.openapi({ example: "email" }),
     recipient: z.string().trim().min(1).max(254).openapi({ example: "demo@example.com" }),
-    priority: Priority.default("normal").openapi({ example: "high" }),
+    priority: Priority.default("normal").openapi({ example: "high", description: "`urgent` is for admins only" }),
+    category: z
+      .enum(["system", "promotional", "transactional"])
+      .default("system")
+      .openapi({ description: "`transactional` (admins only) and `urgent` messages carry no opt-out and ignore opt-outs and the daily cap" }),
     scheduled_at: z.iso
       .datetime({ offset: true, error: "must be an ISO 8601 time, like 2026-12-01T09:00:00Z" })
       .optional()

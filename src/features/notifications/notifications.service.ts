@@ -1,7 +1,9 @@
 import type { AuthContext, Env } from "../../env";
 import { NOTIFICATION_CHANNELS, NOTIFICATION_PRIORITIES, NOTIFICATION_STATUSES, type NOTIFICATION_CATEGORIES } from "../../db/schema";
 import { describeZodError } from "../../lib/openapi";
-import { forbidden, notFound, validationError } from "../../lib/errors";
+import { ApiError, ErrorCode, forbidden, notFound, validationError } from "../../lib/errors";
+import { normalizePhone } from "../../lib/phone";
+import { takeSenderBudget } from "./message-budget";
 import { pageWindow, paginated, type Pagination } from "../../lib/pagination";
 import { addDays } from "../../lib/time";
 import { notify, notifyMany, type NotifyInput } from "./notify";
@@ -9,6 +11,8 @@ import { normalizeRecipient } from "./recipients";
 import { MAX_SCHEDULE_DAYS, SendBody } from "./notifications.schemas";
 
 type Caller = Pick<AuthContext, "userId" | "role">;
+/** Who sends: admins and clients whose API key has `notifications:send` may reach anyone. */
+export type Sender = Caller & { anyRecipient: boolean };
 type Scope = "mine" | "all";
 
 /** A notifications row as raw SQL returns it (snake_case). */
@@ -54,6 +58,29 @@ export function toNotification(row: NotificationRow) {
   };
 }
 
+interface OwnContacts {
+  email: string | null;
+  phone: string | null;
+}
+
+const STRANGER =
+  "You can send only to your own email address or phone number; sending to other recipients needs an admin or an API key with the notifications:send scope.";
+
+/** Why this sender may not send this message, or null. */
+function refusal(sender: Sender, own: OwnContacts, channel: SendBody["recipient_type"], recipient: string, body: SendBody): string | null {
+  if (sender.role !== "admin" && (body.priority === "urgent" || body.category === "transactional"))
+    return "Only admins can mark a message urgent or transactional.";
+  if (sender.anyRecipient) return null;
+  if (channel === "email" && own.email && own.email.toLowerCase() === recipient.toLowerCase()) return null;
+  if (channel === "whatsapp" && own.phone && own.phone === recipient) return null;
+  return STRANGER;
+}
+
+async function ownContacts(env: Env, userId: number): Promise<OwnContacts> {
+  const row = await env.DB.prepare("SELECT email, phone FROM users WHERE id = ?").bind(userId).first<OwnContacts>();
+  return { email: row?.email ?? null, phone: row?.phone ? normalizePhone(row.phone) : null };
+}
+
 /** A manual send as the engine's input, or the sentence saying what is wrong with it. */
 function toInput(caller: Caller, body: SendBody, now: number): { input: NotifyInput } | { error: string } {
   const recipient = normalizeRecipient(body.recipient_type, body.recipient);
@@ -73,7 +100,7 @@ function toInput(caller: Caller, body: SendBody, now: number): { input: NotifyIn
       title: body.title,
       message: body.message,
       priority: body.priority,
-      category: "transactional",
+      category: body.category,
       scheduledAt,
     },
   };
@@ -83,25 +110,42 @@ async function loadRow(env: Env, id: string) {
   return env.DB.prepare(`SELECT ${COLUMNS}, user_id FROM notifications WHERE id = ?`).bind(id).first<NotificationRow & { user_id: number | null }>();
 }
 
-export async function sendNotification(env: Env, caller: Caller, body: SendBody) {
-  const checked = toInput(caller, body, Date.now());
+export async function sendNotification(env: Env, sender: Sender, body: SendBody) {
+  const checked = toInput(sender, body, Date.now());
   if ("error" in checked) throw validationError(checked.error);
+  const own = sender.anyRecipient ? { email: null, phone: null } : await ownContacts(env, sender.userId);
+  const refused = refusal(sender, own, checked.input.channel, checked.input.recipient, body);
+  if (refused) throw forbidden(refused);
+  await takeSenderBudget(env, sender.userId, 1);
   const { id } = await notify(env, checked.input);
   return toNotification((await loadRow(env, id))!);
 }
 
-/** Each item is validated on its own: the good ones are queued, the bad ones reported by index. */
-export async function sendBulk(env: Env, caller: Caller, items: unknown[]) {
+/**
+ * Each item is validated on its own: the good ones are queued, the bad ones reported by index.
+ * An item this sender may not send refuses the whole request (403, with the indexes), and the
+ * accepted items count one message each against the sender's hourly allowance.
+ */
+export async function sendBulk(env: Env, sender: Sender, items: unknown[]) {
   const now = Date.now();
   const results: { index: number; status: "queued" | "error"; id?: string; error?: string }[] = [];
-  const accepted: { index: number; input: NotifyInput }[] = [];
+  const accepted: { index: number; input: NotifyInput; body: SendBody }[] = [];
   items.forEach((item, index) => {
     const parsed = SendBody.safeParse(item);
     if (!parsed.success) return results.push({ index, status: "error", error: describeZodError(parsed.error).message });
-    const checked = toInput(caller, parsed.data, now);
+    const checked = toInput(sender, parsed.data, now);
     if ("error" in checked) return results.push({ index, status: "error", error: checked.error });
-    accepted.push({ index, input: checked.input });
+    accepted.push({ index, input: checked.input, body: parsed.data });
   });
+  const own = sender.anyRecipient ? { email: null, phone: null } : await ownContacts(env, sender.userId);
+  const refused = accepted.flatMap((a) => {
+    const reason = refusal(sender, own, a.input.channel, a.input.recipient, a.body);
+    return reason ? [{ index: a.index, reason }] : [];
+  });
+  if (refused.length > 0) {
+    throw new ApiError(403, ErrorCode.FORBIDDEN, refused[0]!.reason, { refused_indexes: refused.map((r) => r.index) });
+  }
+  await takeSenderBudget(env, sender.userId, accepted.length);
   const created = await notifyMany(env, accepted.map((a) => a.input));
   accepted.forEach((a, i) => results.push({ index: a.index, status: "queued", id: created[i]!.id }));
   results.sort((a, b) => a.index - b.index);

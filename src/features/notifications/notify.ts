@@ -4,6 +4,8 @@ import { nowIso } from "../../lib/time";
 import type { NOTIFICATION_CATEGORIES, NOTIFICATION_CHANNELS, NOTIFICATION_PRIORITIES, NOTIFICATION_STATUSES } from "../../db/schema";
 import type { NotificationMessage } from "../../queues/messages";
 import { loadPreferences, preferenceBlock } from "./preferences";
+import { RECIPIENT_LIMIT_REACHED, recipientDailyStatement } from "./message-budget";
+import { optedOut, optOutLink, recipientKey } from "./opt-out";
 
 export interface NotifyInput {
   /** The user on whose behalf (or to whom) it is sent; owns the notification's history row. */
@@ -37,6 +39,11 @@ export function secondsUntil(iso: string | null | undefined, now = Date.now()): 
   return Math.max(0, Math.ceil((new Date(iso).getTime() - now) / 1000));
 }
 
+/** Transactional (payment, security) and urgent messages always go; every other kind can be refused. */
+export const isOptional = (input: Pick<NotifyInput, "category" | "priority">) =>
+  (input.category ?? "system") !== "transactional" && input.priority !== "urgent";
+export const OPTED_OUT = "recipient opted out";
+
 /**
  * The one way any feature sends a message: a D1 row first (the truth about delivery), then a
  * queue message the notification consumer delivers through a provider.
@@ -64,26 +71,38 @@ export async function notifyUser(
 export async function notifyMany(env: Env, inputs: NotifyInput[]): Promise<NotifyResult[]> {
   if (inputs.length === 0) return [];
   const now = nowIso();
-  const prefs = await loadPreferences(env, inputs.flatMap((i) => (i.customerId ? [i.customerId] : [])));
-  const rows = inputs.map((input) => {
-    const priority = input.priority ?? "normal";
-    const category = input.category ?? "system";
-    const block = input.customerId ? preferenceBlock(prefs.get(input.customerId), { channel: input.channel, category, priority }) : null;
-    return { id: uuid(), input, priority, category, block };
-  });
+  const optional = inputs.filter(isOptional);
+  const [prefs, optedOutKeys] = await Promise.all([
+    loadPreferences(env, inputs.flatMap((i) => (i.customerId ? [i.customerId] : []))),
+    optedOut(env, optional),
+  ]);
+  const rows = await Promise.all(
+    inputs.map(async (input) => {
+      const priority = input.priority ?? "normal";
+      const category = input.category ?? "system";
+      let block = input.customerId ? preferenceBlock(prefs.get(input.customerId), { channel: input.channel, category, priority }) : null;
+      let message = input.message;
+      if (isOptional(input)) {
+        if (!block && optedOutKeys.has(recipientKey(input.channel, input.recipient))) block = OPTED_OUT;
+        // Every message a recipient may refuse says how, with a link that works without an account.
+        message = `${message}\n\nStop these messages: ${await optOutLink(env, input.channel, input.recipient)}`;
+      }
+      return { id: uuid(), input, priority, category, message, block };
+    }),
+  );
 
   const inserted = await env.DB.batch(
-    rows.map(({ id, input, priority, category, block }) =>
+    rows.map(({ id, input, priority, category, message, block }) =>
       env.DB.prepare(
         `INSERT INTO notifications (id, user_id, customer_id, channel, recipient, title, message, priority, category, status, last_error, dedupe_key, scheduled_at, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING`,
       ).bind(
-        id, input.userId ?? null, input.customerId ?? null, input.channel, input.recipient, input.title, input.message, priority, category,
+        id, input.userId ?? null, input.customerId ?? null, input.channel, input.recipient, input.title, message, priority, category,
         block ? "skipped" : "pending", block, input.dedupeKey ?? null, input.scheduledAt ?? null, now, now,
       ),
     ),
   );
-
+  await capPerRecipient(env, rows.filter((r, i) => inserted[i]!.meta.changes === 1 && !r.block && r.priority !== "urgent"));
   const duplicateKeys = rows.filter((_, i) => inserted[i]!.meta.changes === 0).map((r) => r.input.dedupeKey ?? "");
   const existing = new Map<string, { id: string; status: NotifyResult["status"] }>();
   if (duplicateKeys.length > 0) {
@@ -109,6 +128,23 @@ export async function notifyMany(env: Env, inputs: NotifyInput[]): Promise<Notif
     const status = r.block ? "skipped" : queued.has(r.id) ? "queued" : "pending";
     return { id: r.id, duplicate: false, status };
   });
+}
+
+/**
+ * Each recipient gets at most RECIPIENT_DAILY_MESSAGE_LIMIT non-urgent messages a day from
+ * everyone together: the ones past it are stored `skipped` with the reason. Counted after the
+ * insert, so a deduplicated retry uses nothing.
+ */
+async function capPerRecipient(env: Env, rows: { id: string; input: NotifyInput; block: string | null }[]) {
+  if (rows.length === 0) return;
+  const now = new Date();
+  const taken = await env.DB.batch(rows.map((r) => recipientDailyStatement(env, r.input.channel, r.input.recipient, now)));
+  const over = rows.filter((_, i) => taken[i]!.results.length === 0);
+  if (over.length === 0) return;
+  for (const row of over) row.block = RECIPIENT_LIMIT_REACHED;
+  await env.DB.prepare("UPDATE notifications SET status = 'skipped', last_error = ?, updated_at = ? WHERE id IN (SELECT value FROM json_each(?))")
+    .bind(RECIPIENT_LIMIT_REACHED, nowIso(), JSON.stringify(over.map((r) => r.id)))
+    .run();
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Env } from "../../env";
 import { formatAmount } from "../../lib/money";
+import { renderUserText } from "../../lib/safe-text";
 import { notifyMany, type NotifyInput } from "../notifications/notify";
 import type { OrderStatus } from "./order-status";
 
@@ -24,10 +25,12 @@ export interface OrderForNotice {
  */
 export async function notifyOrderEvent(env: Env, order: OrderForNotice, event: { key: string; from?: OrderStatus | null; to: OrderStatus }) {
   const created = !event.from;
+  // The customer's name is user text: rendered without links or control characters.
+  const name = renderUserText(order.customer_name, 60) || "there";
   const title = created ? `Order ${order.order_number} received` : `Order ${order.order_number} is ${event.to}`;
   const message = created
-    ? `Hi ${order.customer_name}, we received your order ${order.order_number} for ${order.currency} ${formatAmount(order.total_amount)}. Tracking number: ${order.tracking_number}.`
-    : `Hi ${order.customer_name}, your order ${order.order_number} moved from ${event.from} to ${event.to}. Tracking number: ${order.tracking_number}.`;
+    ? `Hi ${name}, we received your order ${order.order_number} for ${order.currency} ${formatAmount(order.total_amount)}. Tracking number: ${order.tracking_number}.`
+    : `Hi ${name}, your order ${order.order_number} moved from ${event.from} to ${event.to}. Tracking number: ${order.tracking_number}.`;
   const recipients: [NotifyInput["channel"], string | null][] = [
     ["email", order.customer_email],
     ["telegram", order.customer_telegram_chat_id],

@@ -3,6 +3,7 @@ import { publicRequestUrl } from "../../lib/public-url";
 import { bearerSecurity, createRouter, errorResponses, jsonBody, jsonContent } from "../../lib/openapi";
 import { PaginatedSchema, PaginationQuery } from "../../lib/pagination";
 import { currentUser, requireAuth, requireRole } from "../../middleware/auth";
+import { rateLimit } from "../../middleware/rate-limit";
 import { Order, OrderCreate, OrderIdParam, OrderListQuery, OrderStatusUpdate, OrderUpdate } from "./orders.schemas";
 import { changeStatus, createOrder, deleteOrder, getOrder, listOrders, updateOrder } from "./orders.service";
 
@@ -11,6 +12,8 @@ const security = bearerSecurity;
 const adminOnly = requireRole("admin");
 export const ordersRouter = createRouter();
 ordersRouter.use("*", requireAuth);
+// Each order notifies: order creation is limited per user.
+ordersRouter.post("/", rateLimit("ORDER_LIMITER", "order"));
 
 ordersRouter.openapi(
   createRoute({
@@ -20,7 +23,7 @@ ordersRouter.openapi(
     summary: "Place an order for yourself (customer from your profile email; notifies the customer)",
     security,
     request: { body: jsonBody(OrderCreate) },
-    responses: { 201: jsonContent(Order, "Created"), ...errorResponses(400, 401, 409) },
+    responses: { 201: jsonContent(Order, "Created"), ...errorResponses(400, 401, 409, 429) },
   }),
   async (c) => c.json(await createOrder(c.env, currentUser(c), c.req.valid("json")), 201),
 );

@@ -97,7 +97,7 @@ describe("the WhatsApp message of a share", () => {
     expect(body).toMatchObject({ messaging_product: "whatsapp", to: phone.slice(1), type: "text" });
     expect(body.text.body).toContain(reference);
     expect(body.text.body).toContain("Free Coffee Gift Card");
-    expect(body.text.body).toContain(`https://perks.example/gift-cards/claim?reference=${reference}`);
+    expect(body.text.body).toContain(`http://perks.test/gift-cards/claim?reference=${reference}`);
     const row = await env.DB.prepare("SELECT status, provider_message_id FROM notifications WHERE dedupe_key = ?").bind(`gift-share:${result.shares_created[0]!.share_id}`).first<any>();
     expect(row).toEqual({ status: "sent", provider_message_id: "wamid.GIFT" });
   });

@@ -43,7 +43,9 @@ describe("sharing a gift card", () => {
     for (const created of res.body.shares_created) {
       const note = results.find((n) => n.recipient === created.phone_number)!;
       expect(note.dedupe_key).toBe(`gift-share:${created.share_id}`);
-      expect(note.category).toBe("transactional");
+      // The recipient never asked for it: not transactional, so it carries an opt-out.
+      expect(note.category).toBe("system");
+      expect(note.message).toMatch(/Stop these messages: http:\/\/perks\.test\/api\/v1\/opt-out\//);
       expect(note.message).toContain(created.claim_reference);
       expect(note.message).toContain(voucher.title);
       expect(note.message).toMatch(new RegExp(`https?://\\S+/gift-cards/claim\\?reference=${created.claim_reference}`));

@@ -9,17 +9,18 @@ const valid = { title: "Hello", message: "World", recipient_type: "email", recip
 
 describe("POST /notifications/send/", () => {
   it("stores the notification, queues it and answers 201 with it", async () => {
-    const user = await createUser();
+    const user = await createUser({ role: "admin" });
     const res = await send(user.token, { ...valid, priority: "high" });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ title: "Hello", recipient_type: "email", recipient: "someone@example.test", priority: "high", attempts: 0, last_error: null });
     expect(["queued", "sent"]).toContain(res.body.status);
     const row = await env.DB.prepare("SELECT user_id, category FROM notifications WHERE id = ?").bind(res.body.id).first();
-    expect(row).toEqual({ user_id: user.id, category: "transactional" });
+    // A manual send is not transactional unless an admin says so: it can be refused by the recipient.
+    expect(row).toEqual({ user_id: user.id, category: "system" });
   });
 
   it("checks the recipient against the channel and normalises WhatsApp numbers", async () => {
-    const user = await createUser();
+    const user = await createUser({ role: "admin" });
     const badEmail = await send(user.token, { ...valid, recipient: "not-an-email" });
     expect(badEmail.status).toBe(400);
     expect(badEmail.body.error).toBe("recipient must be an email address for recipient_type email.");
@@ -33,14 +34,14 @@ describe("POST /notifications/send/", () => {
   });
 
   it("refuses unknown and server-owned fields", async () => {
-    const user = await createUser();
+    const user = await createUser({ role: "admin" });
     const res = await send(user.token, { ...valid, status: "sent" });
     expect(res.status).toBe(400);
     expect(res.body.code).toBe("VALIDATION_ERROR");
   });
 
   it("accepts scheduled_at in the future up to 30 days, and keeps far ones pending for the cron", async () => {
-    const user = await createUser();
+    const user = await createUser({ role: "admin" });
     const past = await send(user.token, { ...valid, scheduled_at: new Date(Date.now() - 60_000).toISOString() });
     expect(past.status).toBe(400);
     expect(past.body.error).toBe("scheduled_at must be in the future.");
@@ -59,7 +60,7 @@ describe("POST /notifications/send/", () => {
 
 describe("POST /notifications/bulk/", () => {
   it("two bad items among ten: eight queued, the two reported by index", async () => {
-    const user = await createUser();
+    const user = await createUser({ role: "admin" });
     const items: Record<string, unknown>[] = Array.from({ length: 10 }, (_, i) => ({ ...valid, title: `Bulk ${i}`, recipient: `user${i}@example.test` }));
     items[3] = { ...valid, recipient_type: "telegram", recipient: "not a chat" };
     items[7] = { title: "No message", recipient_type: "email", recipient: "x@example.test" };
@@ -78,7 +79,7 @@ describe("POST /notifications/bulk/", () => {
   });
 
   it("refuses more than 100 items and an empty list", async () => {
-    const user = await createUser();
+    const user = await createUser({ role: "admin" });
     const tooMany = await api("POST", "/api/v1/notifications/bulk/", { token: user.token, body: { notifications: Array(101).fill(valid) } });
     expect(tooMany.status).toBe(400);
     expect(tooMany.body.error).toMatch(/at most 100/);
@@ -86,7 +87,7 @@ describe("POST /notifications/bulk/", () => {
   });
 
   it("queues a full batch of 100", async () => {
-    const user = await createUser();
+    const user = await createUser({ role: "admin" });
     const res = await api("POST", "/api/v1/notifications/bulk/", { token: user.token, body: { notifications: Array(100).fill(valid) } });
     expect(res.body).toMatchObject({ total: 100, queued: 100, failed: 0 });
   });
@@ -148,12 +149,13 @@ describe("history, detail and stats", () => {
   });
 
   it("stats match what was actually delivered, and are 0 when nothing finished", async () => {
-    const user = await createUser();
+    const user = await createUser({ role: "admin" });
     const empty = await api("GET", "/api/v1/notifications/stats/", { token: user.token });
     expect(empty.body).toMatchObject({ total: 0, success_rate: 0 });
 
     const ids: string[] = [];
-    for (let i = 0; i < 3; i++) ids.push((await send(user.token, { ...valid, title: `Stat ${i}` })).body.id);
+    // Fresh recipients: the one of `valid` has had its day's messages from the other tests of this file.
+    for (let i = 0; i < 3; i++) ids.push((await send(user.token, { ...valid, recipient: `stat${i}-${user.id}@example.test`, title: `Stat ${i}` })).body.id);
     await deliver(ids);
     const res = await api("GET", "/api/v1/notifications/stats/", { token: user.token });
     expect(res.body.by_status.sent).toBe(3);

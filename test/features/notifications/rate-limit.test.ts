@@ -3,10 +3,10 @@ import { api } from "../../helpers/api";
 import { createUser } from "../../helpers/factories";
 import { withinOneRateWindow } from "../../helpers/rate-window";
 
-describe("notification sending is rate-limited per user (NOTIFY_LIMITER: 60 per minute)", () => {
+describe("send and bulk requests are capped per user (NOTIFY_LIMITER: 60 per minute)", () => {
   it("answers 429 after 60 sends in a minute, for that user only", async () => {
     await withinOneRateWindow();
-    const sender = await createUser();
+    const sender = await createUser({ role: "admin" });
     const send = (token: string, i: number) =>
       api("POST", "/api/v1/notifications/send/", {
         token,
@@ -23,7 +23,7 @@ describe("notification sending is rate-limited per user (NOTIFY_LIMITER: 60 per 
       body: { notifications: [{ title: "t", message: "m", recipient_type: "email", recipient: "x@example.test" }] },
     });
     expect(bulk.status).toBe(429);
-    const other = await createUser();
+    const other = await createUser({ role: "admin" });
     expect((await send(other.token, 0)).status).toBe(201);
   });
 });
