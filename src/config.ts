@@ -30,6 +30,8 @@ export const CONFIG_DEFAULTS = {
   PUBLIC_BASE_URL: "",
   REDIS_TIMEOUT_MS: "250",
   READ_CACHE_SECONDS: "10",
+  RECIPIENT_DAILY_MESSAGE_LIMIT: "20",
+  SENDER_HOURLY_MESSAGE_LIMIT: "200",
 } as const satisfies Partial<Record<keyof Env, string>>;
 
 const SCHEMA: Partial<Record<keyof Env, z.ZodType<string>>> = {
@@ -47,6 +49,8 @@ const SCHEMA: Partial<Record<keyof Env, z.ZodType<string>>> = {
   UPSTASH_REDIS_REST_URL: optionalUrl,
   REDIS_TIMEOUT_MS: positiveInt,
   PARTNER_API_URL: optionalUrl,
+  RECIPIENT_DAILY_MESSAGE_LIMIT: positiveInt,
+  SENDER_HOURLY_MESSAGE_LIMIT: positiveInt,
 };
 
 /** Values that may be absent (a sandbox or a default stands in); the others must be present. */
