@@ -928,7 +928,7 @@ export interface paths {
         put?: never;
         /**
          * Send up to 100 notifications; each is validated and reported on its own
-         * @description Send up to 100 notifications; each is validated and reported on its own. Needs an access token. Rate limited per caller (429 with `Retry-After`).
+         * @description The same recipient rules as /send: one item this sender may not send refuses the request with 403 and its indexes. Every item is one message against the limits.
          */
         post: operations["postNotificationsBulk"];
         delete?: never;
@@ -948,7 +948,7 @@ export interface paths {
         put?: never;
         /**
          * Send one notification by email, Telegram or WhatsApp (now or at scheduled_at)
-         * @description Send one notification by email, Telegram or WhatsApp (now or at scheduled_at). Needs an access token. Rate limited per caller (429 with `Retry-After`).
+         * @description A user may send only to their own profile email or phone; any other recipient needs the admin role or an `X-API-Key` with the `notifications:send` scope (403 otherwise). Each message counts against the sender's hourly allowance and the recipient's daily cap.
          */
         post: operations["postNotificationsSend"];
         delete?: never;
@@ -1069,6 +1069,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/opt-out/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Opt out of non-transactional messages (the link in each message; no account needed)
+         * @description Opt out of non-transactional messages (the link in each message; no account needed).
+         */
+        get: operations["getOptOutByToken"];
+        put?: never;
+        /**
+         * One-click opt out (RFC 8058 style)
+         * @description One-click opt out (RFC 8058 style).
+         */
+        post: operations["postOptOutByToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/orders": {
         parameters: {
             query?: never;
@@ -1084,7 +1108,7 @@ export interface paths {
         put?: never;
         /**
          * Place an order for yourself (customer from your profile email; notifies the customer)
-         * @description Place an order for yourself (customer from your profile email; notifies the customer). Needs an access token.
+         * @description Place an order for yourself (customer from your profile email; notifies the customer). Needs an access token. Rate limited per caller (429 with `Retry-After`).
          */
         post: operations["postOrders"];
         delete?: never;
@@ -1659,9 +1683,12 @@ export interface components {
             name: string;
             prefix: string;
             revoked_at: string | null;
+            scopes: string[];
         };
         ApiKeyCreate: {
             name: string;
+            /** @description `notifications:send`: send free text to any recipient (otherwise only admins may) */
+            scopes?: "notifications:send"[];
         };
         ApiKeyCreated: components["schemas"]["ApiKey"] & {
             /** @description Shown once; store it now */
@@ -1782,7 +1809,10 @@ export interface components {
              * @example john.doe@example.com
              */
             email?: string | null;
-            /** @example John Doe */
+            /**
+             * @description No links or control characters: it appears in order notices
+             * @example John Doe
+             */
             name: string;
             /** @example +1234567890 */
             phone?: string | null;
@@ -1803,7 +1833,10 @@ export interface components {
              * @example john.doe@example.com
              */
             email?: string | null;
-            /** @example John Doe */
+            /**
+             * @description No links or control characters: it appears in order notices
+             * @example John Doe
+             */
             name?: string;
             /** @example +1234567890 */
             phone?: string | null;
@@ -1907,7 +1940,10 @@ export interface components {
         MerchantProfileCreate: {
             /** @example 12 MG Road */
             address?: string;
-            /** @example Coffee Shop */
+            /**
+             * @description No links or control characters: it appears in messages to customers
+             * @example Coffee Shop
+             */
             business_name: string;
             /** @example Food & Beverage */
             category?: string;
@@ -1928,7 +1964,10 @@ export interface components {
         MerchantProfileUpdate: {
             /** @example 12 MG Road */
             address?: string;
-            /** @example Coffee Shop */
+            /**
+             * @description No links or control characters: it appears in messages to customers
+             * @example Coffee Shop
+             */
             business_name?: string;
             /** @example Food & Beverage */
             category?: string;
@@ -2014,9 +2053,16 @@ export interface components {
             whatsapp_enabled?: boolean;
         };
         NotificationSend: {
+            /**
+             * @description `transactional` (admins only) and `urgent` messages carry no opt-out and ignore opt-outs and the daily cap
+             * @default system
+             * @enum {string}
+             */
+            category: "system" | "promotional" | "transactional";
             /** @example This is a test notification! */
             message: string;
             /**
+             * @description `urgent` is for admins only
              * @default normal
              * @example high
              * @enum {string}
@@ -2112,6 +2158,11 @@ export interface components {
             price?: string | number;
             /** @enum {string} */
             sandbox_outcome?: "succeed" | "fail";
+        };
+        OptOut: {
+            channel: string;
+            message: string;
+            recipient: string;
         };
         Order: {
             created_at: string;
@@ -2244,7 +2295,9 @@ export interface components {
         ProfileUpdate: {
             /** Format: email */
             email?: string;
+            /** @example Asha */
             first_name?: string;
+            /** @example Asha */
             last_name?: string;
             /** @example +919876543210 */
             phone?: string | null;
@@ -2328,7 +2381,9 @@ export interface components {
         RegisterRequest: {
             /** Format: email */
             email?: string;
+            /** @example Asha */
             first_name?: string;
+            /** @example Asha */
             last_name?: string;
             /** @example secure_password123 */
             password: string;
@@ -7814,6 +7869,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Authenticated but not allowed */
+            403: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Body too large */
             413: {
                 headers: {
@@ -7836,7 +7902,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited; retry after `Retry-After` seconds */
+            /** @description Rate limited */
             429: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
@@ -7923,6 +7989,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Authenticated but not allowed */
+            403: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Body too large */
             413: {
                 headers: {
@@ -7945,7 +8022,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited; retry after `Retry-After` seconds */
+            /** @description Rate limited */
             429: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
@@ -8761,6 +8838,124 @@ export interface operations {
             };
         };
     };
+    getOptOutByToken: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Opted out */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OptOut"];
+                };
+            };
+            /** @description Invalid request (a field, query parameter or header is missing or malformed) */
+            400: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (also for objects that belong to someone else) */
+            404: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An unexpected error (the body carries only the request id) */
+            500: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postOptOutByToken: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Opted out */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OptOut"];
+                };
+            };
+            /** @description Invalid request (a field, query parameter or header is missing or malformed) */
+            400: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (also for objects that belong to someone else) */
+            404: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An unexpected error (the body carries only the request id) */
+            500: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getOrders: {
         parameters: {
             query?: {
@@ -8918,6 +9113,18 @@ export interface operations {
             415: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11487,6 +11694,18 @@ export interface operations {
             422: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };

@@ -24,6 +24,8 @@ export const wranglerApi = () => import(createRequire(join(ROOT, "package.json")
 
 export const BENCH_SECRETS = {
   ENVIRONMENT: "bench",
+  // Outside development links need a configured base; the bench never follows them.
+  PUBLIC_BASE_URL: "http://127.0.0.1",
   JWT_SECRET: "bench-jwt-secret-0123456789abcdef0123456789abcdef",
   PARTNER_API_SECRET: "bench-partner-secret",
 };

@@ -4,6 +4,7 @@
 // Node-side test suites (browser, linters, contract against a live server).
 import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { ensureRedis } from "../redis/ensure-redis.mjs";
 import { startUpstashBridge } from "../redis/upstash-bridge.mjs";
@@ -17,6 +18,18 @@ export const LOCAL_SECRETS = {
   // The database starts empty (no admin to credit wallets): new users get points to buy with.
   SIGNUP_BONUS: "100.00",
 };
+
+/** A free loopback port, chosen before the start so PUBLIC_BASE_URL can name the worker's own address. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
 
 /**
  * Starts the worker; resolves { url, mf, stop }. `bindings` override vars and secrets (for instance
@@ -44,12 +57,15 @@ export async function startLocalWorker({ bindings = {}, seed = false, log = () =
     stops.push(async () => storage.remove());
     const options = await workerOptions({ scriptPath, redis: { url: bridge.url, token }, persistPath: storage.dir });
     const base = (await wranglerApi()).unstable_getMiniflareWorkerOptions(join(ROOT, "wrangler.toml")).workerOptions;
+    const port = await freePort();
     const { mf, url } = await startWorker({
       ...options,
+      port,
       name: "perks-edge-local",
       ratelimits: base.ratelimits,
       assets: base.assets,
-      bindings: { ...options.bindings, ...LOCAL_SECRETS, ...bindings },
+      // Links (QR images, pagination, claim messages) point at this worker, as npm run dev's do.
+      bindings: { ...options.bindings, ...LOCAL_SECRETS, PUBLIC_BASE_URL: `http://127.0.0.1:${port}`, ...bindings },
     });
     stops.push(() => mf.dispose());
     const db = await mf.getD1Database("DB");
