@@ -2,7 +2,7 @@
 // themselves (routes of floor-worker.mjs). `next()` builds one request; requests rotate over the
 // users' tokens, the scan references and the transactions. Every write sends a fresh
 // Idempotency-Key, as clients should.
-import { SCAN_PURCHASES, scanReference } from "./data.mjs";
+import { SCAN_PURCHASES, benchUser, scanReference } from "./data.mjs";
 
 /** The floors: what each costs in D1 round trips is fixed by construction (see bench/README.md). */
 export const FLOORS = {
@@ -30,6 +30,11 @@ export function buildPlan(ctx) {
   };
   const scanBody = () => JSON.stringify({ qr_data: scanReference(n++ % SCAN_PURCHASES) });
   const notifyBody = JSON.stringify({ title: "Bench", message: "A benchmark notification", recipient_type: "email", recipient: "bench@example.com" });
+  // A plain user may message only their own address: bench_user_<i>'s token sends to bench_user_<i>'s email.
+  const ownNotification = () => {
+    const i = n++ % tokens.length;
+    return { method: "POST", path: "/api/v1/notifications/send/", headers: write(tokens[i]), body: JSON.stringify({ title: "Bench", message: "A benchmark notification", recipient_type: "email", recipient: `${benchUser(i)}@bench.perks.local` }) };
+  };
   const get = (path, headers) => () => ({ method: "GET", path, headers });
 
   const floors = {
@@ -86,7 +91,7 @@ export function buildPlan(ctx) {
         body: JSON.stringify({ redemption_id: ctx.scanRedemptionIds[n++ % ctx.scanRedemptionIds.length], quantity: 1, location: "Till 1" }),
       }),
     },
-    { key: "notification_send", name: "notification send", floor: "notify", phase: "warm", next: () => ({ method: "POST", path: "/api/v1/notifications/send/", headers: write(userToken()), body: notifyBody }) },
+    { key: "notification_send", name: "notification send", floor: "notify", phase: "warm", next: ownNotification },
     { key: "activation_status_d1", name: "activation status (D1)", floor: "status", phase: "cold", next: status("/api/v1/activation/status/") },
     { key: "offers_list_cold", name: "offers list (cold)", floor: "offers", phase: "cold", next: () => ({ method: "GET", path: "/api/v1/offers/", headers: auth(userToken()) }) },
     { key: "categories_cold", name: "categories (cold)", floor: "categories", phase: "cold", next: get("/api/v1/categories/") },

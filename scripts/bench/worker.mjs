@@ -26,6 +26,9 @@ export const BENCH_SECRETS = {
   ENVIRONMENT: "bench",
   // Outside development links need a configured base; the bench never follows them.
   PUBLIC_BASE_URL: "http://127.0.0.1",
+  // The bench sends thousands of messages a minute on purpose: the abuse limits would refuse most.
+  RECIPIENT_DAILY_MESSAGE_LIMIT: "1000000",
+  SENDER_HOURLY_MESSAGE_LIMIT: "1000000",
   JWT_SECRET: "bench-jwt-secret-0123456789abcdef0123456789abcdef",
   PARTNER_API_SECRET: "bench-partner-secret",
 };
