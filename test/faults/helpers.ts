@@ -1,4 +1,5 @@
 import { env } from "cloudflare:workers";
+import { recordRetryDelays } from "../helpers/retry-delays";
 import { createExecutionContext, createMessageBatch, createScheduledController, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
 import { expect, inject } from "vitest";
 import type { Env } from "../../src/env";
@@ -63,17 +64,7 @@ export async function deliverTo(workerEnv: Env, queue: string, bodies: unknown[]
     queue,
     bodies.map((body, i) => ({ id: options.ids?.[i] ?? `fault-${seq++}`, timestamp: new Date(), attempts: options.attempts ?? 1, body })),
   );
-  // The harness records that a message was retried but not its delay: note the options passed.
-  const retryDelays: (number | undefined)[] = [];
-  for (const message of batch.messages) {
-    const retry = message.retry.bind(message);
-    Object.defineProperty(message, "retry", {
-      value: (opts?: QueueRetryOptions) => {
-        retryDelays.push(opts?.delaySeconds);
-        retry(opts);
-      },
-    });
-  }
+  const retryDelays = recordRetryDelays(batch);
   const ctx = createExecutionContext();
   await worker.queue(batch, workerEnv);
   return { ...(await getQueueResult(batch, ctx)), retryDelays };

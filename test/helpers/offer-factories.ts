@@ -1,4 +1,5 @@
 import { env } from "cloudflare:workers";
+import { recordRetryDelays } from "./retry-delays";
 import { createMessageBatch, createExecutionContext, getQueueResult } from "cloudflare:test";
 import type { Env } from "../../src/env";
 import { requestActivation } from "../../src/features/activation/activation.service";
@@ -35,17 +36,7 @@ export async function deliver(transactionId: string, options: { queue?: string; 
   const batch = createMessageBatch(options.queue ?? QueueName.activations, [
     { id: `m-${messageSeq++}`, timestamp: new Date(), attempts: options.attempts ?? 1, body: { type: "activation.requested", transaction_id: transactionId } },
   ]);
-  // The harness records that a message was retried but not its delay: note the options passed.
-  const retryDelays: (number | undefined)[] = [];
-  for (const message of batch.messages) {
-    const retry = message.retry.bind(message);
-    Object.defineProperty(message, "retry", {
-      value: (opts?: QueueRetryOptions) => {
-        retryDelays.push(opts?.delaySeconds);
-        retry(opts);
-      },
-    });
-  }
+  const retryDelays = recordRetryDelays(batch);
   const ctx = createExecutionContext();
   await worker.queue(batch, options.env ?? (env as unknown as Env));
   return { ...(await getQueueResult(batch, ctx)), retryDelays };
