@@ -4,7 +4,7 @@ import { verifyToken, type AccessClaims } from "../../lib/jwt";
 import { createRouter, errorResponses } from "../../lib/openapi";
 import { isUserActive } from "../../middleware/active-users";
 import { ActivationStatusEvent, BEARER_PREFIX, CloseCode, EVENTS_PROTOCOL, NotificationStatusEvent } from "./events.schemas";
-import { userEventsStub } from "./publish";
+import { userEventsObject } from "./publish";
 
 const DESCRIPTION = `Upgrades to a WebSocket that receives the caller's status changes as JSON text messages:
 \`{"type":"activation.status","transaction_id","status","updated_at"}\` (PENDING, SUCCESS, FAILED) and
@@ -66,6 +66,6 @@ eventsRouter.openapi(
     // Only what the object needs crosses over: never the token itself.
     const headers = new Headers({ upgrade: "websocket", "x-user-id": String(userId), "x-token-exp": String(claims.exp) });
     if (offered.length > 0) headers.set("x-protocol", EVENTS_PROTOCOL);
-    return userEventsStub(c.env, userId).fetch(new Request("https://user-events.internal/connect", { headers }));
+    return userEventsObject(c.env, userId).fetch(new Request("https://user-events.internal/connect", { headers }));
   },
 );

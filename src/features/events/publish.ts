@@ -5,7 +5,7 @@ import type { UserEvent } from "./events.schemas";
 /** A publish that takes longer than this is abandoned: live status is a convenience, polling the truth. */
 export const PUBLISH_TIMEOUT_MS = 2_000;
 
-export function userEventsStub(env: Env, userId: number) {
+export function userEventsObject(env: Env, userId: number) {
   return env.USER_EVENTS.get(env.USER_EVENTS.idFromName(`user:${userId}`));
 }
 
@@ -22,7 +22,7 @@ export function publishUserEvent(env: Env, userId: number, event: UserEvent): Pr
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`timed out after ${PUBLISH_TIMEOUT_MS} ms`)), PUBLISH_TIMEOUT_MS);
       });
-      await Promise.race([userEventsStub(env, userId).publish(event), timeout]);
+      await Promise.race([userEventsObject(env, userId).publish(event), timeout]);
     } catch (error) {
       console.warn(JSON.stringify({ level: "warn", msg: "user event not published", user_id: userId, type: event.type, error: String(error) }));
     } finally {
