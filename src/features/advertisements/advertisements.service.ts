@@ -6,7 +6,7 @@ import { nowIso } from "../../lib/time";
 import { insufficientBalance, walletApply, type WalletResult } from "../wallet/wallet.service";
 import { requireMerchant } from "../merchants/merchants.service";
 import { adRates, checkNewRun, creationCost, extendedEnd, tooLong } from "./ad-pricing";
-import { bannerUrl, readBanner, storeBanner } from "./banner-image";
+import { mediaUrl, readImage, storeImage } from "../media/images";
 
 export const today = (now = nowIso()) => now.slice(0, 10);
 
@@ -54,12 +54,12 @@ export async function createAdvertisement(env: Env, input: CreateAdInput) {
   const rates = await adRates(env);
   const days = checkNewRun(rates, input.start_date, input.end_date, today());
   const { cost, extraDays } = creationCost(rates, days);
-  const banner = input.banner ? await readBanner(input.banner) : null;
+  const banner = input.banner ? await readImage(input.banner, "banner_image") : null;
 
   const note = `Advertisement Creation: ${voucher.title}`;
   const now = nowIso();
   const transactionId = uuid();
-  const bannerKey = banner ? await storeBanner(env, banner) : null;
+  const bannerKey = banner ? await storeImage(env, "advertisements", banner) : null;
   let result: WalletResult;
   try {
     // A cost of 0 moves no money (no ledger entry): the ad row is then the batch's only write.
@@ -177,7 +177,7 @@ export async function activeAdvertisements(env: Pick<Env, "DB">, base: string, l
   )
     .bind(...params)
     .all<{ id: number; voucher_title: string; merchant_name: string; banner_key: string | null; start_date: string; end_date: string; city: string; state: string }>();
-  return results.map(({ banner_key, ...ad }) => ({ ...ad, banner_image: bannerUrl(base, banner_key) }));
+  return results.map(({ banner_key, ...ad }) => ({ ...ad, banner_image: mediaUrl(base, banner_key) }));
 }
 
 /** Cron: ads whose last day has passed stop being active. Idempotent (only flips active rows). */

@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter, errorResponses } from "../../lib/openapi";
 import { notFound } from "../../lib/errors";
+import { IMAGE_CACHE_CONTROL } from "./images";
 import { MediaParam } from "./media.schemas";
 
 export const mediaRouter = createRouter();
@@ -24,12 +25,12 @@ mediaRouter.openapi(
     const etag = object.httpEtag;
     if (c.req.header("if-none-match") === etag) {
       await object.body.cancel();
-      return c.body(null, 304, { ETag: etag, "Cache-Control": "public, max-age=31536000, immutable" });
+      return c.body(null, 304, { ETag: etag, "Cache-Control": IMAGE_CACHE_CONTROL });
     }
     const headers = new Headers();
     object.writeHttpMetadata(headers);
     headers.set("ETag", etag);
-    headers.set("Cache-Control", "public, max-age=31536000, immutable");
+    headers.set("Cache-Control", IMAGE_CACHE_CONTROL);
     headers.set("X-Content-Type-Options", "nosniff");
     return new Response(object.body, { status: 200, headers }) as never;
   },

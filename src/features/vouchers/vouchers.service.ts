@@ -7,7 +7,7 @@ import { uuid } from "../../lib/ids";
 import { pageWindow, paginated, type Pagination } from "../../lib/pagination";
 import { nowIso } from "../../lib/time";
 import { requireMerchant } from "../merchants/merchants.service";
-import { storeImage } from "../media/images";
+import { readImage, storeImage } from "../media/images";
 import { toVoucherJson, type VoucherRow } from "./voucher-json";
 import { voucherTypeName } from "./voucher-value";
 import type { VoucherCreateInput, VoucherPatchInput } from "./vouchers.schemas";
@@ -97,7 +97,7 @@ export async function createVoucher({ env, baseUrl }: VoucherDeps, userId: numbe
   const typed = typeColumns(input.voucher_type, input);
   checkWindow(input.valid_from, input.valid_until);
   await checkCategory(env, input.category);
-  const imageKey = image ? await storeImage(env, "vouchers", image) : null;
+  const imageKey = image ? await storeImage(env, "vouchers", await readImage(image, "image")) : null;
   const now = nowIso();
   const [row] = await unlessStored(env, imageKey, () =>
     createDb(env.DB)
@@ -162,7 +162,7 @@ export async function updateVoucher({ env, baseUrl }: VoucherDeps, userId: numbe
   const issued = existing.soldCount + existing.claimedCount;
   if (patch.count !== undefined && patch.count !== null && patch.count < issued)
     throw validationError(`count cannot be below the ${issued} already issued (sold and claimed as gift cards).`, { fields: ["count"] });
-  const imageKey = image ? await storeImage(env, "vouchers", image) : undefined;
+  const imageKey = image ? await storeImage(env, "vouchers", await readImage(image, "image")) : undefined;
   const row = await unlessStored(env, imageKey ?? null, async () => {
     try {
       const updated = await createDb(env.DB)

@@ -87,6 +87,22 @@ describe("creating an advertisement", () => {
     expect(served.headers.get("content-type")).toBe("image/png");
   });
 
+  it("stores a banner with a year of caching and serves it with that Cache-Control, like a voucher image", async () => {
+    const merchant = await createMerchant({ balance: 5000 });
+    const voucher = await createVoucher(merchant);
+    const form = new FormData();
+    for (const [k, v] of Object.entries(adBody(voucher.id, { city: "Solapur" }))) form.set(k, String(v));
+    form.set("banner_image", new File([PNG], "banner.png", { type: "image/png" }));
+    const res = await api("POST", "/api/v1/advertisements/", { token: merchant.user.token, raw: form });
+    expect(res.status).toBe(201);
+    const { banner_key } = (await env.DB.prepare("SELECT banner_key FROM advertisements WHERE id = ?").bind(res.body.advertisement_id).first<{ banner_key: string }>())!;
+    const object = await env.MEDIA.head(banner_key);
+    expect(object?.httpMetadata?.cacheControl).toBe("public, max-age=31536000, immutable");
+    const served = await api("GET", `/api/v1/media/${banner_key}`);
+    expect(served.status).toBe(200);
+    expect(served.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
+  });
+
   it("refuses a banner that is not an image, or too large, and charges nothing", async () => {
     const merchant = await createMerchant({ balance: 5000 });
     const voucher = await createVoucher(merchant);
