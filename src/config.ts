@@ -65,9 +65,42 @@ export interface Configuration {
 const checked = new WeakMap<object, Configuration>();
 const logged = new Set<string>();
 
+/** The last bindings object seen and its configuration: the per-request fast path. */
+let last: { raw: object; configuration: Configuration } | null = null;
+
+/**
+ * A checked env, or a per-request env layered on one (Object.create, own DB and queues): the
+ * layer inherits the checked values and has that one's problems.
+ */
+function knownConfiguration(raw: object): Configuration | undefined {
+  for (let layer: object | null = raw; layer && layer !== Object.prototype; layer = Object.getPrototypeOf(layer)) {
+    const known = last && layer === last.raw ? last.configuration : checked.get(layer);
+    if (known) return layer === raw ? known : { env: raw as Env, problems: known.problems };
+  }
+  return undefined;
+}
+
+/** Same bindings, value for value (a runtime handing each request a fresh env object with the same bindings). */
+function sameBindings(a: object, b: object): boolean {
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  for (const key of keys) if ((a as Record<string, unknown>)[key] !== (b as Record<string, unknown>)[key]) return false;
+  return true;
+}
+
 export function checkConfiguration(raw: Env): Configuration {
-  const cached = checked.get(raw);
-  if (cached) return cached;
+  const known = knownConfiguration(raw);
+  if (known) return known;
+  if (last && Object.getPrototypeOf(raw) === Object.prototype && sameBindings(raw, last.raw)) {
+    checked.set(raw, last.configuration);
+    return last.configuration;
+  }
+  const configuration = parseConfiguration(raw);
+  last = { raw, configuration };
+  return configuration;
+}
+
+function parseConfiguration(raw: Env): Configuration {
   const values: Record<string, unknown> = { ...raw };
   const problems: string[] = [];
   for (const [name, fallback] of Object.entries(CONFIG_DEFAULTS)) if (values[name] === undefined || values[name] === "") values[name] = fallback;

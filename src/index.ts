@@ -64,9 +64,12 @@ export const cronJobs: CronTable = {
 export default {
   fetch: async (request, env, ctx) => {
     // Every request reads through its own D1 session (replicas allowed, own writes visible).
+    // The checked env is the prototype: one small object per request, not a copy of every binding.
     const checked = configured(env);
     const DB = requestDb(checked.DB, request);
-    const response = await app.fetch(rewriteAlias(request), { ...checked, DB }, ctx);
+    const requestEnv = Object.create(checked) as Env;
+    requestEnv.DB = DB;
+    const response = await app.fetch(rewriteAlias(request), requestEnv, ctx);
     const bookmark = sessionBookmark(DB);
     if (!bookmark || response.status === 101) return response;
     // Responses from the cache or from fetch() are immutable: copy the headers when needed.

@@ -30,6 +30,13 @@ import { CONNECTIONS, DURATION_SECONDS, formatTable, measure } from "./load.mjs"
 import { applySql, buildBundle, migrationFiles, restart, startBridgeProcess, startWorker, tempDir, urls, withWorkers, workerOptions } from "./worker.mjs";
 
 const PROBES = process.argv.includes("--probes");
+/**
+ * BENCH_ONLY=health_live,merchant_scan,hot: only these endpoint keys (and "hot" for the hot wallet),
+ * for quick before/after comparisons while developing; the cold phase and the D1 counts run only
+ * for the keys selected. Never for a recorded run.
+ */
+const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(",").map((k) => k.trim()).filter(Boolean)) : null;
+const selected = (key) => !ONLY || ONLY.has(key);
 
 const started = Date.now();
 const log = (line) => console.log(`bench [${((Date.now() - started) / 1000).toFixed(1)}s] ${line}`);
@@ -95,7 +102,8 @@ async function main() {
   const info = machine();
   log(`${info.cores} cores, ${info.cpu_model}, Node ${info.node}, workerd ${info.workerd}, load ${info.load_average_at_start.join(" ")}`);
 
-  const { outdir, scriptPath, bundle } = await buildBundle();
+  // BENCH_BUNDLE=<dir of a `wrangler deploy --dry-run --outdir`>: time that build (another commit's) instead.
+  const { outdir, scriptPath, bundle } = await buildBundle(process.env.BENCH_BUNDLE);
   cleanups.push(() => rmSync(outdir, { recursive: true, force: true }));
   const floorPath = await buildFloor(outdir);
   log(`bundle ${(bundle.bytes / 1024).toFixed(1)} KiB, gzip ${(bundle.gzip_bytes / 1024).toFixed(1)} KiB; floor worker built`);
@@ -158,7 +166,7 @@ async function main() {
   };
   const runPhase = async (phase) => {
     let lastFloor = null;
-    for (const endpoint of plan.endpoints.filter((e) => e.phase === phase)) {
+    for (const endpoint of plan.endpoints.filter((e) => e.phase === phase && selected(e.key))) {
       // Each endpoint right after its floor, so the two see the same machine.
       if (lastFloor !== endpoint.floor) await measureFloor(endpoint.floor, phase);
       lastFloor = endpoint.floor;
@@ -180,15 +188,21 @@ async function main() {
 
   await runPhase("warm");
   const probes = PROBES ? await runProbes(floorUrl, plan, measureFloor, floors) : null;
-  const hot = await hotWallet(`${base}/api/v1/voucher-purchase/purchase/`, db, "balance", "wallets", hotToken, { voucher_id: voucherId }, voucherCost);
-  const floorHot = await hotWallet(`${floorUrl}/floor/hot`, db, "balance", "floor_wallets", hotToken, {}, 1000);
-  hot.floor = floorHot;
-  hot.ratio = Math.round((hot.rps / floorHot.rps) * 100) / 100;
-  log(`hot wallet: ${hot.successes}/${HOT_ATTEMPTS} in ${hot.elapsed_ms} ms (${hot.rps} req/s; floor ${floorHot.rps} req/s, ratio ${hot.ratio}), checks ${hot.balance_ok && floorHot.balance_ok ? "ok" : "FAILED"}`);
+  const hot = selected("hot")
+    ? await hotWallet(`${base}/api/v1/voucher-purchase/purchase/`, db, "balance", "wallets", hotToken, { voucher_id: voucherId }, voucherCost)
+    : null;
+  if (hot) {
+    const floorHot = await hotWallet(`${floorUrl}/floor/hot`, db, "balance", "floor_wallets", hotToken, {}, 1000);
+    hot.floor = floorHot;
+    hot.ratio = Math.round((hot.rps / floorHot.rps) * 100) / 100;
+    log(`hot wallet: ${hot.successes}/${HOT_ATTEMPTS} in ${hot.elapsed_ms} ms (${hot.rps} req/s; floor ${floorHot.rps} req/s, ratio ${hot.ratio}), checks ${hot.balance_ok && floorHot.balance_ok ? "ok" : "FAILED"}`);
+  }
 
   // Cold: the same data, restarted with no Redis and the read cache off, so every read goes to D1.
-  ({ url: base, floorUrl } = await restart(mf, await options({ withRedis: false, cache: false })));
-  await runPhase("cold");
+  if (plan.endpoints.some((e) => e.phase === "cold" && selected(e.key))) {
+    ({ url: base, floorUrl } = await restart(mf, await options({ withRedis: false, cache: false })));
+    await runPhase("cold");
+  }
 
   // D1 round trips per request, counted by a wrapper around the same bundle (not in the timed runs).
   const countingScript = writeCountingEntry(outdir);
@@ -196,6 +210,7 @@ async function main() {
   const d1 = {};
   for (const phase of ["warm", "cold"]) {
     const warm = phase === "warm";
+    if (!plan.endpoints.some((e) => e.phase === phase && available.has(e.key))) continue;
     ({ url: base } = await restart(mf, await options({ script: countingScript, extraModules: [scriptPath], withRedis: warm, cache: warm })));
     // Steady state, as in the timed runs: each user's "still active" check is cached per isolate.
     for (const token of [...tokens, merchantToken]) await json(`${base}/api/v1/account/`, { token });
@@ -232,18 +247,20 @@ async function main() {
     conservation: consistency,
     duration_s: Math.round((Date.now() - started) / 100) / 10,
   };
-  writeFileSync(join(ROOT, "bench", "results.json"), `${JSON.stringify(output, null, 2)}\n`);
+  // A partial run (BENCH_ONLY) must not overwrite the recorded results.
+  const resultsFile = ONLY ? join(os.tmpdir(), `perks-bench-partial-${Date.now()}.json`) : join(ROOT, "bench", "results.json");
+  writeFileSync(resultsFile, `${JSON.stringify({ ...output, only: ONLY ? [...ONLY] : undefined }, null, 2)}\n`);
 
   console.log(`\n${formatTable(results, floors)}\n`);
   if (probes) console.log(`${formatProbes(probes)}\n`);
-  console.log(
+  if (hot) console.log(
     `hot wallet: ${HOT_ATTEMPTS} concurrent purchases, ${hot.successes} succeeded, ${hot.refused} refused for balance, ${hot.rps} req/s ` +
-      `(floor: one object's serialised batches, ${floorHot.rps} req/s; ratio ${hot.ratio}); final balance ${hot.final_balance} = start ${hot.start_balance} - ${hot.successes} x ${voucherCost}: ${hot.balance_ok ? "ok" : "MISMATCH"}`,
+      `(floor: one object's serialised batches, ${hot.floor.rps} req/s; ratio ${hot.ratio}); final balance ${hot.final_balance} = start ${hot.start_balance} - ${hot.successes} x ${voucherCost}: ${hot.balance_ok ? "ok" : "MISMATCH"}`,
   );
   console.log(`bundle: ${(bundle.bytes / 1024).toFixed(1)} KiB, gzip ${(bundle.gzip_bytes / 1024).toFixed(1)} KiB`);
   console.log(`conservation over ${consistency.wallets} wallets: ${consistency.mismatches.length === 0 ? "ok" : `MISMATCH ${JSON.stringify(consistency.mismatches)}`}`);
-  log("wrote bench/results.json");
-  if (!hot.balance_ok || !floorHot.balance_ok || consistency.mismatches.length > 0) process.exitCode = 1;
+  log(`wrote ${resultsFile}`);
+  if ((hot && (!hot.balance_ok || !hot.floor.balance_ok)) || consistency.mismatches.length > 0) process.exitCode = 1;
 }
 
 /** Each probe is the scan's floor plus one cost; the difference is that cost per request. */

@@ -2,7 +2,7 @@
 // through Miniflare, with wrangler.toml's bindings, so no dev proxy sits in the measured path.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -33,11 +33,17 @@ export const BENCH_SECRETS = {
   PARTNER_API_SECRET: "bench-partner-secret",
 };
 
-/** Builds the bundle a deploy would upload; returns its path and sizes. */
-export async function buildBundle() {
+/** Builds the bundle a deploy would upload (or takes an existing build's copy); returns its path and sizes. */
+export async function buildBundle(existing) {
   const outdir = mkdtempSync(join(tmpdir(), "perks-bench-build-"));
-  const { code, stdout, stderr } = await runWrangler(["deploy", "--dry-run", "--outdir", outdir], { capture: true, env: { CI: "true" } });
-  if (code !== 0) throw new Error(`wrangler deploy --dry-run failed:\n${stdout}${stderr}`);
+  let stdout = "";
+  let stderr = "";
+  if (existing) cpSync(existing, outdir, { recursive: true });
+  else {
+    const run = await runWrangler(["deploy", "--dry-run", "--outdir", outdir], { capture: true, env: { CI: "true" } });
+    ({ stdout, stderr } = run);
+    if (run.code !== 0) throw new Error(`wrangler deploy --dry-run failed:\n${stdout}${stderr}`);
+  }
   const scriptPath = join(outdir, "index.js");
   const bytes = readFileSync(scriptPath);
   const reported = /Total Upload:\s*([\d.]+ KiB)\s*\/\s*gzip:\s*([\d.]+ KiB)/.exec(stdout + stderr);

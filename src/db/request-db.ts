@@ -25,7 +25,8 @@ const WRITE = /^\s*(?:with\b[^]*?\)\s*)?(?:insert|update|delete|replace)\b/i;
 export const isWrite = (sql: string) => WRITE.test(sql);
 
 export class RequestDb {
-  private session: D1DatabaseSession;
+  /** Opened at the first query: a request answered from memory (health, a cache hit) opens none. */
+  private current: D1DatabaseSession | null = null;
   private advancedTo: string | null;
 
   constructor(
@@ -33,7 +34,10 @@ export class RequestDb {
     bookmark: string | null,
   ) {
     this.advancedTo = bookmark;
-    this.session = db.withSession(bookmark ?? "first-unconstrained");
+  }
+
+  private get session(): D1DatabaseSession {
+    return (this.current ??= this.db.withSession(this.advancedTo ?? "first-unconstrained"));
   }
 
   prepare(query: string): D1PreparedStatement {
@@ -62,7 +66,7 @@ export class RequestDb {
   advanceTo(bookmark: string | null | undefined) {
     if (!bookmark) return;
     this.advancedTo = bookmark;
-    this.session = this.db.withSession(bookmark);
+    this.current = null;
   }
 
   /** The primary itself, for the rare read that must not lag (a code that a replica does not know yet). */
@@ -71,7 +75,7 @@ export class RequestDb {
   }
 
   bookmark(): string | null {
-    return this.session.getBookmark() ?? this.advancedTo;
+    return this.current?.getBookmark() ?? this.advancedTo;
   }
 }
 

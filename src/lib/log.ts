@@ -12,13 +12,16 @@ export function logLine(line: LogLine) {
   else console.log(text);
 }
 
-/** Queue bindings whose messages carry the request id that sent them (read by the consumer's log line). */
+/**
+ * Queue bindings whose messages carry the request id that sent them (read by the consumer's log
+ * line). The env is layered, not copied: the result inherits every other binding from `env`.
+ */
 export function queuesCarrying<E extends object>(env: E, requestId: string, names: readonly (keyof E & string)[]): E {
-  const wrapped = { ...env } as Record<string, unknown>;
+  const wrapped = Object.create(env) as Record<string, unknown>;
+  const tag = (body: unknown) => (body && typeof body === "object" && !Array.isArray(body) ? { ...body, request_id: requestId } : body);
   for (const name of names) {
     const queue = env[name] as unknown as Queue<unknown> | undefined;
     if (!queue) continue;
-    const tag = (body: unknown) => (body && typeof body === "object" && !Array.isArray(body) ? { ...body, request_id: requestId } : body);
     wrapped[name] = {
       send: (body: unknown, options?: QueueSendOptions) => queue.send(tag(body), options),
       sendBatch: (messages: Iterable<MessageSendRequest<unknown>>, options?: QueueSendBatchOptions) =>

@@ -67,11 +67,19 @@ describe("D1 sessions and bookmarks", () => {
       body: JSON.stringify({ voucher_id: voucher.id }),
     });
     expect(res.status).toBe(201);
-    // The request's own session, then one re-opened at the bookmark the wallet's write returned.
-    expect(opened).toHaveLength(2);
-    expect(opened[0]).toBe("first-unconstrained");
-    expect(opened[1]).toMatch(BOOKMARK);
+    // The request's own session for the voucher read; nothing is read after the wallet's write, so
+    // no second session is opened, and the answer carries the bookmark that write returned.
+    expect(opened).toEqual(["first-unconstrained"]);
     expect(res.headers.get(BOOKMARK_HEADER)).toMatch(BOOKMARK);
+  });
+
+  it("a request that reads nothing opens no session, and echoes the client's bookmark", async () => {
+    const { db, opened } = recordingDb();
+    const bookmark = await primaryBookmark();
+    const res = await call(db, "/api/v1/health/live", { headers: { [BOOKMARK_HEADER]: bookmark } });
+    expect(res.status).toBe(200);
+    expect(opened).toEqual([]);
+    expect(res.headers.get(BOOKMARK_HEADER)).toBe(bookmark);
   });
 
   /** A replica that has not seen recent writes: `hide` rewrites each query so the new rows are missed. */
