@@ -5,7 +5,7 @@ import worker from "../../src/index";
 import { BOOKMARK_HEADER, isWrite, validBookmark } from "../../src/db/request-db";
 import { BASE } from "../helpers/api";
 import { createUser } from "../helpers/factories";
-import { createMerchant, createPurchase, createVoucher } from "../helpers/voucher-factories";
+import { insertMerchant, insertPurchase, insertVoucher } from "../helpers/voucher-factories";
 
 const BOOKMARK = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/;
 
@@ -57,8 +57,8 @@ describe("D1 sessions and bookmarks", () => {
   });
 
   it("after a purchase (written by the wallet's Durable Object) the request reads at the object's bookmark and answers it", async () => {
-    const merchant = await createMerchant();
-    const voucher = await createVoucher(merchant);
+    const merchant = await insertMerchant();
+    const voucher = await insertVoucher(merchant);
     const buyer = await createUser({ balance: 1_000_000 });
     const { db, opened } = recordingDb();
     const res = await call(db, "/api/v1/voucher-purchase/purchase/", {
@@ -104,10 +104,10 @@ describe("D1 sessions and bookmarks", () => {
   }
 
   it("a scan that a lagging replica cannot answer asks the primary: a fresh purchase is found", async () => {
-    const merchant = await createMerchant();
-    const voucher = await createVoucher(merchant);
+    const merchant = await insertMerchant();
+    const voucher = await insertVoucher(merchant);
     const customer = await createUser();
-    const purchase = await createPurchase(customer, voucher);
+    const purchase = await insertPurchase(customer, voucher);
     const { db, replicaReads } = laggingDb((sql) => sql.replace("LEFT JOIN voucher_redemptions r ON", "LEFT JOIN voucher_redemptions r ON 0 AND"));
     const res = await call(db, "/api/v1/merchant/scan/scan/", {
       method: "POST",

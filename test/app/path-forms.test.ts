@@ -1,16 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { api } from "../helpers/api";
 import { createUser, unique } from "../helpers/factories";
-import { createMerchant, createVoucher, purchase } from "../helpers/marketplace-api";
+import { createMerchantViaApi, createVoucherViaApi, purchaseViaApi } from "../helpers/marketplace-api";
 
 const withoutVolatile = (body: any) => JSON.parse(JSON.stringify(body, (key, value) => (key === "request_id" ? undefined : value)));
 
 describe("every voucher endpoint answers at /api/v1/... and at the spec's /api/voucher/...", () => {
   it("GET endpoints give the same answer at both forms", async () => {
-    const merchant = await createMerchant();
-    const voucher = await createVoucher(merchant);
+    const merchant = await createMerchantViaApi();
+    const voucher = await createVoucherViaApi(merchant);
     const buyer = await createUser({ balance: 5_000 });
-    const bought = await purchase(buyer.token, voucher.id);
+    const bought = await purchaseViaApi(buyer.token, voucher.id);
     const gets: [string, string | undefined][] = [
       ["merchants/profile/", merchant.token],
       ["categories/", undefined],
@@ -37,7 +37,7 @@ describe("every voucher endpoint answers at /api/v1/... and at the spec's /api/v
 
   it("admin category and merchant management at the spec's form", async () => {
     const admin = await createUser({ role: "admin" });
-    const merchant = await createMerchant();
+    const merchant = await createMerchantViaApi();
     const category = await api("POST", "/api/voucher/categories/", { token: admin.token, body: { name: unique("Alias ") } });
     expect((await api("PATCH", `/api/voucher/categories/${category.body.id}/`, { token: admin.token, body: { description: "x" } })).body.description).toBe("x");
     expect((await api("DELETE", `/api/voucher/categories/${category.body.id}/`, { token: admin.token })).body.deleted).toBe(true);

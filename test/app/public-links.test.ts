@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import { publicBaseUrl, publicBaseUrlProblem } from "../../src/lib/public-url";
 import { createUser } from "../helpers/factories";
-import { createMerchant, createPurchase, createVoucher } from "../helpers/voucher-factories";
+import { insertMerchant, insertPurchase, insertVoucher } from "../helpers/voucher-factories";
 
 /** A request whose Host (and so its URL) is the attacker's, as `Host: attacker.example` gives. */
 async function asAttacker(method: string, path: string, token?: string, body?: unknown) {
@@ -36,8 +36,8 @@ describe("absolute links come from PUBLIC_BASE_URL, never from the Host header",
 
   it("builds the QR image URL from the public base", async () => {
     const buyer = await createUser();
-    const voucher = await createVoucher(await createMerchant());
-    const purchase = await createPurchase(buyer, voucher);
+    const voucher = await insertVoucher(await insertMerchant());
+    const purchase = await insertPurchase(buyer, voucher);
     const res = await asAttacker("GET", `/api/v1/user-vouchers/${purchase.id}/qr-code`, buyer.token);
     expect(res.status).toBe(200);
     expect(JSON.stringify(res.body)).toContain(`http://perks.test/api/v1/user-vouchers/${purchase.id}/qr-code.svg`);
@@ -46,8 +46,8 @@ describe("absolute links come from PUBLIC_BASE_URL, never from the Host header",
 
   it("builds the gift-card claim link in the WhatsApp message from the public base", async () => {
     const owner = await createUser();
-    const voucher = await createVoucher(await createMerchant(), { giftCard: true });
-    const purchase = await createPurchase(owner, voucher);
+    const voucher = await insertVoucher(await insertMerchant(), { giftCard: true });
+    const purchase = await insertPurchase(owner, voucher);
     const res = await asAttacker("POST", `/api/v1/vouchers/${purchase.id}/share-gift-card`, owner.token, { phone_numbers: ["+14155550199"] });
     expect(res.status).toBe(200);
     const row = await env.DB.prepare("SELECT message FROM notifications WHERE user_id = ? AND channel = 'whatsapp' ORDER BY created_at DESC LIMIT 1")

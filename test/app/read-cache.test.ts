@@ -7,7 +7,7 @@ import { getCost } from "../../src/features/settings/settings.service";
 import { RequestDb } from "../../src/db/request-db";
 import { BASE } from "../helpers/api";
 import { createUser, unique } from "../helpers/factories";
-import { createMerchant, createVoucher } from "../helpers/voucher-factories";
+import { insertMerchant, insertVoucher } from "../helpers/voucher-factories";
 
 // The suite runs with the cache off (fixtures are written straight to D1); here it is on, with a
 // clock the tests move instead of waiting.
@@ -130,8 +130,8 @@ describe("anonymous public pages: shared caching with ETag", () => {
   });
 
   it("public voucher pages: anonymous ones are cached within the bound, a signed-in caller's are computed and never shared", async () => {
-    const merchant = await createMerchant();
-    const voucher = await createVoucher(merchant, { title: unique("Cached Coffee ") });
+    const merchant = await insertMerchant();
+    const voucher = await insertVoucher(merchant, { title: unique("Cached Coffee ") });
     const path = `/api/v1/public-vouchers/${voucher.id}/`;
     const anonymous = await call(path);
     expect(anonymous.status).toBe(200);
@@ -155,8 +155,8 @@ describe("anonymous public pages: shared caching with ETag", () => {
   });
 
   it("a voucher deactivated through this isolate leaves the cached public pages at once", async () => {
-    const merchant = await createMerchant();
-    const voucher = await createVoucher(merchant, { title: unique("Soon Gone ") });
+    const merchant = await insertMerchant();
+    const voucher = await insertVoucher(merchant, { title: unique("Soon Gone ") });
     const path = `/api/v1/public-vouchers/${voucher.id}/`;
     expect((await call(path)).status).toBe(200);
     const off = await call(`/api/v1/vouchers/${voucher.id}/`, { method: "DELETE", token: merchant.user.token });

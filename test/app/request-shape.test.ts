@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { api, isCleanError } from "../helpers/api";
 import { createUser, unique } from "../helpers/factories";
-import { createMerchant } from "../helpers/voucher-factories";
+import { insertMerchant } from "../helpers/voucher-factories";
 
 const form = (fields: Record<string, string>) => ({
   raw: new URLSearchParams(fields).toString(),
@@ -11,7 +11,7 @@ const form = (fields: Record<string, string>) => ({
 
 describe("bodies that are not JSON on JSON routes", () => {
   it("refuses a form-encoded POST to /vouchers with 415, not 500", async () => {
-    const merchant = await createMerchant();
+    const merchant = await insertMerchant();
     const res = await api("POST", "/api/v1/vouchers", { token: merchant.user.token, ...form({ title: "Ten off", voucher_type: "2" }) });
     expect(res.status).toBe(415);
     expect(res.body.code).toBe("UNSUPPORTED_MEDIA_TYPE");
@@ -35,7 +35,7 @@ describe("bodies that are not JSON on JSON routes", () => {
   });
 
   it("still accepts multipart where a route documents it", async () => {
-    const merchant = await createMerchant();
+    const merchant = await insertMerchant();
     const body = new FormData();
     body.set("title", "x");
     const res = await api("POST", "/api/v1/vouchers", { token: merchant.user.token, raw: body });

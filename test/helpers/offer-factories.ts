@@ -32,7 +32,7 @@ export async function pendingActivation(userId: number, offerId: number) {
 
 let messageSeq = 0;
 /** Delivers one activation message through the worker's queue() handler; returns acks and retries. */
-export async function deliver(transactionId: string, options: { queue?: string; attempts?: number; env?: Env } = {}) {
+export async function deliverActivation(transactionId: string, options: { queue?: string; attempts?: number; env?: Env } = {}) {
   const batch = createMessageBatch(options.queue ?? QueueName.activations, [
     { id: `m-${messageSeq++}`, timestamp: new Date(), attempts: options.attempts ?? 1, body: { type: "activation.requested", transaction_id: transactionId } },
   ]);

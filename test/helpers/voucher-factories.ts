@@ -3,13 +3,13 @@ import { referenceCode } from "../../src/lib/ids";
 import { createUser, unique, type TestUser } from "./factories";
 
 /** Test data inserted directly: the voucher marketplace's own endpoints have their own tests. */
-export interface TestMerchant {
+export interface InsertedMerchant {
   user: TestUser;
   merchantId: number;
   businessName: string;
 }
 
-export async function createMerchant(options: { balance?: number; active?: boolean; phone?: string } = {}): Promise<TestMerchant> {
+export async function insertMerchant(options: { balance?: number; active?: boolean; phone?: string } = {}): Promise<InsertedMerchant> {
   const user = await createUser({ role: "merchant", balance: options.balance, phone: options.phone });
   const businessName = unique("Shop ");
   const now = new Date().toISOString();
@@ -21,17 +21,17 @@ export async function createMerchant(options: { balance?: number; active?: boole
   return { user, merchantId: row!.id, businessName };
 }
 
-export interface TestVoucher {
+export interface InsertedVoucher {
   id: number;
   uuid: string;
   title: string;
   merchantId: number;
 }
 
-export async function createVoucher(
-  merchant: TestMerchant,
+export async function insertVoucher(
+  merchant: InsertedMerchant,
   options: { giftCard?: boolean; redemptionsPerPurchase?: number; active?: boolean; title?: string; count?: number | null; maxShares?: number } = {},
-): Promise<TestVoucher> {
+): Promise<InsertedVoucher> {
   const now = new Date().toISOString();
   const uuid = crypto.randomUUID();
   const title = options.title ?? unique("Free Coffee ");
@@ -56,17 +56,17 @@ export async function createVoucher(
   return { id: row!.id, uuid, title, merchantId: merchant.merchantId };
 }
 
-export interface TestPurchase {
+export interface InsertedPurchase {
   id: number;
   uuid: string;
   reference: string;
 }
 
-export async function createPurchase(
+export async function insertPurchase(
   user: { id: number },
-  voucher: TestVoucher,
+  voucher: InsertedVoucher,
   options: { remaining?: number; total?: number; status?: string; expiryDate?: string; reference?: string } = {},
-): Promise<TestPurchase> {
+): Promise<InsertedPurchase> {
   const now = new Date().toISOString();
   const uuid = crypto.randomUUID();
   const reference = options.reference ?? referenceCode("VCH");

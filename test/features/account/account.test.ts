@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { api, isCleanError } from "../../helpers/api";
 import { createUser } from "../../helpers/factories";
-import { deliver, makeOffer, pendingActivation } from "../../helpers/offer-factories";
+import { deliverActivation, makeOffer, pendingActivation } from "../../helpers/offer-factories";
 
 const TRANSACTION_FIELDS = ["amount", "created_at", "description", "failure_reason", "offer_id", "reference", "status", "transaction_id", "type", "updated_at"];
 
@@ -13,7 +13,7 @@ describe("GET /api/v1/account/", () => {
     const id = await pendingActivation(user.id, offer.id);
     const pending = await api("GET", "/api/v1/account/", { token: user.token });
     expect(pending.body).toEqual({ balance: "100.00", active_subscriptions: [] });
-    await deliver(id);
+    await deliverActivation(id);
     const res = await api("GET", "/api/v1/account/", { token: user.token });
     expect(res.status).toBe(200);
     expect(Object.keys(res.body).sort()).toEqual(["active_subscriptions", "balance"]);
@@ -35,7 +35,7 @@ describe("GET /api/v1/account/transactions/", () => {
     const ids: string[] = [];
     for (const offer of [good, good, bad]) ids.push(await pendingActivation(user.id, offer.id));
     await pendingActivation(other.id, good.id);
-    await deliver(ids[2]!);
+    await deliverActivation(ids[2]!);
 
     const page1 = await api("GET", "/api/v1/account/transactions/?page_size=2", { token: user.token });
     expect(page1.status).toBe(200);

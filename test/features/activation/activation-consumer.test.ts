@@ -8,7 +8,7 @@ import { backoffSeconds } from "../../../src/queues/consumers";
 import { QueueName } from "../../../src/queues/messages";
 import { outbound } from "../../helpers/outbound";
 import { createUser, walletState } from "../../helpers/factories";
-import { deliver, makeOffer, pendingActivation, quietEnv, refundsOf, txRow } from "../../helpers/offer-factories";
+import { deliverActivation, makeOffer, pendingActivation, quietEnv, refundsOf, txRow } from "../../helpers/offer-factories";
 
 const PARTNER_URL = "https://partner.example/v1/activations";
 const partnerEnv = () => quietEnv({ PARTNER_API_URL: PARTNER_URL });
@@ -23,7 +23,7 @@ describe("activation consumer", () => {
     const user = await createUser({ balance: 5000 });
     const offer = await makeOffer({ price: 2000, durationDays: 30 });
     const id = await pendingActivation(user.id, offer.id);
-    const result = await deliver(id);
+    const result = await deliverActivation(id);
     expect(result.explicitAcks).toHaveLength(1);
     const row = await txRow(id);
     expect(row).toMatchObject({ status: "SUCCESS", sub_status: "active" });
@@ -38,9 +38,9 @@ describe("activation consumer", () => {
     const offer = await makeOffer({ price: 2000 });
     const id = await pendingActivation(user.id, offer.id);
     outbound.on(PARTNER_URL, { status: "SUCCESS", partner_reference: "P-1" });
-    await deliver(id, { env: partnerEnv() });
+    await deliverActivation(id, { env: partnerEnv() });
     const after = await env.DB.prepare("SELECT status, updated_at FROM transactions WHERE id = ?").bind(id).first();
-    const second = await deliver(id, { env: partnerEnv() });
+    const second = await deliverActivation(id, { env: partnerEnv() });
     expect(second.explicitAcks).toHaveLength(1);
     expect(second.retryMessages).toHaveLength(0);
     expect(await env.DB.prepare("SELECT status, updated_at FROM transactions WHERE id = ?").bind(id).first()).toEqual(after);
@@ -53,7 +53,7 @@ describe("activation consumer", () => {
     const offer = await makeOffer({ price: 2500, durationDays: 7 });
     const id = await pendingActivation(user.id, offer.id);
     outbound.on(PARTNER_URL, { status: "SUCCESS" }, { method: "POST" });
-    await deliver(id, { env: partnerEnv() });
+    await deliverActivation(id, { env: partnerEnv() });
     const [sent] = outbound.requestsTo(PARTNER_URL);
     expect(sent!.method).toBe("POST");
     expect(sent!.url).toBe(PARTNER_URL);
@@ -70,9 +70,9 @@ describe("activation consumer", () => {
     const offer = await makeOffer({ price: 2000 });
     const id = await pendingActivation(user.id, offer.id);
     outbound.on(PARTNER_URL, new Response(JSON.stringify({ reason: "subscriber not eligible" }), { status: 422 }));
-    const result = await deliver(id, { env: partnerEnv() });
+    const result = await deliverActivation(id, { env: partnerEnv() });
     expect(result.explicitAcks).toHaveLength(1);
-    await deliver(id, { env: partnerEnv() });
+    await deliverActivation(id, { env: partnerEnv() });
     const row = await txRow(id);
     expect(row).toMatchObject({ status: "FAILED", sub_status: "failed" });
     expect(row!.failure_reason).toContain("subscriber not eligible");
@@ -86,7 +86,7 @@ describe("activation consumer", () => {
     const user = await createUser({ balance: 5000 });
     const offer = await makeOffer({ price: 1500, sandboxOutcome: "fail" });
     const id = await pendingActivation(user.id, offer.id);
-    await deliver(id);
+    await deliverActivation(id);
     expect((await txRow(id))!.status).toBe("FAILED");
     expect(await refundsOf(id)).toEqual({ n: 1, total: 1500 });
   });
@@ -96,12 +96,12 @@ describe("activation consumer", () => {
     const offer = await makeOffer({ price: 2000 });
     const id = await pendingActivation(user.id, offer.id);
     outbound.on(PARTNER_URL, new Response("upstream down", { status: 503 }), { times: 1 });
-    const first = await deliver(id, { env: partnerEnv(), attempts: 1 });
+    const first = await deliverActivation(id, { env: partnerEnv(), attempts: 1 });
     expect(first.retryMessages).toHaveLength(1);
     // Backoff doubles per attempt from 2 s, capped at 5 minutes.
     expect(first.retryDelays).toEqual([2]);
     outbound.on(PARTNER_URL, () => Promise.reject(new DOMException("The operation timed out.", "TimeoutError")));
-    const third = await deliver(id, { env: partnerEnv(), attempts: 3 });
+    const third = await deliverActivation(id, { env: partnerEnv(), attempts: 3 });
     expect(third.retryMessages).toHaveLength(1);
     expect(third.retryDelays).toEqual([8]);
     expect([backoffSeconds(8), backoffSeconds(9), backoffSeconds(50)]).toEqual([256, 300, 300]);
@@ -114,7 +114,7 @@ describe("activation consumer", () => {
     const offer = await makeOffer();
     const id = await pendingActivation(user.id, offer.id);
     outbound.on(PARTNER_URL, new Response(JSON.stringify({ status: "ACCEPTED" }), { status: 202 }));
-    const result = await deliver(id, { env: partnerEnv() });
+    const result = await deliverActivation(id, { env: partnerEnv() });
     expect(result.explicitAcks).toHaveLength(1);
     expect((await txRow(id))!.status).toBe("PENDING");
   });
@@ -123,8 +123,8 @@ describe("activation consumer", () => {
     const user = await createUser({ balance: 5000 });
     const offer = await makeOffer({ price: 2000 });
     const id = await pendingActivation(user.id, offer.id);
-    await deliver(id, { queue: QueueName.activationsDeadLetter });
-    await deliver(id, { queue: QueueName.activationsDeadLetter });
+    await deliverActivation(id, { queue: QueueName.activationsDeadLetter });
+    await deliverActivation(id, { queue: QueueName.activationsDeadLetter });
     expect(await txRow(id)).toMatchObject({ status: "FAILED", sub_status: "failed" });
     expect(await refundsOf(id)).toEqual({ n: 1, total: 2000 });
     expect(await walletState(user.id)).toEqual({ balance: 5000, ledger_sum: 5000, debits: 1 });
@@ -135,8 +135,8 @@ describe("activation consumer", () => {
     const user = await createUser({ balance: 5000 });
     const offer = await makeOffer({ price: 2000 });
     const id = await pendingActivation(user.id, offer.id);
-    await deliver(id);
-    await deliver(id, { queue: QueueName.activationsDeadLetter });
+    await deliverActivation(id);
+    await deliverActivation(id, { queue: QueueName.activationsDeadLetter });
     expect((await txRow(id))!.status).toBe("SUCCESS");
     expect(await refundsOf(id)).toEqual({ n: 0, total: 0 });
   });

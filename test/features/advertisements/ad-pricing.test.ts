@@ -4,13 +4,13 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { api, isCleanError } from "../../helpers/api";
 import { createUser, walletState } from "../../helpers/factories";
-import { createMerchant, createVoucher, dayString } from "../../helpers/voucher-factories";
+import { insertMerchant, insertVoucher, dayString } from "../../helpers/voucher-factories";
 
 const ad = (voucher: number, start_date: string, end_date: string) => ({ voucher, start_date, end_date, city: "Pune", state: "Maharashtra" });
 
 async function advertiser(balance = 100_000) {
-  const merchant = await createMerchant({ balance });
-  const voucher = await createVoucher(merchant);
+  const merchant = await insertMerchant({ balance });
+  const voucher = await insertVoucher(merchant);
   const create = (start: string, end: string) => api("POST", "/api/v1/advertisements/", { token: merchant.user.token, body: ad(voucher.id, start, end) });
   const extend = (id: number, days: unknown) => api("POST", `/api/v1/advertisements/${id}/extend/`, { token: merchant.user.token, body: { days } });
   return { merchant, voucher, create, extend };

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { CRON } from "../../../src/cron/schedules";
 import { api } from "../../helpers/api";
 import { createUser, walletState } from "../../helpers/factories";
-import { createMerchant, createVoucher, dayString } from "../../helpers/voucher-factories";
+import { insertMerchant, insertVoucher, dayString } from "../../helpers/voucher-factories";
 
 const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 73, 72, 68, 82]);
 
@@ -20,8 +20,8 @@ async function ledgerOf(userId: number) {
 
 describe("creating an advertisement", () => {
   it("charges advertisement_cost to the merchant's wallet with the spec's note, in the same batch as the ad", async () => {
-    const merchant = await createMerchant({ balance: 10_000 });
-    const voucher = await createVoucher(merchant, { title: "50% Off Coffee" });
+    const merchant = await insertMerchant({ balance: 10_000 });
+    const voucher = await insertVoucher(merchant, { title: "50% Off Coffee" });
     const res = await api("POST", "/api/v1/advertisements/", { token: merchant.user.token, body: adBody(voucher.id) });
     expect(res.status).toBe(201);
     expect(res.body).toEqual({
@@ -45,8 +45,8 @@ describe("creating an advertisement", () => {
   });
 
   it("fails cleanly on insufficient balance: 400, nothing created, nothing charged", async () => {
-    const merchant = await createMerchant({ balance: 999 });
-    const voucher = await createVoucher(merchant);
+    const merchant = await insertMerchant({ balance: 999 });
+    const voucher = await insertVoucher(merchant);
     const res = await api("POST", "/api/v1/advertisements/", { token: merchant.user.token, body: adBody(voucher.id) });
     expect(res.status).toBe(400);
     expect(res.body.code).toBe("INSUFFICIENT_BALANCE");
@@ -57,8 +57,8 @@ describe("creating an advertisement", () => {
   });
 
   it("concurrent creations never overdraw: balance for 3 ads, 8 attempts, 3 ads", async () => {
-    const merchant = await createMerchant({ balance: 3000 });
-    const voucher = await createVoucher(merchant);
+    const merchant = await insertMerchant({ balance: 3000 });
+    const voucher = await insertVoucher(merchant);
     const results = await Promise.all(Array.from({ length: 8 }, () => api("POST", "/api/v1/advertisements/", { token: merchant.user.token, body: adBody(voucher.id) })));
     expect(results.filter((r) => r.status === 201)).toHaveLength(3);
     const ads = await env.DB.prepare("SELECT COUNT(*) AS n FROM advertisements WHERE merchant_id = ?").bind(merchant.merchantId).first<any>();
@@ -68,8 +68,8 @@ describe("creating an advertisement", () => {
   });
 
   it("takes a multipart banner: sniffed image stored in R2 and linked from the listings", async () => {
-    const merchant = await createMerchant({ balance: 5000 });
-    const voucher = await createVoucher(merchant);
+    const merchant = await insertMerchant({ balance: 5000 });
+    const voucher = await insertVoucher(merchant);
     const form = new FormData();
     for (const [k, v] of Object.entries(adBody(voucher.id, { city: "Nagpur" }))) form.set(k, String(v));
     form.set("banner_image", new File([PNG], "banner.txt", { type: "text/plain" }));
@@ -104,8 +104,8 @@ describe("creating an advertisement", () => {
   });
 
   it("refuses a banner that is not an image, or too large, and charges nothing", async () => {
-    const merchant = await createMerchant({ balance: 5000 });
-    const voucher = await createVoucher(merchant);
+    const merchant = await insertMerchant({ balance: 5000 });
+    const voucher = await insertVoucher(merchant);
     for (const [file, status] of [
       [new File(["<svg/>"], "x.png", { type: "image/png" }), 415],
       [new File([PNG, new Uint8Array(2 * 1024 * 1024)], "big.png", { type: "image/png" }), 413],
@@ -120,9 +120,9 @@ describe("creating an advertisement", () => {
   });
 
   it("refuses another merchant's voucher (404), non-merchants (403), bad dates and unknown fields (400)", async () => {
-    const owner = await createMerchant({ balance: 5000 });
-    const voucher = await createVoucher(owner);
-    const other = await createMerchant({ balance: 5000 });
+    const owner = await insertMerchant({ balance: 5000 });
+    const voucher = await insertVoucher(owner);
+    const other = await insertMerchant({ balance: 5000 });
     expect((await api("POST", "/api/v1/advertisements/", { token: other.user.token, body: adBody(voucher.id) })).status).toBe(404);
     const user = await createUser({ balance: 5000 });
     expect((await api("POST", "/api/v1/advertisements/", { token: user.token, body: adBody(voucher.id) })).status).toBe(403);
@@ -142,8 +142,8 @@ describe("creating an advertisement", () => {
 
 describe("extending an advertisement", () => {
   it("charges the per-day cost times days, moves the end date, and writes a ledger entry", async () => {
-    const merchant = await createMerchant({ balance: 5000 });
-    const voucher = await createVoucher(merchant, { title: "Flat 50" });
+    const merchant = await insertMerchant({ balance: 5000 });
+    const voucher = await insertVoucher(merchant, { title: "Flat 50" });
     const created = await api("POST", "/api/v1/advertisements/", { token: merchant.user.token, body: adBody(voucher.id) });
     const id = created.body.advertisement_id;
     const res = await api("POST", `/api/voucher/advertisements/${id}/extend/`, { token: merchant.user.token, body: { days: 7 } });
@@ -167,8 +167,8 @@ describe("extending an advertisement", () => {
   });
 
   it("fails cleanly on insufficient balance and leaves the end date alone", async () => {
-    const merchant = await createMerchant({ balance: 1500 });
-    const voucher = await createVoucher(merchant);
+    const merchant = await insertMerchant({ balance: 1500 });
+    const voucher = await insertVoucher(merchant);
     const created = await api("POST", "/api/v1/advertisements/", { token: merchant.user.token, body: adBody(voucher.id) });
     const res = await api("POST", `/api/v1/advertisements/${created.body.advertisement_id}/extend/`, { token: merchant.user.token, body: { days: 6 } });
     expect(res.status).toBe(400);
@@ -179,10 +179,10 @@ describe("extending an advertisement", () => {
   });
 
   it("only the owner may extend; days must be 1..365", async () => {
-    const merchant = await createMerchant({ balance: 5000 });
-    const voucher = await createVoucher(merchant);
+    const merchant = await insertMerchant({ balance: 5000 });
+    const voucher = await insertVoucher(merchant);
     const created = await api("POST", "/api/v1/advertisements/", { token: merchant.user.token, body: adBody(voucher.id) });
-    const other = await createMerchant({ balance: 5000 });
+    const other = await insertMerchant({ balance: 5000 });
     const path = `/api/v1/advertisements/${created.body.advertisement_id}/extend/`;
     expect((await api("POST", path, { token: other.user.token, body: { days: 1 } })).status).toBe(404);
     expect((await api("POST", path, { token: merchant.user.token, body: { days: 0 } })).status).toBe(400);
@@ -193,8 +193,8 @@ describe("extending an advertisement", () => {
 
 describe("listing advertisements", () => {
   it("shows ads running today, by location case-insensitively, and hides ended ones (cron marks them inactive)", async () => {
-    const merchant = await createMerchant({ balance: 10_000 });
-    const voucher = await createVoucher(merchant);
+    const merchant = await insertMerchant({ balance: 10_000 });
+    const voucher = await insertVoucher(merchant);
     const city = `Town${crypto.randomUUID().slice(0, 6)}`;
     const running = await api("POST", "/api/v1/advertisements/", { token: merchant.user.token, body: adBody(voucher.id, { city }) });
     const later = await api("POST", "/api/v1/advertisements/", { token: merchant.user.token, body: adBody(voucher.id, { city, start_date: dayString(3) }) });
@@ -238,8 +238,8 @@ describe("listing advertisements", () => {
   });
 
   it("stops showing ads of an inactive merchant", async () => {
-    const merchant = await createMerchant({ balance: 5000 });
-    const voucher = await createVoucher(merchant);
+    const merchant = await insertMerchant({ balance: 5000 });
+    const voucher = await insertVoucher(merchant);
     const created = await api("POST", "/api/v1/advertisements/", { token: merchant.user.token, body: adBody(voucher.id) });
     await env.DB.prepare("UPDATE merchants SET is_active = 0 WHERE id = ?").bind(merchant.merchantId).run();
     const active = await api("GET", "/api/v1/advertisements/active/");

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { api } from "../../helpers/api";
 import { createUser, unique } from "../../helpers/factories";
-import { createMerchant, createVoucher, percentageVoucher } from "../../helpers/marketplace-api";
+import { createMerchantViaApi, createVoucherViaApi, percentageVoucher } from "../../helpers/marketplace-api";
 
 describe("categories", () => {
   it("are public to read and managed by admins only", async () => {
@@ -18,8 +18,8 @@ describe("categories", () => {
     const patched = await api("PATCH", `/api/v1/categories/${created.body.id}/`, { token: admin.token, body: { description: "Drink" } });
     expect(patched.body.description).toBe("Drink");
 
-    const merchant = await createMerchant();
-    await createVoucher(merchant, { category: created.body.id });
+    const merchant = await createMerchantViaApi();
+    await createVoucherViaApi(merchant, { category: created.body.id });
     const kept = await api("DELETE", `/api/v1/categories/${created.body.id}/`, { token: admin.token });
     expect(kept.body).toMatchObject({ deleted: false, category: { is_active: false } });
     expect((await api("GET", "/api/v1/categories/")).body.results.map((c: any) => c.id)).not.toContain(created.body.id);

@@ -8,8 +8,8 @@ import { QueueName } from "../../../src/queues/messages";
 import { api, BASE, isCleanError } from "../../helpers/api";
 import { accessTokenFor, createUser, walletState } from "../../helpers/factories";
 import { outbound } from "../../helpers/outbound";
-import { deliver as deliverNotification, insertNotification, CREDENTIALS } from "../notifications/helpers";
-import { deliver, makeOffer, partnerHeaders, pendingActivation } from "../../helpers/offer-factories";
+import { deliverNotifications, insertNotification, CREDENTIALS } from "../notifications/helpers";
+import { deliverActivation, makeOffer, partnerHeaders, pendingActivation } from "../../helpers/offer-factories";
 import { activationEvent, connect, roundTrip } from "./helpers";
 
 const upgrade = (headers: Record<string, string>) =>
@@ -90,7 +90,7 @@ describe("activation status arrives on the socket without polling", () => {
     const id = accepted.body.transaction_id;
     const pending = await socket.next(activationEvent(id, "PENDING"));
 
-    await deliver(id);
+    await deliverActivation(id);
     const success = await socket.next(activationEvent(id, "SUCCESS"));
     const status = await api("GET", `/api/v1/activation/status/${id}`, { token: user.token });
     expect(success).toEqual({ type: "activation.status", transaction_id: id, status: "SUCCESS", updated_at: status.body.updated_at });
@@ -103,7 +103,7 @@ describe("activation status arrives on the socket without polling", () => {
     const offer = await makeOffer({ price: 2000, sandboxOutcome: "fail" });
     const socket = await connect(user.token);
     const id = await pendingActivation(user.id, offer.id);
-    await deliver(id);
+    await deliverActivation(id);
     const failed = await socket.next(activationEvent(id, "FAILED"));
     expect(failed.type).toBe("activation.status");
     expect(await walletState(user.id)).toMatchObject({ balance: 5000, ledger_sum: 5000 });
@@ -115,7 +115,7 @@ describe("activation status arrives on the socket without polling", () => {
     const offer = await makeOffer({ price: 1000 });
     const socket = await connect(user.token);
     const dead = await pendingActivation(user.id, offer.id);
-    await deliver(dead, { queue: QueueName.activationsDeadLetter });
+    await deliverActivation(dead, { queue: QueueName.activationsDeadLetter });
     await socket.next(activationEvent(dead, "FAILED"));
 
     const called = await pendingActivation(user.id, offer.id);
@@ -141,7 +141,7 @@ describe("who hears what", () => {
     const offer = await makeOffer({ price: 1000 });
     const [aliceSocket, bobSocket] = await Promise.all([connect(alice.token), connect(bob.token)]);
     const id = await pendingActivation(alice.id, offer.id);
-    await deliver(id);
+    await deliverActivation(id);
     await aliceSocket.next(activationEvent(id, "SUCCESS"));
     await roundTrip(bobSocket);
     expect(bobSocket.messages.map((m) => m.type)).toEqual(["connected", "pong"]);
@@ -154,7 +154,7 @@ describe("who hears what", () => {
     const offer = await makeOffer({ price: 1000 });
     const sockets = await Promise.all([connect(user.token), connect(user.token), connect(await accessTokenFor(user))]);
     const id = await pendingActivation(user.id, offer.id);
-    await deliver(id);
+    await deliverActivation(id);
     const received = await Promise.all(sockets.map((s) => s.next(activationEvent(id, "SUCCESS"))));
     expect(received.map((m) => m.transaction_id)).toEqual([id, id, id]);
     for (const s of sockets) s.ws.close(1000);
@@ -195,7 +195,7 @@ describe("token lifetime", () => {
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     const offer = await makeOffer({ price: 1000 });
     const id = await pendingActivation(user.id, offer.id);
-    await deliver(id);
+    await deliverActivation(id);
     await socket.next(activationEvent(id, "SUCCESS"));
     socket.ws.close(1000);
   });
@@ -215,16 +215,16 @@ describe("notification status", () => {
     const user = await createUser();
     const socket = await connect(user.token);
     const sent = await insertNotification({ userId: user.id });
-    await deliverNotification([sent]);
+    await deliverNotifications([sent]);
     expect(await socket.next((m) => m.notification_id === sent)).toMatchObject({ type: "notification.status", status: "sent" });
 
     outbound.on("https://api.telegram.org/", Response.json({ ok: false, description: "chat not found" }, { status: 400 }));
     const refused = await insertNotification({ userId: user.id, channel: "telegram", recipient: "12345" });
-    await deliverNotification([refused], { overrides: CREDENTIALS });
+    await deliverNotifications([refused], { overrides: CREDENTIALS });
     expect(await socket.next((m) => m.notification_id === refused)).toMatchObject({ status: "failed" });
 
     const dead = await insertNotification({ userId: user.id });
-    await deliverNotification([dead], { queue: QueueName.notificationsDeadLetter });
+    await deliverNotifications([dead], { queue: QueueName.notificationsDeadLetter });
     expect(await socket.next((m) => m.notification_id === dead)).toMatchObject({ status: "failed" });
     socket.ws.close(1000);
   });

@@ -5,7 +5,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { api, isCleanError } from "../../helpers/api";
 import { createUser, type TestUser } from "../../helpers/factories";
-import { createMerchant, createVoucher, uniquePhone, type TestVoucher } from "../../helpers/voucher-factories";
+import { insertMerchant, insertVoucher, uniquePhone, type InsertedVoucher } from "../../helpers/voucher-factories";
 
 const COST = 1000;
 
@@ -30,8 +30,8 @@ async function shareCount(purchaseId: number) {
 
 /** A gift-card voucher of `count` units and one buyer who bought it once through the API. */
 async function boughtGiftCard(options: { count?: number | null; maxShares?: number } = {}) {
-  const merchant = await createMerchant();
-  const voucher: TestVoucher = await createVoucher(merchant, { giftCard: true, count: options.count ?? null, maxShares: options.maxShares });
+  const merchant = await insertMerchant();
+  const voucher: InsertedVoucher = await insertVoucher(merchant, { giftCard: true, count: options.count ?? null, maxShares: options.maxShares });
   const buyer = await createUser({ balance: 10 * COST });
   const bought = await buy(buyer, voucher.id);
   expect(bought.status).toBe(201);
@@ -74,7 +74,7 @@ describe("share cap", () => {
   });
 
   it("is set by the merchant (1..20, default 5) and frozen on each purchase", async () => {
-    const merchant = await createMerchant();
+    const merchant = await insertMerchant();
     const create = (max_shares_per_purchase?: number) =>
       api("POST", "/api/v1/vouchers/", {
         token: merchant.user.token,

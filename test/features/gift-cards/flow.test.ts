@@ -6,8 +6,8 @@ import type { QueueMessage } from "../../../src/queues/messages";
 import { api } from "../../helpers/api";
 import { createUser, walletState } from "../../helpers/factories";
 import { outbound } from "../../helpers/outbound";
-import { CREDENTIALS, deliver } from "../notifications/helpers";
-import { createMerchant, createPurchase, createVoucher, uniquePhone } from "../../helpers/voucher-factories";
+import { CREDENTIALS, deliverNotifications } from "../notifications/helpers";
+import { insertMerchant, insertPurchase, insertVoucher, uniquePhone } from "../../helpers/voucher-factories";
 
 describe("the spec's Complete Gift Card Flow Test, over HTTP", () => {
   it("merchant creates a gift card, user buys and shares it, recipient claims, merchant scans and redeems", async () => {
@@ -67,10 +67,10 @@ describe("the spec's Complete Gift Card Flow Test, over HTTP", () => {
 
 describe("the WhatsApp message of a share", () => {
   it("is sent to the WhatsApp Cloud API by the notifications consumer: URL, bearer token, recipient, text", async () => {
-    const merchant = await createMerchant();
-    const voucher = await createVoucher(merchant, { giftCard: true, title: "Free Coffee Gift Card" });
+    const merchant = await insertMerchant();
+    const voucher = await insertVoucher(merchant, { giftCard: true, title: "Free Coffee Gift Card" });
     const owner = await createUser();
-    const purchase = await createPurchase(owner, voucher);
+    const purchase = await insertPurchase(owner, voucher);
     const enqueued: QueueMessage[] = [];
     // Capture the queue message notify() enqueues, so this test (not the background consumer) delivers it.
     const capturing = { ...env, NOTIFICATIONS: {
@@ -86,7 +86,7 @@ describe("the WhatsApp message of a share", () => {
 
     const url = `https://graph.facebook.com/v21.0/${CREDENTIALS.WHATSAPP_PHONE_NUMBER_ID}/messages`;
     outbound.on(url, { messaging_product: "whatsapp", messages: [{ id: "wamid.GIFT" }] });
-    const outcome = await deliver([(enqueued[0] as { notification_id: string }).notification_id], { overrides: CREDENTIALS });
+    const outcome = await deliverNotifications([(enqueued[0] as { notification_id: string }).notification_id], { overrides: CREDENTIALS });
     expect(outcome.acked).toBe(1);
 
     const [request] = outbound.requestsTo(url);

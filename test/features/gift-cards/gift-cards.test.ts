@@ -2,13 +2,13 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { api, isCleanError } from "../../helpers/api";
 import { createUser } from "../../helpers/factories";
-import { createMerchant, createPurchase, createVoucher, daysFromNow, redemptionRow, uniquePhone } from "../../helpers/voucher-factories";
+import { insertMerchant, insertPurchase, insertVoucher, daysFromNow, redemptionRow, uniquePhone } from "../../helpers/voucher-factories";
 
 async function giftCardOwner(options: { redemptionsPerPurchase?: number; giftCard?: boolean } = {}) {
-  const merchant = await createMerchant();
-  const voucher = await createVoucher(merchant, { giftCard: options.giftCard ?? true, redemptionsPerPurchase: options.redemptionsPerPurchase ?? 1 });
+  const merchant = await insertMerchant();
+  const voucher = await insertVoucher(merchant, { giftCard: options.giftCard ?? true, redemptionsPerPurchase: options.redemptionsPerPurchase ?? 1 });
   const owner = await createUser();
-  const purchase = await createPurchase(owner, voucher, { total: options.redemptionsPerPurchase ?? 1 });
+  const purchase = await insertPurchase(owner, voucher, { total: options.redemptionsPerPurchase ?? 1 });
   return { merchant, voucher, owner, purchase };
 }
 
@@ -59,7 +59,7 @@ describe("sharing a gift card", () => {
     const res = await share(owner.token, voucher.id, [uniquePhone()], "/api/voucher");
     expect(purchase.id).not.toBe(voucher.id);
     expect(res.status).toBe(200);
-    await createPurchase(owner, voucher);
+    await insertPurchase(owner, voucher);
     const ambiguous = await share(owner.token, voucher.id, [uniquePhone()]);
     expect(ambiguous.status).toBe(400);
     expect(ambiguous.body.details.redemption_ids).toHaveLength(2);
@@ -74,12 +74,12 @@ describe("sharing a gift card", () => {
     expect((await share(plain.owner.token, plain.purchase.id, [uniquePhone()])).status).toBe(400);
 
     const { owner, voucher } = await giftCardOwner();
-    const expired = await createPurchase(owner, voucher, { expiryDate: daysFromNow(-1) });
+    const expired = await insertPurchase(owner, voucher, { expiryDate: daysFromNow(-1) });
     expect((await share(owner.token, expired.id, [uniquePhone()])).body.code).toBe("EXPIRED");
-    const cancelled = await createPurchase(owner, voucher, { status: "cancelled" });
+    const cancelled = await insertPurchase(owner, voucher, { status: "cancelled" });
     expect((await share(owner.token, cancelled.id, [uniquePhone()])).status).toBe(400);
 
-    const active = await createPurchase(owner, voucher);
+    const active = await insertPurchase(owner, voucher);
     const none = await share(owner.token, active.id, ["abc", "123"]);
     expect(none.status).toBe(400);
     expect(none.body.details.failed_numbers).toEqual(["abc", "123"]);

@@ -4,7 +4,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { api, isCleanError } from "../../helpers/api";
 import { createUser } from "../../helpers/factories";
-import { createMerchant, createVoucher, dayString } from "../../helpers/voucher-factories";
+import { insertMerchant, insertVoucher, dayString } from "../../helpers/voucher-factories";
 
 const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 73, 72, 68, 82]);
 
@@ -37,12 +37,12 @@ async function failWritesOf(table: "advertisements" | "vouchers", column: string
 
 describe("advertisement banners", () => {
   it("a refused creation stores no banner: non-merchant, another's voucher, past or too long dates, inactive voucher, no funds", async () => {
-    const owner = await createMerchant({ balance: 100_000 });
-    const voucher = await createVoucher(owner);
-    const inactive = await createVoucher(owner, { active: false });
-    const other = await createMerchant({ balance: 100_000 });
-    const poor = await createMerchant({ balance: 0 });
-    const poorVoucher = await createVoucher(poor);
+    const owner = await insertMerchant({ balance: 100_000 });
+    const voucher = await insertVoucher(owner);
+    const inactive = await insertVoucher(owner, { active: false });
+    const other = await insertMerchant({ balance: 100_000 });
+    const poor = await insertMerchant({ balance: 0 });
+    const poorVoucher = await insertVoucher(poor);
     const user = await createUser({ balance: 100_000 });
     const fields = (v: number, overrides: Record<string, unknown> = {}) => ({
       voucher: v,
@@ -72,8 +72,8 @@ describe("advertisement banners", () => {
   });
 
   it("a write that fails after the banner was stored deletes it again", async () => {
-    const owner = await createMerchant({ balance: 100_000 });
-    const voucher = await createVoucher(owner);
+    const owner = await insertMerchant({ balance: 100_000 });
+    const voucher = await insertVoucher(owner);
     await failWritesOf("advertisements", "city", "Faultville", "INSERT");
     const before = await objectCount();
     const res = await api("POST", "/api/v1/advertisements/", {
@@ -90,10 +90,10 @@ describe("voucher images", () => {
   const voucherFields = (title: string) => ({ title, voucher_type: 3, product_name: "Coffee" });
 
   it("a refused create or update stores no image", async () => {
-    const owner = await createMerchant();
-    const other = await createMerchant();
+    const owner = await insertMerchant();
+    const other = await insertMerchant();
     const user = await createUser();
-    const mine = await createVoucher(owner);
+    const mine = await insertVoucher(owner);
     const before = await objectCount();
     const attempts = [
       ["POST", "/api/v1/vouchers/", user.token, voucherFields("Not a merchant"), 403],
@@ -109,7 +109,7 @@ describe("voucher images", () => {
   });
 
   it("a write that fails after the image was stored deletes it again; a replaced image is deleted on success", async () => {
-    const owner = await createMerchant();
+    const owner = await insertMerchant();
     await failWritesOf("vouchers", "title", "Fault on insert", "INSERT");
     await failWritesOf("vouchers", "title", "Fault on update", "UPDATE");
     const before = await objectCount();

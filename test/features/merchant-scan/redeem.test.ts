@@ -2,16 +2,16 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { api } from "../../helpers/api";
 import { createUser } from "../../helpers/factories";
-import { createMerchant, createPurchase, createVoucher, eventCount, redemptionRow, daysFromNow } from "../../helpers/voucher-factories";
+import { insertMerchant, insertPurchase, insertVoucher, eventCount, redemptionRow, daysFromNow } from "../../helpers/voucher-factories";
 
 const redeem = (token: string, body: Record<string, unknown>, headers?: Record<string, string>, prefix = "/api/v1") =>
   api("POST", `${prefix}/merchant/scan/redeem/`, { token, body, headers });
 
-async function setup(options: Parameters<typeof createPurchase>[2] = {}) {
-  const merchant = await createMerchant();
-  const voucher = await createVoucher(merchant);
+async function setup(options: Parameters<typeof insertPurchase>[2] = {}) {
+  const merchant = await insertMerchant();
+  const voucher = await insertVoucher(merchant);
   const customer = await createUser();
-  const purchase = await createPurchase(customer, voucher, options);
+  const purchase = await insertPurchase(customer, voucher, options);
   return { merchant, voucher, customer, purchase };
 }
 
@@ -90,7 +90,7 @@ describe("POST /merchant/scan/redeem/", () => {
 
   it("merchant B redeeming merchant A's purchase gets 403 and changes nothing", async () => {
     const { purchase } = await setup({ remaining: 2 });
-    const other = await createMerchant();
+    const other = await insertMerchant();
     const before = await redemptionRow(purchase.id);
     const res = await redeem(other.user.token, { redemption_id: purchase.id, quantity: 1 });
     expect(res.status).toBe(403);

@@ -2,16 +2,16 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { api, isCleanError } from "../../helpers/api";
 import { createUser } from "../../helpers/factories";
-import { createMerchant, createPurchase, createVoucher, daysFromNow } from "../../helpers/voucher-factories";
+import { insertMerchant, insertPurchase, insertVoucher, daysFromNow } from "../../helpers/voucher-factories";
 
 const redeem = (token: string, body: Record<string, unknown>) => api("POST", "/api/v1/merchant/scan/redeem/", { token, body });
 const list = (token: string, query = "") => api("GET", `/api/v1/merchant/scan/redemptions${query}`, { token });
 
 async function shopWithRedemptions() {
-  const merchant = await createMerchant();
-  const voucher = await createVoucher(merchant);
+  const merchant = await insertMerchant();
+  const voucher = await insertVoucher(merchant);
   const customer = await createUser();
-  const purchase = await createPurchase(customer, voucher, { remaining: 5 });
+  const purchase = await insertPurchase(customer, voucher, { remaining: 5 });
   const first = await redeem(merchant.user.token, { redemption_id: purchase.id, location: "Front till", quantity: 2 });
   const second = await redeem(merchant.user.token, { redemption_id: purchase.id, location: "Back till", notes: "birthday" });
   expect([first.status, second.status]).toEqual([200, 200]);

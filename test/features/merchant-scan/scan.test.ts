@@ -2,15 +2,15 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { api, isCleanError } from "../../helpers/api";
 import { createUser } from "../../helpers/factories";
-import { createMerchant, createPurchase, createVoucher, daysFromNow } from "../../helpers/voucher-factories";
+import { insertMerchant, insertPurchase, insertVoucher, daysFromNow } from "../../helpers/voucher-factories";
 
 const scan = (token: string, qr_data: string, prefix = "/api/v1") => api("POST", `${prefix}/merchant/scan/scan/`, { token, body: { qr_data } });
 
-async function setup(options: Parameters<typeof createPurchase>[2] = {}) {
-  const merchant = await createMerchant();
-  const voucher = await createVoucher(merchant);
+async function setup(options: Parameters<typeof insertPurchase>[2] = {}) {
+  const merchant = await insertMerchant();
+  const voucher = await insertVoucher(merchant);
   const customer = await createUser({ phone: "+919876543210" });
-  const purchase = await createPurchase(customer, voucher, options);
+  const purchase = await insertPurchase(customer, voucher, options);
   return { merchant, voucher, customer, purchase };
 }
 
@@ -112,7 +112,7 @@ describe("POST /merchant/scan/scan/", () => {
 
   it("gives another merchant a 403 that names no merchant", async () => {
     const { merchant, purchase } = await setup();
-    const other = await createMerchant();
+    const other = await insertMerchant();
     for (const form of [purchase.reference, String(purchase.id), purchase.uuid]) {
       const res = await scan(other.user.token, form);
       expect(res.status).toBe(403);

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { api } from "../../helpers/api";
 import { createUser, unique } from "../../helpers/factories";
-import { createMerchant, createVoucher, percentageVoucher, purchase } from "../../helpers/marketplace-api";
+import { createMerchantViaApi, createVoucherViaApi, percentageVoucher, purchaseViaApi } from "../../helpers/marketplace-api";
 
 describe("merchant profile", () => {
   it("makes the caller a merchant, returns fresh tokens, and answers at both path forms", async () => {
@@ -35,8 +35,8 @@ describe("merchant profile", () => {
   });
 
   it("admin deactivation stops the merchant's vouchers from listing and selling; activation restores them", async () => {
-    const merchant = await createMerchant();
-    const voucher = await createVoucher(merchant);
+    const merchant = await createMerchantViaApi();
+    const voucher = await createVoucherViaApi(merchant);
     const admin = await createUser({ role: "admin" });
     const buyer = await createUser({ balance: 5_000 });
 
@@ -45,13 +45,13 @@ describe("merchant profile", () => {
     expect([off.status, off.body.is_active]).toEqual([200, false]);
     const listed = await api("GET", `/api/v1/public-vouchers/?merchant=${merchant.merchantId}`);
     expect(listed.body.count).toBe(0);
-    const refused = await purchase(buyer.token, voucher.id);
+    const refused = await purchaseViaApi(buyer.token, voucher.id);
     expect([refused.status, refused.body.code]).toEqual([400, "INACTIVE"]);
     expect((await api("POST", "/api/v1/vouchers/", { token: merchant.token, body: percentageVoucher() })).status).toBe(403);
 
     await api("POST", `/api/v1/admin/merchants/${merchant.merchantId}/activate`, { token: admin.token });
     expect((await api("GET", `/api/v1/public-vouchers/?merchant=${merchant.merchantId}`)).body.count).toBe(1);
-    expect((await purchase(buyer.token, voucher.id)).status).toBe(201);
+    expect((await purchaseViaApi(buyer.token, voucher.id)).status).toBe(201);
     expect((await api("POST", "/api/v1/admin/merchants/999999/deactivate", { token: admin.token })).status).toBe(404);
   });
 });

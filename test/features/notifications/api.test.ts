@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { api, isCleanError } from "../../helpers/api";
 import { createUser } from "../../helpers/factories";
-import { deliver, insertNotification } from "./helpers";
+import { deliverNotifications, insertNotification } from "./helpers";
 
 const send = (token: string, body: Record<string, unknown>) => api("POST", "/api/v1/notifications/send/", { token, body });
 const valid = { title: "Hello", message: "World", recipient_type: "email", recipient: "someone@example.test" };
@@ -156,7 +156,7 @@ describe("history, detail and stats", () => {
     const ids: string[] = [];
     // Fresh recipients: the one of `valid` has had its day's messages from the other tests of this file.
     for (let i = 0; i < 3; i++) ids.push((await send(user.token, { ...valid, recipient: `stat${i}-${user.id}@example.test`, title: `Stat ${i}` })).body.id);
-    await deliver(ids);
+    await deliverNotifications(ids);
     const res = await api("GET", "/api/v1/notifications/stats/", { token: user.token });
     expect(res.body.by_status.sent).toBe(3);
     expect(res.body.total).toBe(3);

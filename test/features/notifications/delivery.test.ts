@@ -6,7 +6,7 @@ import { CRON } from "../../../src/cron/schedules";
 import type { Env } from "../../../src/env";
 import { outbound } from "../../helpers/outbound";
 import { createUser, unique } from "../../helpers/factories";
-import { CREDENTIALS, deliver, insertNotification, notificationRow } from "./helpers";
+import { CREDENTIALS, deliverNotifications, insertNotification, notificationRow } from "./helpers";
 
 const RESEND = "https://api.resend.com/emails";
 
@@ -28,8 +28,8 @@ describe("at-least-once delivery sends once", () => {
   it("the same queue message delivered twice calls the provider once", async () => {
     outbound.on(RESEND, { id: "re_once" });
     const id = await insertNotification();
-    const first = await deliver([id], { overrides: CREDENTIALS });
-    const again = await deliver([id], { overrides: CREDENTIALS });
+    const first = await deliverNotifications([id], { overrides: CREDENTIALS });
+    const again = await deliverNotifications([id], { overrides: CREDENTIALS });
     expect(first.acked + again.acked).toBe(2);
     expect(outbound.requestsTo(RESEND)).toHaveLength(1);
     expect(await notificationRow(id)).toMatchObject({ status: "sent", attempts: 1 });
@@ -38,7 +38,7 @@ describe("at-least-once delivery sends once", () => {
   it("two copies in one batch call the provider once", async () => {
     outbound.on(RESEND, { id: "re_batch" });
     const id = await insertNotification();
-    await deliver([id, id], { overrides: CREDENTIALS });
+    await deliverNotifications([id, id], { overrides: CREDENTIALS });
     expect(outbound.requestsTo(RESEND)).toHaveLength(1);
   });
 
@@ -51,7 +51,7 @@ describe("at-least-once delivery sends once", () => {
     });
     const id = await insertNotification();
     let settled = 0;
-    const runs = Array.from({ length: 5 }, () => deliver([id], { overrides: CREDENTIALS }).finally(() => settled++));
+    const runs = Array.from({ length: 5 }, () => deliverNotifications([id], { overrides: CREDENTIALS }).finally(() => settled++));
     // The provider holds its answer until the four other deliveries have found the row claimed.
     const deadline = Date.now() + 10_000;
     while (settled < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
@@ -68,7 +68,7 @@ describe("at-least-once delivery sends once", () => {
     outbound.on(RESEND, { id: "re_after_crash" });
     const id = await insertNotification();
     await env.DB.prepare("UPDATE notifications SET lease_until = ?, attempts = 1 WHERE id = ?").bind(new Date(Date.now() - 1000).toISOString(), id).run();
-    await deliver([id], { overrides: CREDENTIALS, attempts: 2 });
+    await deliverNotifications([id], { overrides: CREDENTIALS, attempts: 2 });
     expect(await notificationRow(id)).toMatchObject({ status: "sent", attempts: 2 });
   });
 });
@@ -77,7 +77,7 @@ describe("scheduled notifications", () => {
   it("a message that arrives early is put back until its time, without sending", async () => {
     const at = new Date(Date.now() + 3600_000).toISOString();
     const id = await insertNotification({ scheduledAt: at });
-    const result = await deliver([id]);
+    const result = await deliverNotifications([id]);
     expect(result.retried).toHaveLength(1);
     expect(result.retried[0]!.delaySeconds).toBeGreaterThan(3500);
     expect(result.retried[0]!.delaySeconds).toBeLessThanOrEqual(3600);
@@ -114,7 +114,7 @@ describe("customer preferences at delivery time", () => {
   it("telegram turned off: a telegram order update is skipped with the reason", async () => {
     const customerId = await customerWith({ telegram_enabled: 0 });
     const id = await insertNotification({ customerId, channel: "telegram", recipient: "12345", category: "order_update" });
-    const result = await deliver([id]);
+    const result = await deliverNotifications([id]);
     expect(result.acked).toBe(1);
     expect(await notificationRow(id)).toMatchObject({ status: "skipped", attempts: 0, last_error: "Skipped: the customer turned off telegram notifications." });
   });
@@ -124,7 +124,7 @@ describe("customer preferences at delivery time", () => {
     const promo = await insertNotification({ customerId: defaults, category: "promotional" });
     const noUpdates = await customerWith({ order_updates: 0 });
     const update = await insertNotification({ customerId: noUpdates, category: "order_update" });
-    await deliver([promo, update]);
+    await deliverNotifications([promo, update]);
     expect((await notificationRow(promo)).status).toBe("skipped");
     expect(await notificationRow(update)).toMatchObject({ status: "skipped", last_error: "Skipped: the customer turned off order updates." });
   });
@@ -133,7 +133,7 @@ describe("customer preferences at delivery time", () => {
     const customerId = await customerWith({ email_enabled: 0 });
     const urgent = await insertNotification({ customerId, priority: "urgent", category: "transactional" });
     const high = await insertNotification({ customerId, priority: "high", category: "transactional" });
-    await deliver([urgent, high]);
+    await deliverNotifications([urgent, high]);
     expect((await notificationRow(urgent)).status).toBe("sent");
     expect((await notificationRow(high)).status).toBe("skipped");
   });

@@ -50,7 +50,7 @@ export interface DeliveryOutcome {
  * The batch is a plain one that records ack() and retry({delaySeconds}) (the test harness's
  * getQueueResult does not keep the delay, and the backoff is what these tests check).
  */
-export async function deliver(
+export async function deliverNotifications(
   ids: string[],
   options: { overrides?: Partial<Env>; attempts?: number; queue?: string } = {},
 ): Promise<DeliveryOutcome> {

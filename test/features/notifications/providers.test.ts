@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { outbound } from "../../helpers/outbound";
 import { QueueName } from "../../../src/queues/messages";
-import { CREDENTIALS, deliver, insertNotification, notificationRow } from "./helpers";
+import { CREDENTIALS, deliverNotifications, insertNotification, notificationRow } from "./helpers";
 
 const RESEND = "https://api.resend.com/emails";
 const TELEGRAM = `https://api.telegram.org/bot${CREDENTIALS.TELEGRAM_BOT_TOKEN}/sendMessage`;
@@ -12,7 +12,7 @@ describe("providers receive exactly the documented request", () => {
   it("email goes to Resend with the API key and from/to/subject/text", async () => {
     outbound.on(RESEND, { id: "re_msg_1" });
     const id = await insertNotification({ channel: "email", recipient: "jane@example.test", title: "Order shipped", message: "On its way." });
-    const result = await deliver([id], { overrides: CREDENTIALS });
+    const result = await deliverNotifications([id], { overrides: CREDENTIALS });
 
     expect(result.acked).toBe(1);
     expect(outbound.requests).toHaveLength(1);
@@ -29,7 +29,7 @@ describe("providers receive exactly the documented request", () => {
   it("Telegram gets sendMessage with chat_id and text, the token only in the URL", async () => {
     outbound.on(TELEGRAM, { ok: true, result: { message_id: 42 } });
     const id = await insertNotification({ channel: "telegram", recipient: "123456789", title: "Hi", message: "There" });
-    await deliver([id], { overrides: CREDENTIALS });
+    await deliverNotifications([id], { overrides: CREDENTIALS });
 
     const request = outbound.requests[0]!;
     expect(request.url).toBe(TELEGRAM);
@@ -41,7 +41,7 @@ describe("providers receive exactly the documented request", () => {
   it("WhatsApp gets a Cloud API text message to the number without its +", async () => {
     outbound.on(WHATSAPP, { messaging_product: "whatsapp", messages: [{ id: "wamid.ABC" }] });
     const id = await insertNotification({ channel: "whatsapp", recipient: "+919876543210", title: "Gift", message: "A card for you" });
-    await deliver([id], { overrides: CREDENTIALS });
+    await deliverNotifications([id], { overrides: CREDENTIALS });
 
     const request = outbound.requests[0]!;
     expect(request.url).toBe(WHATSAPP);
@@ -57,7 +57,7 @@ describe("providers receive exactly the documented request", () => {
 
   it("without credentials the sandbox records the message and marks it sent, with no HTTP", async () => {
     const id = await insertNotification({ channel: "telegram", recipient: "555", title: "Sandboxed", message: "Only recorded" });
-    await deliver([id]);
+    await deliverNotifications([id]);
     expect(outbound.requests).toHaveLength(0);
     expect(await notificationRow(id)).toMatchObject({ status: "sent", attempts: 1, provider_message_id: `sandbox-${id}` });
     const recorded = await env.DB.prepare("SELECT channel, recipient, title, message FROM notification_outbox WHERE notification_id = ?").bind(id).first();
@@ -70,11 +70,11 @@ describe("outcomes", () => {
     outbound.sequence(RESEND, [() => Response.json({ message: "Internal error" }, { status: 500 }), () => Response.json({ id: "re_2" })]);
     const id = await insertNotification();
 
-    const first = await deliver([id], { overrides: CREDENTIALS, attempts: 1 });
+    const first = await deliverNotifications([id], { overrides: CREDENTIALS, attempts: 1 });
     expect(first.retried).toEqual([{ delaySeconds: 2 }]);
     expect(await notificationRow(id)).toMatchObject({ status: "queued", attempts: 1, last_error: "The email provider answered 500: Internal error", lease_until: null });
 
-    const second = await deliver([id], { overrides: CREDENTIALS, attempts: 2 });
+    const second = await deliverNotifications([id], { overrides: CREDENTIALS, attempts: 2 });
     expect(second.acked).toBe(1);
     expect(await notificationRow(id)).toMatchObject({ status: "sent", attempts: 2, last_error: null, provider_message_id: "re_2" });
     expect(outbound.requests).toHaveLength(2);
@@ -83,7 +83,7 @@ describe("outcomes", () => {
   it("429 is retried, using the provider's retry_after when it is longer than the backoff", async () => {
     outbound.on(TELEGRAM, Response.json({ ok: false, description: "Too Many Requests: retry after 30", parameters: { retry_after: 30 } }, { status: 429 }));
     const id = await insertNotification({ channel: "telegram", recipient: "123" });
-    const result = await deliver([id], { overrides: CREDENTIALS });
+    const result = await deliverNotifications([id], { overrides: CREDENTIALS });
     expect(result.retried[0]!.delaySeconds).toBe(30);
     expect((await notificationRow(id)).status).toBe("queued");
   });
@@ -91,7 +91,7 @@ describe("outcomes", () => {
   it("400 ends failed at once, acknowledged, with the provider's reason", async () => {
     outbound.on(WHATSAPP, Response.json({ error: { message: "Invalid parameter", code: 100 } }, { status: 400 }));
     const id = await insertNotification({ channel: "whatsapp", recipient: "+14155550123" });
-    const result = await deliver([id], { overrides: CREDENTIALS });
+    const result = await deliverNotifications([id], { overrides: CREDENTIALS });
     expect(result.acked).toBe(1);
     expect(result.retried).toEqual([]);
     expect(await notificationRow(id)).toMatchObject({ status: "failed", attempts: 1, last_error: "WhatsApp answered 400: Invalid parameter" });
@@ -102,7 +102,7 @@ describe("outcomes", () => {
       throw new TypeError("connection reset");
     });
     const id = await insertNotification();
-    const result = await deliver([id], { overrides: CREDENTIALS, attempts: 3 });
+    const result = await deliverNotifications([id], { overrides: CREDENTIALS, attempts: 3 });
     expect(result.retried[0]!.delaySeconds).toBe(8);
     expect(await notificationRow(id)).toMatchObject({ status: "queued", last_error: "The email provider could not be reached." });
   });
@@ -110,7 +110,7 @@ describe("outcomes", () => {
   it("never writes a provider secret into last_error", async () => {
     outbound.on(TELEGRAM, Response.json({ ok: false, description: `Unauthorized bot ${CREDENTIALS.TELEGRAM_BOT_TOKEN}` }, { status: 401 }));
     const id = await insertNotification({ channel: "telegram", recipient: "123" });
-    await deliver([id], { overrides: CREDENTIALS });
+    await deliverNotifications([id], { overrides: CREDENTIALS });
     const row = await notificationRow(id);
     expect(row.status).toBe("failed");
     expect(row.last_error).toBe("Telegram answered 401: Unauthorized bot [redacted]");
@@ -118,7 +118,7 @@ describe("outcomes", () => {
 
   it("retries exhausted: the dead-letter consumer marks it failed", async () => {
     const id = await insertNotification();
-    const result = await deliver([id], { queue: QueueName.notificationsDeadLetter, attempts: 6 });
+    const result = await deliverNotifications([id], { queue: QueueName.notificationsDeadLetter, attempts: 6 });
     expect(result.acked).toBe(1);
     expect(await notificationRow(id)).toMatchObject({ status: "failed", last_error: "retries exhausted" });
     expect(outbound.requests).toHaveLength(0);
@@ -126,8 +126,8 @@ describe("outcomes", () => {
 
   it("the dead-letter consumer leaves a notification that was sent meanwhile alone", async () => {
     const id = await insertNotification();
-    await deliver([id]);
-    await deliver([id], { queue: QueueName.notificationsDeadLetter });
+    await deliverNotifications([id]);
+    await deliverNotifications([id], { queue: QueueName.notificationsDeadLetter });
     expect((await notificationRow(id)).status).toBe("sent");
   });
 });

@@ -5,7 +5,7 @@ import { renderUserText } from "../../../src/lib/safe-text";
 import { api } from "../../helpers/api";
 import { createUser, unique } from "../../helpers/factories";
 import { withinOneRateWindow } from "../../helpers/rate-window";
-import { createMerchant, createPurchase, createVoucher } from "../../helpers/voucher-factories";
+import { insertMerchant, insertPurchase, insertVoucher } from "../../helpers/voucher-factories";
 
 const send = (token: string, body: Record<string, unknown>, headers: Record<string, string> = {}) =>
   api("POST", "/api/v1/notifications/send", { token, body: { title: "Hello", message: "A message", ...body }, headers });
@@ -172,8 +172,8 @@ describe("user text entering system messages", () => {
   it("strips links from names already stored when it builds the gift-card message", async () => {
     const owner = await createUser();
     await env.DB.prepare("UPDATE users SET first_name = ?, last_name = '' WHERE id = ?").bind("Your bank: verify at https://evil.example/login\u202E", owner.id).run();
-    const voucher = await createVoucher(await createMerchant(), { giftCard: true, title: "Coffee www.evil.example" });
-    const purchase = await createPurchase(owner, voucher);
+    const voucher = await insertVoucher(await insertMerchant(), { giftCard: true, title: "Coffee www.evil.example" });
+    const purchase = await insertPurchase(owner, voucher);
     const res = await api("POST", `/api/v1/vouchers/${purchase.id}/share-gift-card`, { token: owner.token, body: { phone_numbers: ["+14155550142"] } });
     expect(res.status).toBe(200);
     const message = (await env.DB.prepare("SELECT message FROM notifications WHERE user_id = ? AND channel = 'whatsapp'").bind(owner.id).first<{ message: string }>())!.message;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { api } from "../../helpers/api";
 import { createUser, DEFAULT_PASSWORD, unique } from "../../helpers/factories";
-import { deliver } from "./helpers";
+import { deliverNotifications } from "./helpers";
 
 /** The notification spec's API flow, step by step, over HTTP with `Authorization: Token ...`. */
 describe("the notification spec's walkthrough", () => {
@@ -100,7 +100,7 @@ describe("the notification spec's walkthrough", () => {
     const history = await call("GET", "/api/v1/notifications/?page_size=100", token);
     // 5 order notices (created + 4 status changes) by email to the user's own customer record, plus 1 sent by hand.
     expect(history.body.count).toBe(6);
-    await deliver(history.body.results.map((n: any) => n.id));
+    await deliverNotifications(history.body.results.map((n: any) => n.id));
     const detail = await call("GET", `/api/v1/notifications/${single.body.id}/`, token);
     expect(detail.body).toMatchObject({ status: "sent", attempts: 1, last_error: null });
     expect(detail.body.sent_at).not.toBeNull();

@@ -2,14 +2,14 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { api } from "../../helpers/api";
 import { createUser, unique } from "../../helpers/factories";
-import { createMerchant, createVoucher, purchase } from "../../helpers/marketplace-api";
+import { createMerchantViaApi, createVoucherViaApi, purchaseViaApi } from "../../helpers/marketplace-api";
 
 const SPEC_ITEM_FIELDS = ["id", "title", "message", "merchant_name", "voucher_type_name", "voucher_value", "purchase_cost", "is_purchased", "can_purchase"];
 
 describe("GET /public-vouchers/", () => {
   it("lists vouchers on sale with the spec's fields, at both path forms, without a token", async () => {
-    const merchant = await createMerchant({ businessName: unique("Coffee Shop ") });
-    const voucher = await createVoucher(merchant, { title: "50% Off Coffee" });
+    const merchant = await createMerchantViaApi({ businessName: unique("Coffee Shop ") });
+    const voucher = await createVoucherViaApi(merchant, { title: "50% Off Coffee" });
     for (const path of [`/api/voucher/public-vouchers/?merchant=${merchant.merchantId}`, `/api/v1/public-vouchers?merchant=${merchant.merchantId}`]) {
       const res = await api("GET", path);
       expect(res.status).toBe(200);
@@ -33,11 +33,11 @@ describe("GET /public-vouchers/", () => {
   });
 
   it("leaves out inactive, expired and not-yet-valid vouchers", async () => {
-    const merchant = await createMerchant();
-    const listed = await createVoucher(merchant);
-    await createVoucher(merchant, { is_active: false });
-    await createVoucher(merchant, { valid_from: new Date(Date.now() + 86_400_000).toISOString() });
-    const expired = await createVoucher(merchant);
+    const merchant = await createMerchantViaApi();
+    const listed = await createVoucherViaApi(merchant);
+    await createVoucherViaApi(merchant, { is_active: false });
+    await createVoucherViaApi(merchant, { valid_from: new Date(Date.now() + 86_400_000).toISOString() });
+    const expired = await createVoucherViaApi(merchant);
     await env.DB.prepare("UPDATE vouchers SET valid_until = ? WHERE id = ?").bind(new Date(Date.now() - 1000).toISOString(), expired.id).run();
     const res = await api("GET", `/api/v1/public-vouchers/?merchant=${merchant.merchantId}`);
     expect(res.body.results.map((v: any) => v.id)).toEqual([listed.id]);
@@ -47,11 +47,11 @@ describe("GET /public-vouchers/", () => {
   it("filters by category, merchant, voucher type and gift card", async () => {
     const admin = await createUser({ role: "admin" });
     const category = (await api("POST", "/api/v1/categories/", { token: admin.token, body: { name: unique("Cat ") } })).body.id;
-    const m1 = await createMerchant();
-    const m2 = await createMerchant();
-    const inCategory = await createVoucher(m1, { category });
-    const flat = await createVoucher(m1, { voucher_type: 2, percentage_value: undefined, percentage_min_bill: undefined, flat_amount: "30" });
-    const gift = await createVoucher(m2, { is_gift_card: true, category });
+    const m1 = await createMerchantViaApi();
+    const m2 = await createMerchantViaApi();
+    const inCategory = await createVoucherViaApi(m1, { category });
+    const flat = await createVoucherViaApi(m1, { voucher_type: 2, percentage_value: undefined, percentage_min_bill: undefined, flat_amount: "30" });
+    const gift = await createVoucherViaApi(m2, { is_gift_card: true, category });
 
     const ids = async (query: string) => (await api("GET", `/api/v1/public-vouchers/?${query}`)).body.results.map((v: any) => v.id).sort();
     expect(await ids(`category=${category}`)).toEqual([inCategory.id, gift.id].sort());
@@ -64,12 +64,12 @@ describe("GET /public-vouchers/", () => {
 
   it("searches title, message and merchant name, with LIKE wildcards taken literally", async () => {
     const tag = unique("zq");
-    const merchant = await createMerchant({ businessName: `Bistro ${tag}` });
-    const byTitle = await createVoucher(merchant, { title: `Latte ${tag}x` });
-    const other = await createMerchant();
-    const byMessage = await createVoucher(other, { message: `cold brew ${tag}y here` });
-    const percent = await createVoucher(other, { title: `100%_${tag} off` });
-    await createVoucher(other, { title: `1000 ${tag} off` });
+    const merchant = await createMerchantViaApi({ businessName: `Bistro ${tag}` });
+    const byTitle = await createVoucherViaApi(merchant, { title: `Latte ${tag}x` });
+    const other = await createMerchantViaApi();
+    const byMessage = await createVoucherViaApi(other, { message: `cold brew ${tag}y here` });
+    const percent = await createVoucherViaApi(other, { title: `100%_${tag} off` });
+    await createVoucherViaApi(other, { title: `1000 ${tag} off` });
 
     const search = async (q: string) =>
       (await api("GET", `/api/v1/public-vouchers/?search=${encodeURIComponent(q)}`)).body.results.map((v: any) => v.id).sort();
@@ -81,9 +81,9 @@ describe("GET /public-vouchers/", () => {
   });
 
   it("paginates with count, next and previous", async () => {
-    const merchant = await createMerchant();
+    const merchant = await createMerchantViaApi();
     const made = [];
-    for (let i = 0; i < 5; i++) made.push((await createVoucher(merchant)).id);
+    for (let i = 0; i < 5; i++) made.push((await createVoucherViaApi(merchant)).id);
     const base = `/api/v1/public-vouchers/?merchant=${merchant.merchantId}&page_size=2`;
     const first = await api("GET", base);
     expect(first.body.count).toBe(5);
@@ -102,19 +102,19 @@ describe("GET /public-vouchers/", () => {
   });
 
   it("is_purchased and can_purchase describe the signed-in caller", async () => {
-    const merchant = await createMerchant();
-    const voucher = await createVoucher(merchant, { count: 2 });
+    const merchant = await createMerchantViaApi();
+    const voucher = await createVoucherViaApi(merchant, { count: 2 });
     const buyer = await createUser({ balance: 1_500 });
     const poor = await createUser({ balance: 500 });
     const view = async (token?: string) => (await api("GET", `/api/v1/public-vouchers/?merchant=${merchant.merchantId}`, { token })).body.results[0];
 
     expect(await view(buyer.token)).toMatchObject({ is_purchased: false, can_purchase: true });
     expect(await view(poor.token)).toMatchObject({ is_purchased: false, can_purchase: false });
-    expect((await purchase(buyer.token, voucher.id)).status).toBe(201);
+    expect((await purchaseViaApi(buyer.token, voucher.id)).status).toBe(201);
     // 500 left: bought it, cannot afford another.
     expect(await view(buyer.token)).toMatchObject({ is_purchased: true, can_purchase: false });
     const rich = await createUser({ balance: 5_000 });
-    expect((await purchase(rich.token, voucher.id)).status).toBe(201);
+    expect((await purchaseViaApi(rich.token, voucher.id)).status).toBe(201);
     expect(await view()).toMatchObject({ is_purchased: false, can_purchase: false });
     expect(await view(rich.token)).toMatchObject({ is_purchased: true, can_purchase: false });
   });
@@ -122,12 +122,12 @@ describe("GET /public-vouchers/", () => {
 
 describe("featured and trending", () => {
   it("answer in the spec's shapes; trending counts purchases of the last 7 days", async () => {
-    const merchant = await createMerchant();
-    const hot = await createVoucher(merchant);
-    const cold = await createVoucher(merchant);
+    const merchant = await createMerchantViaApi();
+    const hot = await createVoucherViaApi(merchant);
+    const cold = await createVoucherViaApi(merchant);
     const buyers = await Promise.all([1, 2, 3].map(() => createUser({ balance: 10_000 })));
-    for (const b of buyers) expect((await purchase(b.token, hot.id)).status).toBe(201);
-    const old = await purchase(buyers[0]!.token, cold.id);
+    for (const b of buyers) expect((await purchaseViaApi(b.token, hot.id)).status).toBe(201);
+    const old = await purchaseViaApi(buyers[0]!.token, cold.id);
     await env.DB.prepare("UPDATE voucher_redemptions SET purchased_at = ? WHERE id = ?").bind(new Date(Date.now() - 8 * 86_400_000).toISOString(), old.body.redemption_id).run();
 
     const trending = await api("GET", "/api/voucher/public-vouchers/trending/");

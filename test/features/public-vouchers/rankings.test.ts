@@ -3,11 +3,11 @@
 import { describe, expect, it } from "vitest";
 import { api } from "../../helpers/api";
 import { createUser, unique, type TestUser } from "../../helpers/factories";
-import { createMerchant, uniquePhone, type TestMerchant } from "../../helpers/voucher-factories";
+import { insertMerchant, uniquePhone, type InsertedMerchant } from "../../helpers/voucher-factories";
 
 const COST = 1000;
 
-async function voucher(merchant: TestMerchant, body: Record<string, unknown> = {}) {
+async function voucher(merchant: InsertedMerchant, body: Record<string, unknown> = {}) {
   const res = await api("POST", "/api/v1/vouchers/", {
     token: merchant.user.token,
     body: { title: unique("Ranked "), voucher_type: 3, product_name: "Coffee", ...body },
@@ -20,7 +20,7 @@ const buy = async (user: TestUser, voucherId: number) => {
   expect(res.status).toBe(201);
   return res.body.redemption_id as number;
 };
-const redeem = async (merchant: TestMerchant, redemptionId: number, quantity = 1) => {
+const redeem = async (merchant: InsertedMerchant, redemptionId: number, quantity = 1) => {
   const res = await api("POST", "/api/v1/merchant/scan/redeem/", { token: merchant.user.token, body: { redemption_id: redemptionId, quantity, location: "Till" } });
   expect(res.status).toBe(200);
 };
@@ -34,7 +34,7 @@ async function rankings(token: string) {
 
 describe("popularity", () => {
   it("a merchant buying and redeeming its own vouchers, or its own gift cards' copies, ranks nowhere", async () => {
-    const self = await createMerchant({ balance: 100 * COST });
+    const self = await insertMerchant({ balance: 100 * COST });
     const bought = await voucher(self, { redemptions_per_purchase: 1000 });
     for (let i = 0; i < 3; i++) await buy(self.user, bought);
     const own = await buy(self.user, bought);
@@ -53,7 +53,7 @@ describe("popularity", () => {
       await redeem(self, claimed.body.gift_card_details.id);
     }
 
-    const honest = await createMerchant();
+    const honest = await insertMerchant();
     const honestVoucher = await voucher(honest);
     await buy(await createUser({ balance: COST }), honestVoucher);
 
@@ -69,7 +69,7 @@ describe("popularity", () => {
   });
 
   it("a buyer counts once per voucher however often they buy and redeem; one purchase adds at most 3", async () => {
-    const merchant = await createMerchant();
+    const merchant = await insertMerchant();
     const repeated = await voucher(merchant, { redemptions_per_purchase: 100 });
     const buyer = await createUser({ balance: 10 * COST });
     const purchases: number[] = [];

@@ -7,7 +7,7 @@ import worker from "../../../src/index";
 import { applyToD1 } from "../../../src/features/wallet/wallet.ledger";
 import { api } from "../../helpers/api";
 import { createUser } from "../../helpers/factories";
-import { createMerchant, createVoucher, purchase, redemptionRow } from "../../helpers/marketplace-api";
+import { createMerchantViaApi, createVoucherViaApi, purchaseViaApi, redemptionRow } from "../../helpers/marketplace-api";
 
 /** Rasterises the SVG's square modules (`M x,y h s v s h -s z`) onto white, then reads it like a camera would. */
 function decodeSvg(svg: string): string | null {
@@ -26,10 +26,10 @@ function decodeSvg(svg: string): string | null {
 }
 
 async function bought(options: { redemptions?: number; gift?: boolean } = {}) {
-  const merchant = await createMerchant();
-  const voucher = await createVoucher(merchant, { redemptions_per_purchase: options.redemptions ?? 1, is_gift_card: options.gift ?? false });
+  const merchant = await createMerchantViaApi();
+  const voucher = await createVoucherViaApi(merchant, { redemptions_per_purchase: options.redemptions ?? 1, is_gift_card: options.gift ?? false });
   const buyer = await createUser({ balance: 10_000 });
-  const res = await purchase(buyer.token, voucher.id);
+  const res = await purchaseViaApi(buyer.token, voucher.id);
   expect(res.status).toBe(201);
   return { merchant, voucher, buyer, purchase: res.body };
 }
@@ -60,8 +60,8 @@ describe("GET /user-vouchers/", () => {
 
   it("filters by purchase_status and is_gift_voucher; can_redeem follows the state", async () => {
     const { buyer, voucher } = await bought();
-    const second = await purchase(buyer.token, voucher.id);
-    const third = await purchase(buyer.token, voucher.id);
+    const second = await purchaseViaApi(buyer.token, voucher.id);
+    const third = await purchaseViaApi(buyer.token, voucher.id);
     await api("POST", "/api/v1/voucher-purchase/cancel/", { token: buyer.token, body: { redemption_id: second.body.redemption_id } });
     await env.DB.prepare("UPDATE voucher_redemptions SET is_gift_voucher = 1, purchase_cost = 0 WHERE id = ?").bind(third.body.redemption_id).run();
 
@@ -118,7 +118,7 @@ describe("QR codes", () => {
       expect(decodeSvg(svg)).toBe(p.purchase_reference);
     }
     // The decoder is not fooled: another purchase's SVG reads as that purchase's reference.
-    const other = await purchase(buyer.token, (await redemptionRow(p.redemption_id)).voucher_id);
+    const other = await purchaseViaApi(buyer.token, (await redemptionRow(p.redemption_id)).voucher_id);
     const otherSvg = await (await exports.default.fetch(new Request(`http://perks.test/api/v1/user-vouchers/${other.body.redemption_id}/qr-code.svg`, { headers: { authorization: `Bearer ${buyer.token}` } }))).text();
     expect(decodeSvg(otherSvg)).toBe(other.body.purchase_reference);
     expect(other.body.purchase_reference).not.toBe(p.purchase_reference);

@@ -2,14 +2,14 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { api, isCleanError } from "../../helpers/api";
 import { createUser, walletState } from "../../helpers/factories";
-import { createMerchant, createVoucher, purchase, redemptionRow, voucherRow } from "../../helpers/marketplace-api";
+import { createMerchantViaApi, createVoucherViaApi, purchaseViaApi, redemptionRow, voucherRow } from "../../helpers/marketplace-api";
 
 const COST = 1000; // site setting voucher_cost: 10 points
 
 describe("POST /voucher-purchase/purchase/", () => {
   it("debits the voucher cost and answers with the spec's fields at both path forms", async () => {
-    const merchant = await createMerchant();
-    const voucher = await createVoucher(merchant, { redemptions_per_purchase: 2, validity_days: 30 });
+    const merchant = await createMerchantViaApi();
+    const voucher = await createVoucherViaApi(merchant, { redemptions_per_purchase: 2, validity_days: 30 });
     const buyer = await createUser({ balance: 10_000 });
 
     const res = await api("POST", "/api/voucher/voucher-purchase/purchase/", { token: buyer.token, body: { voucher_id: voucher.id } });
@@ -38,21 +38,21 @@ describe("POST /voucher-purchase/purchase/", () => {
   });
 
   it("caps the expiry at the voucher's valid_until", async () => {
-    const merchant = await createMerchant();
+    const merchant = await createMerchantViaApi();
     const until = new Date(Date.now() + 3 * 86_400_000).toISOString();
-    const voucher = await createVoucher(merchant, { valid_until: until, validity_days: 365 });
+    const voucher = await createVoucherViaApi(merchant, { valid_until: until, validity_days: 365 });
     const buyer = await createUser({ balance: 5_000 });
-    const res = await purchase(buyer.token, voucher.id);
+    const res = await purchaseViaApi(buyer.token, voucher.id);
     expect(res.status).toBe(201);
     expect(res.body.expiry_date).toBe(until);
   });
 
   it("sells a count of 5 exactly five times to 30 concurrent buyers, and debits exactly five wallets", async () => {
-    const merchant = await createMerchant();
-    const voucher = await createVoucher(merchant, { count: 5 });
+    const merchant = await createMerchantViaApi();
+    const voucher = await createVoucherViaApi(merchant, { count: 5 });
     const buyers = await Promise.all(Array.from({ length: 30 }, () => createUser({ balance: 5_000 })));
 
-    const responses = await Promise.all(buyers.map((b) => purchase(b.token, voucher.id)));
+    const responses = await Promise.all(buyers.map((b) => purchaseViaApi(b.token, voucher.id)));
     const statuses = responses.map((r) => r.status);
     expect(statuses.filter((s) => s === 201)).toHaveLength(5);
     const refused = responses.filter((r) => r.status !== 201);
@@ -77,19 +77,19 @@ describe("POST /voucher-purchase/purchase/", () => {
   });
 
   it("buys once for the same Idempotency-Key, sequential or concurrent", async () => {
-    const merchant = await createMerchant();
-    const voucher = await createVoucher(merchant);
+    const merchant = await createMerchantViaApi();
+    const voucher = await createVoucherViaApi(merchant);
     const buyer = await createUser({ balance: 10_000 });
     const headers = { "Idempotency-Key": "buy-once-0001" };
 
-    const first = await purchase(buyer.token, voucher.id, headers);
-    const second = await purchase(buyer.token, voucher.id, headers);
+    const first = await purchaseViaApi(buyer.token, voucher.id, headers);
+    const second = await purchaseViaApi(buyer.token, voucher.id, headers);
     expect(first.status).toBe(201);
     expect(second.status).toBe(201);
     expect(second.headers.get("idempotent-replayed")).toBe("true");
     expect(second.body).toEqual(first.body);
 
-    const burst = await Promise.all(Array.from({ length: 8 }, () => purchase(buyer.token, voucher.id, { "Idempotency-Key": "buy-once-0002" })));
+    const burst = await Promise.all(Array.from({ length: 8 }, () => purchaseViaApi(buyer.token, voucher.id, { "Idempotency-Key": "buy-once-0002" })));
     const ok = burst.filter((r) => r.status === 201);
     expect(new Set(ok.map((r) => r.body.redemption_id)).size).toBe(1);
     for (const r of burst.filter((r) => r.status !== 201)) expect(r.body.code).toBe("IDEMPOTENCY_IN_PROGRESS");
@@ -99,35 +99,35 @@ describe("POST /voucher-purchase/purchase/", () => {
     expect(wallet.balance).toBe(8_000);
     expect((await voucherRow(voucher.id)).sold_count).toBe(2);
 
-    const other = await purchase(buyer.token, voucher.id + 1000, headers);
+    const other = await purchaseViaApi(buyer.token, voucher.id + 1000, headers);
     expect(other.status).toBe(422);
   });
 
   it("refuses with clear errors: insufficient balance, not found, inactive, expired, sold out", async () => {
-    const merchant = await createMerchant();
-    const voucher = await createVoucher(merchant, { count: 1 });
+    const merchant = await createMerchantViaApi();
+    const voucher = await createVoucherViaApi(merchant, { count: 1 });
     const poor = await createUser({ balance: 999 });
     const rich = await createUser({ balance: 10_000 });
 
-    const broke = await purchase(poor.token, voucher.id);
+    const broke = await purchaseViaApi(poor.token, voucher.id);
     expect(broke.status).toBe(400);
     expect(broke.body.code).toBe("INSUFFICIENT_BALANCE");
     expect((await voucherRow(voucher.id)).sold_count).toBe(0);
     expect((await walletState(poor.id)).balance).toBe(999);
 
-    expect((await purchase(rich.token, 987_654)).status).toBe(404);
+    expect((await purchaseViaApi(rich.token, 987_654)).status).toBe(404);
 
-    expect((await purchase(rich.token, voucher.id)).status).toBe(201);
-    const soldOut = await purchase(rich.token, voucher.id);
+    expect((await purchaseViaApi(rich.token, voucher.id)).status).toBe(201);
+    const soldOut = await purchaseViaApi(rich.token, voucher.id);
     expect(soldOut.body.code).toBe("SOLD_OUT");
 
-    const inactive = await createVoucher(merchant, { is_active: false });
-    const inactiveRes = await purchase(rich.token, inactive.id);
+    const inactive = await createVoucherViaApi(merchant, { is_active: false });
+    const inactiveRes = await purchaseViaApi(rich.token, inactive.id);
     expect([inactiveRes.status, inactiveRes.body.code]).toEqual([400, "INACTIVE"]);
 
-    const expired = await createVoucher(merchant);
+    const expired = await createVoucherViaApi(merchant);
     await env.DB.prepare("UPDATE vouchers SET valid_until = ? WHERE id = ?").bind(new Date(Date.now() - 1000).toISOString(), expired.id).run();
-    const expiredRes = await purchase(rich.token, expired.id);
+    const expiredRes = await purchaseViaApi(rich.token, expired.id);
     expect([expiredRes.status, expiredRes.body.code]).toEqual([400, "EXPIRED"]);
 
     expect((await walletState(rich.id)).balance).toBe(9_000);
@@ -139,10 +139,10 @@ describe("POST /voucher-purchase/purchase/", () => {
 });
 
 async function boughtVoucher(balance = 10_000, body: Record<string, unknown> = {}) {
-  const merchant = await createMerchant();
-  const voucher = await createVoucher(merchant, { count: 10, ...body });
+  const merchant = await createMerchantViaApi();
+  const voucher = await createVoucherViaApi(merchant, { count: 10, ...body });
   const buyer = await createUser({ balance });
-  const res = await purchase(buyer.token, voucher.id);
+  const res = await purchaseViaApi(buyer.token, voucher.id);
   expect(res.status).toBe(201);
   return { merchant, voucher, buyer, redemptionId: res.body.redemption_id as number, reference: res.body.purchase_reference as string };
 }
@@ -281,16 +281,16 @@ describe("cancel and refund", () => {
 
 describe("a voucher_cost of 0", () => {
   it("sells without touching the wallet, still taking stock", async () => {
-    const merchant = await createMerchant();
-    const voucher = await createVoucher(merchant, { count: 1 });
+    const merchant = await createMerchantViaApi();
+    const voucher = await createVoucherViaApi(merchant, { count: 1 });
     const buyer = await createUser({ balance: 0 });
     await env.DB.prepare("UPDATE site_settings SET value = '0' WHERE key = 'voucher_cost'").run();
     try {
-      const res = await purchase(buyer.token, voucher.id);
+      const res = await purchaseViaApi(buyer.token, voucher.id);
       expect(res.status).toBe(201);
       expect(res.body).toMatchObject({ purchase_cost: 0, remaining_balance: 0, transaction_id: null });
       expect((await redemptionRow(res.body.redemption_id)).purchase_reference).toBe(res.body.purchase_reference);
-      expect((await purchase(buyer.token, voucher.id)).body.code).toBe("SOLD_OUT");
+      expect((await purchaseViaApi(buyer.token, voucher.id)).body.code).toBe("SOLD_OUT");
       const refund = await api("POST", "/api/v1/voucher-purchase/refund/", { token: buyer.token, body: { redemption_id: res.body.redemption_id } });
       expect(refund.status).toBe(400);
       expect((await walletState(buyer.id)).debits).toBe(0);

@@ -4,15 +4,15 @@ import { describe, expect, it } from "vitest";
 import { api } from "../../helpers/api";
 import { createUser } from "../../helpers/factories";
 import { uniquePhone } from "../../helpers/voucher-factories";
-import { createMerchant, createVoucher, purchase } from "../../helpers/marketplace-api";
+import { createMerchantViaApi, createVoucherViaApi, purchaseViaApi } from "../../helpers/marketplace-api";
 
 const SOLD = "10% off (min bill: ₹0)";
 
 async function soldThenEdited() {
-  const merchant = await createMerchant();
-  const voucher = await createVoucher(merchant, { percentage_value: "10.00", percentage_min_bill: 0, is_gift_card: true, redemptions_per_purchase: 2 });
+  const merchant = await createMerchantViaApi();
+  const voucher = await createVoucherViaApi(merchant, { percentage_value: "10.00", percentage_min_bill: 0, is_gift_card: true, redemptions_per_purchase: 2 });
   const buyer = await createUser({ balance: 10_000 });
-  const bought = await purchase(buyer.token, voucher.id);
+  const bought = await purchaseViaApi(buyer.token, voucher.id);
   expect(bought.status).toBe(201);
   const edit = (body: Record<string, unknown>) => api("PATCH", `/api/v1/vouchers/${voucher.id}/`, { token: merchant.token, body });
   expect((await edit({ percentage_value: "0.01", percentage_min_bill: "99999" })).body.voucher_value).toBe("0.01% off (min bill: ₹99999)");
@@ -59,7 +59,7 @@ describe("frozen terms", () => {
   it("a sale after the edit gets the new terms", async () => {
     const { voucher } = await soldThenEdited();
     const later = await createUser({ balance: 10_000 });
-    const bought = await purchase(later.token, voucher.id);
+    const bought = await purchaseViaApi(later.token, voucher.id);
     const list = await api("GET", "/api/v1/user-vouchers/", { token: later.token });
     expect(list.body.results.find((r: any) => r.id === bought.body.redemption_id)).toMatchObject({
       voucher_type: "flat",

@@ -2,7 +2,7 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { api, BASE, isCleanError } from "../../helpers/api";
 import { createUser } from "../../helpers/factories";
-import { createMerchant, createVoucher, percentageVoucher, purchase, voucherRow } from "../../helpers/marketplace-api";
+import { createMerchantViaApi, createVoucherViaApi, percentageVoucher, purchaseViaApi, voucherRow } from "../../helpers/marketplace-api";
 
 const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 73, 72, 68, 82, 1, 2, 3, 4]);
 
@@ -15,7 +15,7 @@ function form(fields: Record<string, string>, image?: Blob) {
 
 describe("merchant voucher management", () => {
   it("creates a voucher from the spec's JSON, with decimals as strings in the response", async () => {
-    const merchant = await createMerchant();
+    const merchant = await createMerchantViaApi();
     const res = await api("POST", "/api/voucher/vouchers/", {
       token: merchant.token,
       body: {
@@ -51,7 +51,7 @@ describe("merchant voucher management", () => {
   });
 
   it("requires the fields of the type and refuses other types' fields, naming them", async () => {
-    const merchant = await createMerchant();
+    const merchant = await createMerchantViaApi();
     const post = (body: object) => api("POST", "/api/v1/vouchers/", { token: merchant.token, body });
     const missing = await post({ title: "x", voucher_type: 1, percentage_value: "10" });
     expect(missing.status).toBe(400);
@@ -87,7 +87,7 @@ describe("merchant voucher management", () => {
   });
 
   it("accepts multipart with an image stored in R2 and served back with caching headers", async () => {
-    const merchant = await createMerchant();
+    const merchant = await createMerchantViaApi();
     const fields = { title: "Photo deal", voucher_type: "2", flat_amount: "25", count: "", is_gift_card: "false" };
     const res = await api("POST", "/api/v1/vouchers/", { token: merchant.token, raw: form(fields, new Blob([PNG], { type: "image/png" })) });
     expect(res.status).toBe(201);
@@ -119,9 +119,9 @@ describe("merchant voucher management", () => {
   });
 
   it("only the owner can read, change or delete a voucher; others get 404", async () => {
-    const owner = await createMerchant();
-    const other = await createMerchant();
-    const voucher = await createVoucher(owner);
+    const owner = await createMerchantViaApi();
+    const other = await createMerchantViaApi();
+    const voucher = await createVoucherViaApi(owner);
     for (const [method, body] of [["GET", undefined], ["PATCH", { title: "hijack" }], ["DELETE", undefined]] as const) {
       const res = await api(method, `/api/v1/vouchers/${voucher.id}/`, { token: other.token, body });
       expect(res.status).toBe(404);
@@ -135,8 +135,8 @@ describe("merchant voucher management", () => {
   });
 
   it("PATCH changes fields and type with the same rules", async () => {
-    const owner = await createMerchant();
-    const voucher = await createVoucher(owner);
+    const owner = await createMerchantViaApi();
+    const voucher = await createVoucherViaApi(owner);
     const res = await api("PATCH", `/api/voucher/vouchers/${voucher.id}/`, { token: owner.token, body: { percentage_value: "20", count: 3 } });
     expect(res.body).toMatchObject({ percentage_value: "20.00", percentage_min_bill: "100.00", count: 3 });
     const wrong = await api("PATCH", `/api/v1/vouchers/${voucher.id}`, { token: owner.token, body: { flat_amount: "5" } });
@@ -149,15 +149,15 @@ describe("merchant voucher management", () => {
   });
 
   it("DELETE removes an unsold voucher and deactivates one with purchases, saying so", async () => {
-    const owner = await createMerchant();
-    const unsold = await createVoucher(owner);
+    const owner = await createMerchantViaApi();
+    const unsold = await createVoucherViaApi(owner);
     const deleted = await api("DELETE", `/api/voucher/vouchers/${unsold.id}/`, { token: owner.token });
     expect(deleted.body).toMatchObject({ deleted: true, deactivated: false });
     expect(await env.DB.prepare("SELECT id FROM vouchers WHERE id = ?").bind(unsold.id).first()).toBeNull();
 
-    const sold = await createVoucher(owner);
+    const sold = await createVoucherViaApi(owner);
     const buyer = await createUser({ balance: 5_000 });
-    expect((await purchase(buyer.token, sold.id)).status).toBe(201);
+    expect((await purchaseViaApi(buyer.token, sold.id)).status).toBe(201);
     const kept = await api("DELETE", `/api/v1/vouchers/${sold.id}`, { token: owner.token });
     expect(kept.status).toBe(200);
     expect(kept.body).toMatchObject({ deleted: false, deactivated: true, voucher: { id: sold.id, is_active: false } });
@@ -167,13 +167,13 @@ describe("merchant voucher management", () => {
 
 describe("statistics and popular", () => {
   it("aggregates the merchant's purchases and redemptions with the documented score", async () => {
-    const merchant = await createMerchant();
-    const a = await createVoucher(merchant, { redemptions_per_purchase: 2 });
-    const b = await createVoucher(merchant);
+    const merchant = await createMerchantViaApi();
+    const a = await createVoucherViaApi(merchant, { redemptions_per_purchase: 2 });
+    const b = await createVoucherViaApi(merchant);
     const buyers = await Promise.all([1, 2, 3].map(() => createUser({ balance: 10_000 })));
     const bought = [];
-    for (const buyer of buyers) bought.push((await purchase(buyer.token, a.id)).body.redemption_id);
-    const bPurchase = await purchase(buyers[0]!.token, b.id);
+    for (const buyer of buyers) bought.push((await purchaseViaApi(buyer.token, a.id)).body.redemption_id);
+    const bPurchase = await purchaseViaApi(buyers[0]!.token, b.id);
     await api("POST", "/api/v1/voucher-purchase/cancel/", { token: buyers[0]!.token, body: { redemption_id: bPurchase.body.redemption_id } });
     // Two units of one purchase of `a` redeemed (as the scan feature would record them).
     await env.DB.prepare("UPDATE voucher_redemptions SET remaining_redemptions = 0, purchase_status = 'redeemed' WHERE id = ?").bind(bought[0]).run();
