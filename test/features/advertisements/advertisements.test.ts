@@ -88,8 +88,8 @@ describe("creating an advertisement", () => {
   });
 
   it("stores a banner with a year of caching and serves it with that Cache-Control, like a voucher image", async () => {
-    const merchant = await createMerchant({ balance: 5000 });
-    const voucher = await createVoucher(merchant);
+    const merchant = await insertMerchant({ balance: 5000 });
+    const voucher = await insertVoucher(merchant);
     const form = new FormData();
     for (const [k, v] of Object.entries(adBody(voucher.id, { city: "Solapur" }))) form.set(k, String(v));
     form.set("banner_image", new File([PNG], "banner.png", { type: "image/png" }));
