@@ -68,6 +68,7 @@ export const vouchers = sqliteTable(
 );
 
 export const PURCHASE_STATUSES = ["purchased", "redeemed", "expired", "cancelled", "refunded"] as const;
+export type PurchaseStatus = (typeof PURCHASE_STATUSES)[number];
 
 /**
  * The spec's UserVoucherRedemption: one purchase (or one claimed gift card) and what is left of it.

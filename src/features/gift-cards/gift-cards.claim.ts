@@ -3,7 +3,7 @@ import { isUniqueViolation, refusingConstraint } from "../../lib/d1-errors";
 import { ApiError, ErrorCode, badRequest } from "../../lib/errors";
 import { uuid } from "../../lib/ids";
 import { nowIso } from "../../lib/time";
-import { type VoucherValueRow, voucherTypeName, voucherValueOfRow } from "../vouchers/voucher-value";
+import { type VoucherValueRow, voucherTypeName, voucherValueColumns, voucherValueOfRow } from "../vouchers/voucher-value";
 
 /** Unknown and already-claimed references get this same answer, so the endpoint is no oracle. */
 const unavailable = () => new ApiError(404, ErrorCode.NOT_FOUND, "Gift card not found or already claimed.");
@@ -36,8 +36,7 @@ export async function claimGiftCard(env: Pick<Env, "DB">, userId: number, rawRef
   const reference = rawReference.trim().toUpperCase();
   const row = await env.DB.prepare(
     `SELECT s.id AS share_id, s.sharer_id, s.is_claimed, src.purchase_status AS source_status, src.expiry_date,
-            src.voucher_type, src.percentage_value, src.percentage_min_bill, src.flat_amount, src.flat_min_bill,
-            src.product_name, src.product_min_bill, v.title, v.count, v.sold_count + v.claimed_count AS issued, m.business_name
+            ${voucherValueColumns("src")}, v.title, v.count, v.sold_count + v.claimed_count AS issued, m.business_name
        FROM gift_card_shares s
        JOIN voucher_redemptions src ON src.id = s.source_redemption_id
        JOIN vouchers v ON v.id = src.voucher_id

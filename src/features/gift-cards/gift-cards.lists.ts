@@ -1,6 +1,7 @@
 import type { Env } from "../../env";
-import { canRedeem, type RedemptionRow } from "../user-vouchers/user-vouchers.service";
-import { type VoucherValueRow, voucherTypeName, voucherValueOfRow } from "../vouchers/voucher-value";
+import type { PurchaseStatus } from "../../db/schema";
+import { canRedeem } from "../vouchers/redeemable";
+import { type VoucherValueRow, voucherTypeName, voucherValueColumns, voucherValueOfRow } from "../vouchers/voucher-value";
 
 /** Lists are capped (the spec returns bare arrays): newest first. */
 export const LIST_CAP = 200;
@@ -10,7 +11,7 @@ interface GiftCardRow extends VoucherValueRow {
   purchased_at: string;
   expiry_date: string;
   purchase_reference: string;
-  purchase_status: RedemptionRow["purchase_status"];
+  purchase_status: PurchaseStatus;
   remaining_redemptions: number;
   title: string;
   business_name: string;
@@ -20,8 +21,7 @@ interface GiftCardRow extends VoucherValueRow {
 export async function myGiftCards(env: Pick<Env, "DB">, userId: number) {
   const { results } = await env.DB.prepare(
     `SELECT r.id, r.purchased_at, r.expiry_date, r.purchase_reference, r.purchase_status, r.remaining_redemptions,
-            v.title, r.voucher_type, r.percentage_value, r.percentage_min_bill, r.flat_amount, r.flat_min_bill,
-            r.product_name, r.product_min_bill, m.business_name, m.is_active AS merchant_active
+            v.title, ${voucherValueColumns("r")}, m.business_name, m.is_active AS merchant_active
        FROM voucher_redemptions r JOIN vouchers v ON v.id = r.voucher_id JOIN merchants m ON m.id = r.merchant_id
       WHERE r.user_id = ? AND r.is_gift_voucher = 1
       ORDER BY r.purchased_at DESC, r.id DESC LIMIT ${LIST_CAP}`,

@@ -1,7 +1,8 @@
 import type { Env } from "../../env";
 import { primaryOf } from "../../db/request-db";
 import type { QrKey } from "./qr-data";
-import type { VoucherValueRow } from "../vouchers/voucher-value";
+import type { PurchaseStatus } from "../../db/schema";
+import { type VoucherValueRow, voucherValueColumns } from "../vouchers/voucher-value";
 
 /** One row: the scanning merchant, the purchase the key names, its voucher, holder and merchant. */
 export interface ScanRow extends VoucherValueRow {
@@ -12,7 +13,7 @@ export interface ScanRow extends VoucherValueRow {
   user_id: number;
   merchant_id: number;
   purchase_reference: string;
-  purchase_status: string;
+  purchase_status: PurchaseStatus;
   is_gift_voucher: number;
   remaining_redemptions: number;
   purchased_at: string;
@@ -51,8 +52,7 @@ export async function lookupForScan(env: Pick<Env, "DB">, userId: number, key: Q
     SELECT me.id AS my_merchant_id, me.is_active AS my_merchant_active,
       r.id, r.uuid, r.user_id, r.merchant_id, r.purchase_reference, r.purchase_status, r.is_gift_voucher,
       r.remaining_redemptions, r.purchased_at, r.expiry_date,
-      v.title, r.voucher_type, r.percentage_value, r.percentage_min_bill, r.flat_amount, r.flat_min_bill,
-      r.product_name, r.product_min_bill,
+      v.title, ${voucherValueColumns("r")},
       u.first_name, u.last_name, u.username, u.phone,
       m.business_name, m.is_active AS merchant_active,
       ${isUuid ? "(SELECT vu.merchant_id FROM vouchers vu WHERE vu.uuid = ?2)" : "NULL"} AS voucher_uuid_merchant_id,
@@ -68,27 +68,6 @@ export async function lookupForScan(env: Pick<Env, "DB">, userId: number, key: Q
   // A read replica may not have a purchase or profile made a moment ago (the buyer's bookmark is not
   // the merchant's): a miss is asked again of the primary before the till is told "not found".
   return (await primaryOf(env.DB).prepare(sql).bind(userId, key.value).first<ScanRow>())!;
-}
-
-export type CannotRedeemReason = "cancelled" | "refunded" | "used_up" | "expired" | "merchant_inactive";
-
-const REASON_TEXT: Record<CannotRedeemReason, string> = {
-  cancelled: "This voucher purchase was cancelled.",
-  refunded: "This voucher purchase was refunded.",
-  used_up: "This voucher has no redemptions left.",
-  expired: "This voucher has expired.",
-  merchant_inactive: "The merchant's business profile is inactive.",
-};
-
-/** Why a purchase cannot be redeemed now, or null if it can. */
-export function cannotRedeemReason(row: Pick<ScanRow, "purchase_status" | "remaining_redemptions" | "expiry_date" | "merchant_active">, now: string) {
-  let reason: CannotRedeemReason | null = null;
-  if (row.purchase_status === "cancelled") reason = "cancelled";
-  else if (row.purchase_status === "refunded") reason = "refunded";
-  else if (row.purchase_status === "redeemed" || row.remaining_redemptions <= 0) reason = "used_up";
-  else if (row.purchase_status === "expired" || row.expiry_date <= now) reason = "expired";
-  else if (!row.merchant_active) reason = "merchant_inactive";
-  return reason ? { code: reason, text: REASON_TEXT[reason] } : null;
 }
 
 export const holderName = (row: Pick<ScanRow, "first_name" | "last_name" | "username">) =>

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { CANNOT_REDEEM_REASONS } from "../vouchers/redeemable";
 
 export const ScanBody = z
   .strictObject({
@@ -30,7 +31,7 @@ export const ScanResponse = z
     voucher_details: VoucherDetails,
     can_redeem: z.boolean(),
     reason: z.string().optional().openapi({ description: "Why it cannot be redeemed (only when can_redeem is false)" }),
-    reason_code: z.enum(["cancelled", "refunded", "used_up", "expired", "merchant_inactive"]).optional(),
+    reason_code: z.enum(CANNOT_REDEEM_REASONS).optional(),
   })
   .openapi("ScanResponse");
 

@@ -3,7 +3,8 @@ import { ApiError, ErrorCode, forbidden, notFound } from "../../lib/errors";
 import { nowIso } from "../../lib/time";
 import { voucherTypeName, voucherValueOfRow } from "../vouchers/voucher-value";
 import { notAMerchant } from "./merchant-access";
-import { cannotRedeemReason, holderName, lookupForScan, type ScanRow } from "./merchant-scan.lookup";
+import { cannotRedeemReason, redeemableCondition } from "../vouchers/redeemable";
+import { holderName, lookupForScan, type ScanRow } from "./merchant-scan.lookup";
 import { parseQrData } from "./qr-data";
 
 const otherBusiness = () => forbidden("Access denied. You can only scan vouchers from your own business.");
@@ -106,8 +107,7 @@ export async function redeemVoucher(env: Pick<Env, "DB">, userId: number, input:
               purchase_status = CASE WHEN remaining_redemptions - ?1 = 0 THEN 'redeemed' ELSE purchase_status END,
               status_changed_at = CASE WHEN remaining_redemptions - ?1 = 0 THEN ?2 ELSE status_changed_at END,
               last_redeemed_at = ?2, updated_at = ?2
-        WHERE id = ?3 AND merchant_id = ?4 AND purchase_status = 'purchased' AND expiry_date > ?2 AND remaining_redemptions >= ?1
-          AND EXISTS (SELECT 1 FROM merchants WHERE id = ?4 AND is_active = 1)
+        WHERE id = ?3 AND merchant_id = ?4 AND ${redeemableCondition("voucher_redemptions", { now: "?2", units: "?1" })}
        RETURNING remaining_redemptions`,
     ).bind(input.quantity, now, row.id, row.my_merchant_id),
     env.DB.prepare(

@@ -5,7 +5,7 @@ import { addDays, nowIso } from "../../lib/time";
 import { mediaUrl } from "../media/images";
 import { costSettingSql } from "../settings/settings.service";
 import { COUNTABLE_HOLDERS, POPULARITY_SCORE, POPULARITY_SUBQUERY } from "../vouchers/popularity";
-import { compactAmount, type VoucherValueRow, voucherTypeName, voucherValueOfRow } from "../vouchers/voucher-value";
+import { compactAmount, type VoucherValueRow, voucherTypeName, voucherValueColumns, voucherValueOfRow } from "../vouchers/voucher-value";
 import type { BrowseQuery } from "./public-vouchers.schemas";
 
 export interface DiscoveryDeps {
@@ -58,9 +58,8 @@ function discoverySql(
   const user = params.add(userId);
   const now = params.add(nowIso());
   return `WITH s AS (SELECT ${costSettingSql("voucher_cost")} AS cost)
-SELECT v.id, v.title, v.message, v.merchant_id, m.business_name AS merchant_name, v.category_id, v.voucher_type,
-       v.percentage_value, v.percentage_min_bill, v.flat_amount, v.flat_min_bill, v.product_name, v.product_min_bill,
-       v.is_gift_card, v.image_key, v.valid_until, s.cost,
+SELECT v.id, v.title, v.message, v.merchant_id, m.business_name AS merchant_name, v.category_id,
+       ${voucherValueColumns("v")}, v.is_gift_card, v.image_key, v.valid_until, s.cost,
        CASE WHEN ${user} IS NULL THEN 0 ELSE EXISTS (
          SELECT 1 FROM voucher_redemptions r WHERE r.voucher_id = v.id AND r.user_id = ${user} AND r.is_gift_voucher = 0
             AND r.purchase_status NOT IN ('cancelled', 'refunded')) END AS is_purchased,

@@ -2,19 +2,17 @@ import type { Env } from "../../env";
 import { notFound } from "../../lib/errors";
 import { pageWindow, paginated, type Pagination } from "../../lib/pagination";
 import { nowIso } from "../../lib/time";
-import type { PURCHASE_STATUSES } from "../../db/schema";
+import type { PurchaseStatus } from "../../db/schema";
 import { mediaUrl } from "../media/images";
-import { type VoucherValueRow, voucherTypeName, voucherValueOfRow } from "../vouchers/voucher-value";
-
-type PurchaseStatus = (typeof PURCHASE_STATUSES)[number];
+import { canRedeem } from "../vouchers/redeemable";
+import { type VoucherValueRow, voucherTypeName, voucherValueColumns, voucherValueOfRow } from "../vouchers/voucher-value";
 
 /**
  * Columns every redemption view needs; select them with `FROM voucher_redemptions r JOIN vouchers v ... JOIN merchants m`.
  * The value and type are the purchase's own (frozen when it was sold), not the voucher's current ones.
  */
 export const REDEMPTION_COLUMNS = `r.id, r.uuid, r.voucher_id, r.user_id, r.merchant_id, r.purchase_reference, r.purchase_status, r.is_gift_voucher,
-  r.total_redemptions, r.remaining_redemptions, r.purchased_at, r.expiry_date, v.title, r.voucher_type, r.percentage_value,
-  r.percentage_min_bill, r.flat_amount, r.flat_min_bill, r.product_name, r.product_min_bill, v.image_key, v.is_gift_card,
+  r.total_redemptions, r.remaining_redemptions, r.purchased_at, r.expiry_date, v.title, ${voucherValueColumns("r")}, v.image_key, v.is_gift_card,
   m.business_name AS merchant_name, m.is_active AS merchant_active`;
 
 export interface RedemptionRow extends VoucherValueRow {
@@ -37,19 +35,6 @@ export interface RedemptionRow extends VoucherValueRow {
   merchant_active: number;
 }
 
-/**
- * Redeemable now: still `purchased`, units left, not past its expiry (even before the cron marks
- * it), and the merchant not deactivated. A voucher the merchant stopped selling stays redeemable
- * for those who bought it.
- */
-export function canRedeem(r: Pick<RedemptionRow, "purchase_status" | "remaining_redemptions" | "expiry_date" | "merchant_active">, now = nowIso()) {
-  return r.purchase_status === "purchased" && r.remaining_redemptions > 0 && r.expiry_date > now && r.merchant_active === 1;
-}
-
-export function redemptionVoucherValue(r: RedemptionRow) {
-  return voucherValueOfRow(r);
-}
-
 /** The spec's user-voucher item (GET /user-vouchers/), shared with gift-card and scan views. */
 export function redemptionJson(r: RedemptionRow, baseUrl: string, now = nowIso()) {
   return {
@@ -58,7 +43,7 @@ export function redemptionJson(r: RedemptionRow, baseUrl: string, now = nowIso()
     voucher_title: r.title,
     merchant_name: r.merchant_name,
     voucher_type: voucherTypeName(r.voucher_type),
-    voucher_value: redemptionVoucherValue(r),
+    voucher_value: voucherValueOfRow(r),
     purchased_at: r.purchased_at,
     expiry_date: r.expiry_date,
     purchase_status: r.purchase_status,
@@ -116,7 +101,7 @@ export function qrCodeJson(r: RedemptionRow, svgUrl: string) {
       title: r.title,
       merchant_name: r.merchant_name,
       voucher_type: voucherTypeName(r.voucher_type),
-      voucher_value: redemptionVoucherValue(r),
+      voucher_value: voucherValueOfRow(r),
       purchased_at: r.purchased_at,
       expiry_date: r.expiry_date,
       remaining_redemptions: r.remaining_redemptions,

@@ -10,7 +10,25 @@ type ValueFields = {
   productMinBill: number | null;
 };
 
-/** The same value columns as SQL rows carry them (snake_case), for raw queries that join vouchers. */
+/**
+ * The columns a voucher's value and terms are built from, as SQL rows carry them (snake_case). A
+ * purchase freezes its own copy of them when sold, so the same names exist on `vouchers` and
+ * `voucher_redemptions`.
+ */
+export const VOUCHER_VALUE_COLUMNS = [
+  "voucher_type",
+  "percentage_value",
+  "percentage_min_bill",
+  "flat_amount",
+  "flat_min_bill",
+  "product_name",
+  "product_min_bill",
+] as const;
+
+/** `VOUCHER_VALUE_COLUMNS` qualified by a table alias of the query (`r`, `v`, ...), for a SELECT list. */
+export const voucherValueColumns = (alias: "r" | "v" | "src") => VOUCHER_VALUE_COLUMNS.map((c) => `${alias}.${c}`).join(", ");
+
+/** The same value columns as SQL rows carry them, for raw queries that select `voucherValueColumns`. */
 export interface VoucherValueRow {
   voucher_type: number;
   percentage_value: number | null;
