@@ -4,7 +4,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { PURCHASE_STATUSES } from "../../../src/db/schema";
 import { canRedeem, cannotRedeemReason, redeemableCondition } from "../../../src/features/vouchers/redeemable";
-import { createMerchant } from "../../helpers/voucher-factories";
+import { insertMerchant } from "../../helpers/voucher-factories";
 
 const NOW = "2026-06-01T12:00:00.000Z";
 const LATER = "2026-06-02T00:00:00.000Z";
@@ -18,8 +18,8 @@ async function sqlSays(row: { purchase_status: string; expiry_date: string; rema
 
 describe("redeemability", () => {
   it("the TS rule and the SQL guard agree on status, expiry, units left and the merchant", async () => {
-    const active = await createMerchant();
-    const inactive = await createMerchant({ active: false });
+    const active = await insertMerchant();
+    const inactive = await insertMerchant({ active: false });
     const cases = [];
     for (const purchase_status of PURCHASE_STATUSES)
       for (const expiry_date of [NOW, LATER])
@@ -37,7 +37,7 @@ describe("redeemability", () => {
   });
 
   it("the SQL guard refuses more units than are left; the reason names the first thing wrong", async () => {
-    const { merchantId } = await createMerchant();
+    const { merchantId } = await insertMerchant();
     const live = { purchase_status: "purchased" as const, expiry_date: LATER, remaining_redemptions: 2, merchant_id: merchantId };
     expect(await sqlSays(live, 2)).toBe(true);
     expect(await sqlSays(live, 3)).toBe(false);
