@@ -101,7 +101,9 @@ export function checkConfiguration(raw: Env): Configuration {
 }
 
 function parseConfiguration(raw: Env): Configuration {
-  const values: Record<string, unknown> = { ...raw };
+  // for...in, not a spread: an env layered on another (Object.create) inherits most of its values.
+  const values: Record<string, unknown> = {};
+  for (const name in raw) values[name] = raw[name as keyof Env];
   const problems: string[] = [];
   for (const [name, fallback] of Object.entries(CONFIG_DEFAULTS)) if (values[name] === undefined || values[name] === "") values[name] = fallback;
   for (const [name, schema] of Object.entries(SCHEMA) as [string, z.ZodType<string>][]) {

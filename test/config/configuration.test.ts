@@ -45,6 +45,17 @@ describe("configuration checked once at the entry", () => {
     expect(checked.SIGNUP_BONUS).toBe("0.00");
   });
 
+  it("an env layered on another (the per-request env) has its values and problems, checked or not", () => {
+    const raw = { ...env, REQUIRE_API_KEY: "yes" } as unknown as Env;
+    const unchecked = Object.create(raw) as Env;
+    expect(checkConfiguration(unchecked).problems).toEqual([expect.stringMatching(/^REQUIRE_API_KEY /)]);
+    expect(checkConfiguration(unchecked).env.JWT_SECRET).toBe(env.JWT_SECRET);
+    const checked = checkConfiguration(raw);
+    const layered = Object.create(Object.create(checked.env)) as Env;
+    expect(checkConfiguration(layered).problems).toBe(checked.problems);
+    expect(checkConfiguration(layered).env.REQUIRE_API_KEY).toBe("false");
+  });
+
   it("accepts the test configuration as it is", () => {
     expect(checkConfiguration(env as unknown as Env).problems).toEqual([]);
   });
