@@ -34,5 +34,7 @@ export const notifications = sqliteTable(
   (t) => [
     index("notifications_user_idx").on(t.userId, t.createdAt),
     index("notifications_status_scheduled_idx").on(t.status, t.scheduledAt),
+    // The health check's stuck notifications are a range of this index.
+    index("notifications_status_updated_idx").on(t.status, t.updatedAt),
   ],
 );

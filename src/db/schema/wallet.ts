@@ -62,7 +62,11 @@ export const transactions = sqliteTable(
     partnerCancelAcknowledgedAt: text("partner_cancel_acknowledged_at"),
     partnerCancelAttempts: integer("partner_cancel_attempts").notNull().default(0),
   },
-  (t) => [index("transactions_user_idx").on(t.userId, t.createdAt)],
+  (t) => [
+    index("transactions_user_idx").on(t.userId, t.createdAt),
+    // The health check's stuck activations are a range of this index.
+    index("transactions_status_type_created_idx").on(t.status, t.type, t.createdAt),
+  ],
 );
 
 /** Admin-editable settings (`voucher_cost`, ...): integers of minor units unless named otherwise. */
