@@ -5,12 +5,20 @@ import { describe, expect, it } from "vitest";
 import { CRON } from "../../../src/cron/schedules";
 import { api } from "../../helpers/api";
 import { createUser, walletState } from "../../helpers/factories";
-import { insertMerchant, insertVoucher, dayString } from "../../helpers/voucher-factories";
+import { insertMerchant, insertVoucher, dayString, type InsertedMerchant } from "../../helpers/voucher-factories";
 
 const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 73, 72, 68, 82]);
 
 function adBody(voucher: number, overrides: Record<string, unknown> = {}) {
   return { voucher, start_date: dayString(0), end_date: dayString(10), city: "Pune", state: "Maharashtra", ...overrides };
+}
+
+/** Creates an ad for `voucher` as a multipart form with `banner` as its banner_image. */
+function postAdWithBanner(merchant: InsertedMerchant, voucherId: number, banner: File, overrides: Record<string, unknown> = {}) {
+  const form = new FormData();
+  for (const [k, v] of Object.entries(adBody(voucherId, overrides))) form.set(k, String(v));
+  form.set("banner_image", banner);
+  return api("POST", "/api/v1/advertisements/", { token: merchant.user.token, raw: form });
 }
 
 async function ledgerOf(userId: number) {
@@ -70,10 +78,7 @@ describe("creating an advertisement", () => {
   it("takes a multipart banner: sniffed image stored in R2 and linked from the listings", async () => {
     const merchant = await insertMerchant({ balance: 5000 });
     const voucher = await insertVoucher(merchant);
-    const form = new FormData();
-    for (const [k, v] of Object.entries(adBody(voucher.id, { city: "Nagpur" }))) form.set(k, String(v));
-    form.set("banner_image", new File([PNG], "banner.txt", { type: "text/plain" }));
-    const res = await api("POST", "/api/v1/advertisements/", { token: merchant.user.token, raw: form });
+    const res = await postAdWithBanner(merchant, voucher.id, new File([PNG], "banner.txt", { type: "text/plain" }), { city: "Nagpur" });
     expect(res.status).toBe(201);
     const listed = await api("GET", "/api/v1/advertisements/by-location/?city=nagpur");
     const ad = listed.body.advertisements.find((a: any) => a.id === res.body.advertisement_id);
@@ -90,10 +95,7 @@ describe("creating an advertisement", () => {
   it("stores a banner with a year of caching and serves it with that Cache-Control, like a voucher image", async () => {
     const merchant = await insertMerchant({ balance: 5000 });
     const voucher = await insertVoucher(merchant);
-    const form = new FormData();
-    for (const [k, v] of Object.entries(adBody(voucher.id, { city: "Solapur" }))) form.set(k, String(v));
-    form.set("banner_image", new File([PNG], "banner.png", { type: "image/png" }));
-    const res = await api("POST", "/api/v1/advertisements/", { token: merchant.user.token, raw: form });
+    const res = await postAdWithBanner(merchant, voucher.id, new File([PNG], "banner.png", { type: "image/png" }), { city: "Solapur" });
     expect(res.status).toBe(201);
     const { banner_key } = (await env.DB.prepare("SELECT banner_key FROM advertisements WHERE id = ?").bind(res.body.advertisement_id).first<{ banner_key: string }>())!;
     const object = await env.MEDIA.head(banner_key);
@@ -110,10 +112,7 @@ describe("creating an advertisement", () => {
       [new File(["<svg/>"], "x.png", { type: "image/png" }), 415],
       [new File([PNG, new Uint8Array(2 * 1024 * 1024)], "big.png", { type: "image/png" }), 413],
     ] as const) {
-      const form = new FormData();
-      for (const [k, v] of Object.entries(adBody(voucher.id))) form.set(k, String(v));
-      form.set("banner_image", file);
-      const res = await api("POST", "/api/v1/advertisements/", { token: merchant.user.token, raw: form });
+      const res = await postAdWithBanner(merchant, voucher.id, file);
       expect(res.status).toBe(status);
     }
     expect((await walletState(merchant.user.id)).balance).toBe(5000);

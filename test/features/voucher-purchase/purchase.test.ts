@@ -147,72 +147,59 @@ async function boughtVoucher(balance = 10_000, body: Record<string, unknown> = {
   return { merchant, voucher, buyer, redemptionId: res.body.redemption_id as number, reference: res.body.purchase_reference as string };
 }
 
+type Bought = Awaited<ReturnType<typeof boughtVoucher>>;
+type Settle = "cancel" | "refund";
+
+/** The buyer cancels or refunds their purchase (at `/api/v1` unless another path form is given). */
+const settle = (a: Bought, action: Settle, extra: Record<string, unknown> = {}, token = a.buyer.token, base = "/api/v1") =>
+  api("POST", `${base}/voucher-purchase/${action}/`, { token, body: { redemption_id: a.redemptionId, ...extra } });
+
+const refundEntries = (userId: number) =>
+  env.DB.prepare("SELECT amount, kind, transaction_id FROM ledger_entries WHERE user_id = ? AND kind = 'refund'").bind(userId).all().then((r) => r.results);
+
+// A cancel gives the stock back but not the points; a refund gives both back, with a ledger entry.
+const SETTLEMENTS = [
+  { action: "cancel", reason: "Changed my mind", status: "cancelled", message: "Voucher purchase cancelled successfully", balance: 9_000, refunded: false, transaction: "SUCCESS" },
+  { action: "refund", reason: "Not satisfied", status: "refunded", message: "Voucher purchase refunded successfully", balance: 10_000, refunded: true, transaction: "REFUNDED" },
+] as const;
+
 describe("cancel and refund", () => {
-  it("cancel returns the stock but not the points; refund returns both, with a ledger entry", async () => {
+  it.each(SETTLEMENTS)("$action returns the stock and leaves a balance of $balance (original transaction $transaction)", async (t) => {
     const a = await boughtVoucher();
-    const cancel = await api("POST", "/api/voucher/voucher-purchase/cancel/", { token: a.buyer.token, body: { redemption_id: a.redemptionId, reason: "Changed my mind" } });
-    expect(cancel.status).toBe(200);
-    expect(cancel.body).toEqual({
-      message: "Voucher purchase cancelled successfully",
+    const res = await settle(a, t.action, { reason: t.reason }, a.buyer.token, "/api/voucher");
+    expect(res.status).toBe(200);
+    const row = await redemptionRow(a.redemptionId);
+    expect(res.body).toEqual({
+      message: t.message,
       voucher_title: a.voucher.title,
       purchase_reference: a.reference,
-      purchase_status: "cancelled",
-      transaction_id: (await redemptionRow(a.redemptionId)).transaction_id,
+      purchase_status: t.status,
+      // A refund answers with the refund's own transaction; a cancel with the purchase's.
+      transaction_id: t.refunded ? expect.any(String) : row.transaction_id,
+      ...(t.refunded ? { refund_amount: 10, remaining_balance: 100 } : {}),
     });
+    expect(row).toMatchObject({ purchase_status: t.status, status_reason: t.reason });
     expect((await voucherRow(a.voucher.id)).sold_count).toBe(0);
-    expect((await walletState(a.buyer.id)).balance).toBe(9_000);
-    expect((await redemptionRow(a.redemptionId)).status_reason).toBe("Changed my mind");
-
-    const b = await boughtVoucher();
-    const refund = await api("POST", "/api/voucher/voucher-purchase/refund/", { token: b.buyer.token, body: { redemption_id: b.redemptionId, reason: "Not satisfied" } });
-    expect(refund.status).toBe(200);
-    expect(refund.body).toMatchObject({
-      message: "Voucher purchase refunded successfully",
-      voucher_title: b.voucher.title,
-      purchase_reference: b.reference,
-      refund_amount: 10,
-      remaining_balance: 100,
-      purchase_status: "refunded",
-    });
-    expect((await voucherRow(b.voucher.id)).sold_count).toBe(0);
-    const wallet = await walletState(b.buyer.id);
-    expect(wallet).toMatchObject({ balance: 10_000, ledger_sum: 10_000 });
-    const entry = await env.DB.prepare("SELECT amount, kind FROM ledger_entries WHERE transaction_id = ?").bind(refund.body.transaction_id).first();
-    expect(entry).toEqual({ amount: 1000, kind: "refund" });
-    const original = await env.DB.prepare("SELECT status FROM transactions WHERE id = ?").bind((await redemptionRow(b.redemptionId)).transaction_id).first();
-    expect(original).toEqual({ status: "REFUNDED" });
+    expect(await walletState(a.buyer.id)).toMatchObject({ balance: t.balance, ledger_sum: t.balance });
+    expect(await refundEntries(a.buyer.id)).toEqual(t.refunded ? [{ amount: COST, kind: "refund", transaction_id: res.body.transaction_id }] : []);
+    const original = await env.DB.prepare("SELECT status FROM transactions WHERE id = ?").bind(row.transaction_id).first();
+    expect(original).toEqual({ status: t.transaction });
   });
 
-  it("concurrent repeated cancels take effect once", async () => {
+  it.each(SETTLEMENTS)("ten concurrent repeats of $action take effect once", async (t) => {
     const a = await boughtVoucher();
-    const responses = await Promise.all(
-      Array.from({ length: 10 }, () => api("POST", "/api/v1/voucher-purchase/cancel/", { token: a.buyer.token, body: { redemption_id: a.redemptionId } })),
-    );
+    const responses = await Promise.all(Array.from({ length: 10 }, () => settle(a, t.action)));
     expect(responses.filter((r) => r.status === 200)).toHaveLength(1);
     for (const r of responses.filter((r) => r.status !== 200)) expect([r.status, r.body.code]).toEqual([409, "ALREADY_PROCESSED"]);
-    expect((await voucherRow(a.voucher.id)).sold_count).toBe(0);
-  });
-
-  it("concurrent repeated refunds credit once, never more than was paid", async () => {
-    const a = await boughtVoucher();
-    const responses = await Promise.all(
-      Array.from({ length: 10 }, () => api("POST", "/api/v1/voucher-purchase/refund/", { token: a.buyer.token, body: { redemption_id: a.redemptionId } })),
-    );
-    expect(responses.filter((r) => r.status === 200)).toHaveLength(1);
-    for (const r of responses.filter((r) => r.status !== 200)) expect([r.status, r.body.code]).toEqual([409, "ALREADY_PROCESSED"]);
-    const wallet = await walletState(a.buyer.id);
-    expect(wallet).toMatchObject({ balance: 10_000, ledger_sum: 10_000 });
-    const credits = await env.DB.prepare("SELECT COUNT(*) AS n FROM ledger_entries WHERE user_id = ? AND kind = 'refund'").bind(a.buyer.id).first<{ n: number }>();
-    expect(credits!.n).toBe(1);
+    expect((await redemptionRow(a.redemptionId)).purchase_status).toBe(t.status);
+    expect(await walletState(a.buyer.id)).toMatchObject({ balance: t.balance, ledger_sum: t.balance });
+    expect(await refundEntries(a.buyer.id)).toHaveLength(t.refunded ? 1 : 0);
     expect((await voucherRow(a.voucher.id)).sold_count).toBe(0);
   });
 
   it("cancel and refund racing each other: exactly one wins, and the money matches the winner", async () => {
     const a = await boughtVoucher();
-    const body = { redemption_id: a.redemptionId };
-    const responses = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => api("POST", `/api/v1/voucher-purchase/${i % 2 ? "refund" : "cancel"}/`, { token: a.buyer.token, body })),
-    );
+    const responses = await Promise.all(Array.from({ length: 10 }, (_, i) => settle(a, i % 2 ? "refund" : "cancel")));
     const winners = responses.filter((r) => r.status === 200);
     expect(winners).toHaveLength(1);
     for (const r of responses.filter((r) => r.status !== 200)) expect(r.body.code).toBe("ALREADY_PROCESSED");
@@ -226,9 +213,9 @@ describe("cancel and refund", () => {
     const a = await boughtVoucher();
     await env.DB.prepare("UPDATE vouchers SET redemptions_per_purchase = 2 WHERE id = ?").bind(a.voucher.id).run();
     await env.DB.prepare("UPDATE voucher_redemptions SET total_redemptions = 2, remaining_redemptions = 1 WHERE id = ?").bind(a.redemptionId).run();
-    const refund = await api("POST", "/api/v1/voucher-purchase/refund/", { token: a.buyer.token, body: { redemption_id: a.redemptionId } });
+    const refund = await settle(a, "refund");
     expect([refund.status, refund.body.code]).toEqual([409, "CONFLICT"]);
-    const cancel = await api("POST", "/api/v1/voucher-purchase/cancel/", { token: a.buyer.token, body: { redemption_id: a.redemptionId } });
+    const cancel = await settle(a, "cancel");
     expect(cancel.status).toBe(409);
     expect((await walletState(a.buyer.id)).balance).toBe(9_000);
 
@@ -241,7 +228,7 @@ describe("cancel and refund", () => {
   it("a claimed gift card (nothing paid) cannot be refunded", async () => {
     const a = await boughtVoucher();
     await env.DB.prepare("UPDATE voucher_redemptions SET is_gift_voucher = 1, purchase_cost = 0 WHERE id = ?").bind(a.redemptionId).run();
-    const refund = await api("POST", "/api/v1/voucher-purchase/refund/", { token: a.buyer.token, body: { redemption_id: a.redemptionId } });
+    const refund = await settle(a, "refund");
     expect(refund.status).toBe(400);
     expect((await walletState(a.buyer.id)).balance).toBe(9_000);
   });
@@ -253,8 +240,8 @@ describe("cancel and refund", () => {
     )
       .bind(a.redemptionId, a.voucher.id, a.buyer.id, `GFT-T${a.redemptionId}`, new Date().toISOString())
       .run();
-    for (const action of ["refund", "cancel"]) {
-      const res = await api("POST", `/api/v1/voucher-purchase/${action}/`, { token: a.buyer.token, body: { redemption_id: a.redemptionId } });
+    for (const action of ["refund", "cancel"] as const) {
+      const res = await settle(a, action);
       expect([res.status, res.body.code]).toEqual([409, "CONFLICT"]);
       expect(res.body.error).toMatch(/shared/);
     }
@@ -266,8 +253,8 @@ describe("cancel and refund", () => {
   it("another user's purchase is 404 for cancel, refund and QR code", async () => {
     const a = await boughtVoucher();
     const stranger = await createUser({ balance: 1_000 });
-    for (const path of ["cancel", "refund"]) {
-      const res = await api("POST", `/api/v1/voucher-purchase/${path}/`, { token: stranger.token, body: { redemption_id: a.redemptionId } });
+    for (const action of ["cancel", "refund"] as const) {
+      const res = await settle(a, action, {}, stranger.token);
       expect(res.status).toBe(404);
       expect(isCleanError(res.body)).toBe(true);
     }
