@@ -1,4 +1,4 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
 import { desc, eq } from "drizzle-orm";
 import { createDb } from "../../db/client";
 import { apiKeys, users } from "../../db/schema";
@@ -13,7 +13,7 @@ import { forgetApiKey } from "../../middleware/api-key";
 import { forgetUserStatus } from "../../middleware/active-users";
 import { idempotency } from "../../middleware/idempotency";
 import { walletApply } from "../wallet/wallet.service";
-import { ApiKey, ApiKeyCreateBody, ApiKeyCreated, CreditBody, CreditResponse, IdParam, UserIdParam, UserStatus } from "./admin.schemas";
+import { ApiKey, ApiKeyCreateBody, ApiKeyCreated, ApiKeyList, CreditBody, CreditResponse, IdParam, UserIdParam, UserStatus, UserStatusParam } from "./admin.schemas";
 
 const tags = ["Admin"];
 export const adminRouter = createRouter();
@@ -83,7 +83,7 @@ adminRouter.openapi(
     tags,
     summary: "List client API keys",
     security: bearerSecurity,
-    responses: { 200: jsonContent(z.object({ results: z.array(ApiKey) }), "Keys"), ...errorResponses(401, 403) },
+    responses: { 200: jsonContent(ApiKeyList, "Keys"), ...errorResponses(401, 403) },
   }),
   async (c) => {
     const rows = await createDb(c.env.DB).select().from(apiKeys).orderBy(desc(apiKeys.id)).limit(500);
@@ -120,7 +120,7 @@ adminRouter.openapi(
     tags,
     summary: "Deactivate or reactivate a user: a deactivated user's tokens stop working within half a minute and their sessions end",
     security: bearerSecurity,
-    request: { params: UserIdParam.extend({ action: z.enum(["deactivate", "activate"]) }) },
+    request: { params: UserStatusParam },
     responses: { 200: jsonContent(UserStatus, "The user's status"), ...errorResponses(400, 401, 403, 404) },
   }),
   async (c) => {

@@ -33,3 +33,6 @@ export const IdParam = z.object({ id: z.coerce.number().int().positive() });
 export const UserStatus = z
   .object({ user_id: z.number().int(), username: z.string(), is_active: z.boolean() })
   .openapi("UserStatus");
+
+export const ApiKeyList = z.object({ results: z.array(ApiKey) });
+export const UserStatusParam = UserIdParam.extend({ action: z.enum(["deactivate", "activate"]) });

@@ -1,4 +1,4 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute, type z } from "@hono/zod-openapi";
 import { publicBaseUrl } from "../../lib/public-url";
 import type { Context } from "hono";
 import type { AppBindings } from "../../env";
@@ -7,7 +7,7 @@ import { bearerSecurity, createRouter, errorResponses, jsonContent } from "../..
 import { currentUser, requireAuth } from "../../middleware/auth";
 import { idempotency } from "../../middleware/idempotency";
 import {
-  Advertisement,
+  AdvertisementList,
   ByLocationResponse,
   CreateAdForm,
   CreateAdJson,
@@ -80,7 +80,7 @@ advertisementsRouter.openapi(
     path: "/active",
     tags,
     summary: "Advertisements showing today",
-    responses: { 200: jsonContent(z.array(Advertisement), "Active advertisements") },
+    responses: { 200: jsonContent(AdvertisementList, "Active advertisements") },
   }),
   async (c) => c.json(await activeAdvertisements(c.env, baseUrl(c)), 200),
 );

@@ -76,3 +76,5 @@ export const LocationQuery = z
 export const ByLocationResponse = z
   .object({ advertisements: z.array(Advertisement), total_count: z.number().int(), location: z.string(), message: z.string() })
   .openapi("AdvertisementsByLocation");
+
+export const AdvertisementList = z.array(Advertisement);

@@ -1,9 +1,9 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
 import { ApiError, ErrorCode, unauthenticated } from "../../lib/errors";
 import { verifyToken, type AccessClaims } from "../../lib/jwt";
 import { createRouter, errorResponses } from "../../lib/openapi";
 import { isUserActive } from "../../middleware/active-users";
-import { ActivationStatusEvent, BEARER_PREFIX, CloseCode, EVENTS_PROTOCOL, NotificationStatusEvent } from "./events.schemas";
+import { ActivationStatusEvent, BEARER_PREFIX, CloseCode, EVENTS_PROTOCOL, EventStreamHeaders, NotificationStatusEvent } from "./events.schemas";
 import { userEventsObject } from "./publish";
 
 const DESCRIPTION = `Upgrades to a WebSocket that receives the caller's status changes as JSON text messages:
@@ -37,10 +37,7 @@ eventsRouter.openapi(
     description: DESCRIPTION,
     security: [{ bearerAuth: [] }],
     request: {
-      headers: z.object({
-        upgrade: z.string().optional().openapi({ example: "websocket" }),
-        "sec-websocket-protocol": z.string().optional().openapi({ example: `${EVENTS_PROTOCOL}, ${BEARER_PREFIX}eyJhbGciOi...` }),
-      }),
+      headers: EventStreamHeaders,
     },
     responses: {
       101: { description: "Switching protocols; the messages are ActivationStatusEvent and NotificationStatusEvent (see the schemas)" },

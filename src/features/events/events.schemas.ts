@@ -39,3 +39,9 @@ export const ClientMessage = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("renew"), token: z.string().min(1).max(4096) }),
   z.strictObject({ type: z.literal("ping") }),
 ]);
+
+/** The upgrade request's headers: the token rides in the subprotocol list, since browsers cannot set Authorization. */
+export const EventStreamHeaders = z.object({
+  upgrade: z.string().optional().openapi({ example: "websocket" }),
+  "sec-websocket-protocol": z.string().optional().openapi({ example: `${EVENTS_PROTOCOL}, ${BEARER_PREFIX}eyJhbGciOi...` }),
+});

@@ -1,8 +1,8 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
 import { createRouter, errorResponses } from "../../lib/openapi";
 import { notFound } from "../../lib/errors";
 import { IMAGE_CACHE_CONTROL } from "./images";
-import { MediaParam } from "./media.schemas";
+import { ImageBinary, MediaParam } from "./media.schemas";
 
 export const mediaRouter = createRouter();
 
@@ -14,7 +14,7 @@ mediaRouter.openapi(
     summary: "An uploaded image (public; names are random and never reused, so it is cached for a year)",
     request: { params: MediaParam },
     responses: {
-      200: { description: "The image", content: { "image/*": { schema: z.string().openapi({ format: "binary" }) } } },
+      200: { description: "The image", content: { "image/*": { schema: ImageBinary } } },
       ...errorResponses(400, 404),
     },
   }),

@@ -6,3 +6,5 @@ export const MediaParam = z.object({
   folder: z.enum(MEDIA_FOLDERS),
   file: z.string().regex(/^[0-9a-f-]{36}\.(jpg|png|webp|gif)$/, "is not a media file name"),
 });
+
+export const ImageBinary = z.string().openapi({ format: "binary" });

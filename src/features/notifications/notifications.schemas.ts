@@ -100,3 +100,7 @@ export const Stats = z
   .openapi("NotificationStats");
 
 export const NotificationIdParam = z.object({ id: z.string().min(1).max(64).openapi({ param: { name: "id", in: "path" } }) });
+
+/** The opt-out link's signed token (see opt-out.ts). */
+export const OptOutTokenParam = z.object({ token: z.string().min(1).max(1000).openapi({ param: { name: "token", in: "path" } }) });
+export const OptedOut = z.object({ message: z.string(), channel: z.string(), recipient: z.string() }).openapi("OptOut");

@@ -1,15 +1,14 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
 import type { Env } from "../../env";
 import { ApiError, ErrorCode } from "../../lib/errors";
 import { createRouter, errorResponses, jsonContent } from "../../lib/openapi";
+import { OptedOut, OptOutTokenParam } from "./notifications.schemas";
 import { readOptOutToken, recordOptOut } from "./opt-out";
 
 const tags = ["Notifications"];
 /** Mounted at /api/v1/opt-out: the link at the end of every message a recipient may refuse. */
 export const optOutRouter = createRouter();
 
-const TokenParam = z.object({ token: z.string().min(1).max(1000).openapi({ param: { name: "token", in: "path" } }) });
-const OptedOut = z.object({ message: z.string(), channel: z.string(), recipient: z.string() }).openapi("OptOut");
 
 const DONE = "You will no longer receive these messages here. Payment and security notices still arrive.";
 
@@ -27,7 +26,7 @@ for (const method of ["get", "post"] as const) {
       path: "/{token}",
       tags,
       summary: method === "get" ? "Opt out of non-transactional messages (the link in each message; no account needed)" : "One-click opt out (RFC 8058 style)",
-      request: { params: TokenParam },
+      request: { params: OptOutTokenParam },
       responses: { 200: jsonContent(OptedOut, "Opted out"), ...errorResponses(404) },
     }),
     async (c) => c.json(await optOut(c.env, c.req.valid("param").token), 200),

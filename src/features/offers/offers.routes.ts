@@ -1,11 +1,11 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
 import { cachedJson } from "../../lib/read-cache";
 import { publicRequestUrl } from "../../lib/public-url";
 import { bearerSecurity, createRouter, errorResponses, jsonBody, jsonContent } from "../../lib/openapi";
-import { PaginatedSchema, PaginationQuery, pageWindow, paginated } from "../../lib/pagination";
+import { PaginationQuery, pageWindow, paginated } from "../../lib/pagination";
 import { currentUser, requireAuth, requireRole } from "../../middleware/auth";
 import { idempotency } from "../../middleware/idempotency";
-import { Offer, OfferCreateBody, OfferIdParam, OfferListQuery, OfferPatchBody, RenewBody, RenewResponse, Subscription } from "./offers.schemas";
+import { ExpiringSubscriptionPage, Offer, OfferCreateBody, OfferIdParam, OfferList, OfferListQuery, OfferPatchBody, RenewBody, RenewResponse } from "./offers.schemas";
 import { createOffer, getOffer, listOffers, toOffer, updateOffer } from "./offers.service";
 import { expiringSubscriptions, expiryWindowDays, renewSubscription, toSubscription } from "./subscriptions.service";
 
@@ -26,7 +26,7 @@ offersRouter.openapi(
     summary: "List available (active) offers",
     security: bearerSecurity,
     request: { query: OfferListQuery },
-    responses: { 200: jsonContent(z.array(Offer), "Offers"), ...errorResponses(401) },
+    responses: { 200: jsonContent(OfferList, "Offers"), ...errorResponses(401) },
   }),
   async (c) => {
     const admin = isAdmin(c);
@@ -45,7 +45,7 @@ offersRouter.openapi(
     summary: "The caller's active subscriptions that end within EXPIRY_NOTICE_WINDOW_DAYS (default 3), soonest first",
     security: bearerSecurity,
     request: { query: PaginationQuery },
-    responses: { 200: jsonContent(PaginatedSchema(Subscription).extend({ window_days: z.number() }), "Expiring subscriptions"), ...errorResponses(400, 401) },
+    responses: { 200: jsonContent(ExpiringSubscriptionPage, "Expiring subscriptions"), ...errorResponses(400, 401) },
   }),
   async (c) => {
     const query = c.req.valid("query");

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { PaginatedSchema } from "../../lib/pagination";
 import { SANDBOX_OUTCOMES } from "../../db/schema/offers";
 
 const Amount = z.union([z.string(), z.number()]).openapi({ example: "20.00", description: "Decimal with at most two places" });
@@ -71,3 +72,6 @@ export const RenewResponse = z
     subscription: Subscription,
   })
   .openapi("RenewResponse");
+
+export const OfferList = z.array(Offer);
+export const ExpiringSubscriptionPage = PaginatedSchema(Subscription).extend({ window_days: z.number() });

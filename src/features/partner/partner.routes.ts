@@ -1,8 +1,8 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
 import { createRouter, errorResponses, jsonBody, jsonContent } from "../../lib/openapi";
 import { completeActivation } from "../activation/activation.service";
-import { Subscription } from "../offers/offers.schemas";
 import { partnerAuth } from "./partner.auth";
+import { CallbackBody, CallbackResult, PartnerActivateBody, PartnerActivation, ReferenceParam, Validation } from "./partner.schemas";
 import { partnerActivate, validateReference } from "./partner.service";
 
 const tags = ["Partner"];
@@ -10,48 +10,6 @@ const SIGNING =
   "Partner-authenticated: `X-Partner-Timestamp` (unix seconds, within 5 minutes), `X-Partner-Nonce` (8-128 of [A-Za-z0-9._:-], single use) and " +
   "`X-Partner-Signature: sha256=<hex HMAC-SHA256 with PARTNER_API_SECRET of \"<timestamp>.<nonce>.<METHOD>.<path without trailing slash>.<raw body>\">` " +
   "(path as /api/v1/partner/...). Bad or stale signature: 401 INVALID_SIGNATURE; reused nonce: 409 REPLAYED_REQUEST.";
-
-const PartnerActivateBody = z
-  .strictObject({
-    user_id: z.number().int().positive(),
-    offer_id: z.number().int().positive(),
-    reference: z.string().regex(/^[A-Za-z0-9._:-]{4,64}$/).openapi({ description: "The partner's unique reference for this activation; repeating it replays the first result" }),
-  })
-  .openapi("PartnerActivateRequest");
-const PartnerActivation = z
-  .object({ transaction_id: z.string(), status: z.literal("SUCCESS"), amount: z.string(), reference: z.string(), subscription: Subscription })
-  .openapi("PartnerActivation");
-const Validation = z
-  .object({
-    reference: z.string(),
-    valid: z.boolean(),
-    status: z.string(),
-    user_id: z.number().int(),
-    offer_id: z.number().int(),
-    offer_name: z.string(),
-    transaction_id: z.string(),
-    starts_at: z.string().nullable(),
-    ends_at: z.string().nullable(),
-  })
-  .openapi("PartnerValidation");
-const CallbackBody = z
-  .strictObject({
-    transaction_id: z.string().min(1).max(64),
-    status: z.enum(["SUCCESS", "FAILED"]),
-    reason: z.string().max(500).optional(),
-    partner_reference: z.string().max(128).optional(),
-  })
-  .openapi("PartnerCallback");
-const CallbackResult = z
-  .object({
-    transaction_id: z.string(),
-    status: z.string(),
-    applied: z.boolean().openapi({ description: "false when the activation was already final (a duplicate callback changes nothing)" }),
-    cancel_requested: z.boolean().optional().openapi({
-      description: "true when a SUCCESS arrives for an activation we already failed and refunded: we ask you to cancel it (signed POST <PARTNER_API_URL>/cancel, retried until a 2xx)",
-    }),
-  })
-  .openapi("PartnerCallbackResult");
 
 /** Mounted at /api/v1/partner: called by the partner system, not by users. */
 export const partnerRouter = createRouter();
@@ -80,7 +38,7 @@ partnerRouter.openapi(
     tags,
     summary: "Check a subscription reference: valid while active and not yet ended",
     description: SIGNING,
-    request: { params: z.object({ reference: z.string().min(1).max(64).openapi({ param: { name: "reference", in: "path" } }) }) },
+    request: { params: ReferenceParam },
     responses: { 200: jsonContent(Validation, "Reference"), ...errorResponses(401, 404, 409) },
   }),
   async (c) => c.json(await validateReference(c.env, c.req.valid("param").reference), 200),

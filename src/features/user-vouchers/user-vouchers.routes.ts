@@ -1,9 +1,9 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
 import { publicBaseUrl, publicRequestUrl } from "../../lib/public-url";
 import { bearerSecurity, createRouter, errorResponses, jsonContent } from "../../lib/openapi";
 import { currentUser, requireAuth } from "../../middleware/auth";
 import { qrSvg } from "./qr-svg";
-import { QrCodeResponse, QrQuery, RedemptionIdParam, UserVoucherPage, UserVouchersQuery } from "./user-vouchers.schemas";
+import { QrCodeResponse, QrQuery, RedemptionIdParam, svgContent, UserVoucherPage, UserVouchersQuery } from "./user-vouchers.schemas";
 import { listUserVouchers, ownRedemption, qrCodeJson } from "./user-vouchers.service";
 
 const tags = ["User vouchers"];
@@ -12,7 +12,6 @@ userVouchersRouter.use("*", requireAuth);
 
 const svgResponse = (svg: string) =>
   new Response(svg, { status: 200, headers: { "Content-Type": "image/svg+xml; charset=utf-8", "Cache-Control": "private, no-store" } });
-const svgContent = { "image/svg+xml": { schema: z.string() } };
 
 userVouchersRouter.openapi(
   createRoute({

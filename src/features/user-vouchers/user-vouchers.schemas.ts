@@ -55,3 +55,6 @@ export const QrCodeResponse = z
     redemption_instructions: z.string(),
   })
   .openapi("VoucherQrCode");
+
+/** The QR code as an SVG image. */
+export const svgContent = { "image/svg+xml": { schema: z.string() } };

@@ -1,4 +1,4 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute, type z } from "@hono/zod-openapi";
 import { publicBaseUrl, publicRequestUrl } from "../../lib/public-url";
 import type { Context } from "hono";
 import type { AppBindings } from "../../env";

@@ -1,7 +1,7 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
 import { bearerSecurity, createRouter, errorResponses, jsonBody, jsonContent } from "../../lib/openapi";
 import { currentUser, requireAuth } from "../../middleware/auth";
-import { Contact, SyncBody, SyncResponse } from "./whatsapp-contacts.schemas";
+import { ContactList, SyncBody, SyncResponse } from "./whatsapp-contacts.schemas";
 import { listContacts, syncContacts } from "./whatsapp-contacts.service";
 
 const tags = ["WhatsApp contacts"];
@@ -28,7 +28,7 @@ whatsappContactsRouter.openapi(
     tags,
     summary: "Your synced contacts",
     security: bearerSecurity,
-    responses: { 200: jsonContent(z.array(Contact), "Contacts"), ...errorResponses(401) },
+    responses: { 200: jsonContent(ContactList, "Contacts"), ...errorResponses(401) },
   }),
   async (c) => c.json(await listContacts(c.env, currentUser(c).userId), 200),
 );

@@ -27,3 +27,5 @@ export const SyncResponse = z
     invalid_contacts: z.array(z.object({ name: z.string(), phone_number: z.string(), reason: z.string() })),
   })
   .openapi("SyncContactsResponse");
+
+export const ContactList = z.array(Contact);
