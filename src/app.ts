@@ -53,6 +53,8 @@ export function createApp() {
     return corsHandler ? corsHandler(c, async () => void (await limit(c, next))) : limit(c, next);
   });
   app.use("/api/*", apiKeyCheck);
+  // The spec's root health paths: a valid key shows their detail too.
+  app.use("/health/*", apiKeyCheck);
 
   for (const { path, router } of routes) app.route(path, router);
   registerDocs(app);

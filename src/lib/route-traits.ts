@@ -3,7 +3,7 @@
  * attached to the middleware function itself so the OpenAPI document can be derived from the
  * middleware a route really runs instead of being restated in every route declaration.
  */
-export type RouteTrait = "role" | "rate-limit";
+export type RouteTrait = "role" | "rate-limit" | "probe-auth";
 
 const traits = new WeakMap<object, RouteTrait>();
 

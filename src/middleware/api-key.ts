@@ -4,8 +4,9 @@ import { ApiError, ErrorCode } from "../lib/errors";
 import { sha256Hex } from "../lib/crypto";
 
 /**
- * A sent `X-API-Key` must be valid; `REQUIRE_API_KEY=true` makes one mandatory outside the
- * health and docs routes. Valid keys are remembered per isolate for a minute so hot paths
+ * A sent `X-API-Key` must be valid (on health an invalid one is ignored instead: the public
+ * answer, never a 401 a load balancer would read as down); `REQUIRE_API_KEY=true` makes one
+ * mandatory outside the health and docs routes. Valid keys are remembered per isolate for a minute so hot paths
  * (the till's scan) pay no extra D1 round trip; a revocation takes effect within that minute.
  */
 const CACHE_MS = 60_000;
@@ -13,6 +14,9 @@ const validKeys = new Map<string, { until: number; id: number; scopes: string[] 
 
 /** Probes, docs, images that browsers load by URL (an <img> cannot send a header), and opt-out links people follow from a message. */
 export const API_KEY_EXEMPT = [/^\/api\/v1\/health/, /^\/health\//, /^\/api\/docs/, /^\/api\/openapi\.json/, /^\/api\/v1\/media\//, /^\/api\/v1\/opt-out\//];
+
+/** Health answers more to a valid key and stays up for a bad one. */
+const HEALTH_PATHS = [/^\/api\/v1\/health(\/|$)/, /^\/health\//];
 
 export const apiKeyCheck = createMiddleware<AppBindings>(async (c, next) => {
   const key = c.req.header("x-api-key");
@@ -29,6 +33,7 @@ export const apiKeyCheck = createMiddleware<AppBindings>(async (c, next) => {
       .first<{ id: number; scopes: string }>();
     if (!row) {
       validKeys.delete(hash);
+      if (HEALTH_PATHS.some((re) => re.test(c.req.path))) return next();
       throw new ApiError(401, ErrorCode.API_KEY_INVALID, "The X-API-Key is not valid.");
     }
     cached = { until: Date.now() + CACHE_MS, id: row.id, scopes: row.scopes.split(" ").filter(Boolean) };

@@ -39,6 +39,20 @@ export const optionalAuth = createMiddleware<AppBindings>(async (c, next) => {
   await next();
 });
 
+/**
+ * Probes (health): a valid token is read as by optionalAuth, but a missing, invalid or expired
+ * token, a deactivated account, or a server that cannot check tokens at all leaves the caller
+ * anonymous instead of answering 401 or 503: a load balancer's check must never fail on a token.
+ */
+export const probeAuth = withTrait("probe-auth", createMiddleware<AppBindings>(async (c, next) => {
+  try {
+    await authenticate(c, false);
+  } catch {
+    // anonymous: the public answer
+  }
+  await next();
+}));
+
 export const requireRole = (...roles: Role[]) =>
   withTrait("role", createMiddleware<AppBindings>(async (c, next) => {
     const auth = c.get("auth");

@@ -9,7 +9,7 @@ import { partnerAuth, PARTNER_REQUEST_HEADERS } from "../partner/partner.auth";
 import { TAG_DESCRIPTIONS, tagFor } from "./tags";
 
 type Json = Record<string, any>;
-type Trait = "bearer" | "optional" | "idempotent" | "partner" | "role" | "rate-limit";
+type Trait = "bearer" | "optional" | "idempotent" | "partner" | "role" | "rate-limit" | "probe-auth";
 
 const METHODS = ["get", "put", "post", "delete", "patch", "head", "options"] as const;
 const ERROR_REF = { $ref: "#/components/schemas/Error" };
@@ -119,7 +119,9 @@ function completeOperation(op: Json, method: string, path: string, traits: Set<T
   op.summary ??= `${method.toUpperCase()} ${path}`;
 
   const bearer = traits.has("bearer");
-  const optional = !bearer && traits.has("optional");
+  // A probe's token is optional too, but a bad one is ignored (no 401 or 503 on its account).
+  const probe = !bearer && traits.has("probe-auth");
+  const optional = !bearer && (traits.has("optional") || probe);
   // The middleware decides; a route that authenticates another way (a WebSocket) keeps its own.
   if (bearer || optional || !op.security) op.security = bearer ? [{ bearerAuth: [] }] : optional ? [{}, { bearerAuth: [] }] : [];
   op.description ??= [
@@ -144,8 +146,8 @@ function completeOperation(op: Json, method: string, path: string, traits: Set<T
 
   const statuses = new Set<number>([500]);
   if (params.some((p) => p.in && p.in !== "header") || op.requestBody || traits.has("idempotent") || traits.has("partner")) statuses.add(400);
-  if (bearer || optional || apiKey || traits.has("partner")) statuses.add(401);
-  if (bearer || optional || path.startsWith("/api/v1/auth/") || traits.has("partner")) statuses.add(503);
+  if (bearer || (optional && !probe) || apiKey || traits.has("partner")) statuses.add(401);
+  if (bearer || (optional && !probe) || path.startsWith("/api/v1/auth/") || traits.has("partner")) statuses.add(503);
   if (traits.has("role")) statuses.add(403);
   if (params.some((p) => p.in === "path")) statuses.add(404);
   if (op.requestBody) statuses.add(413);
