@@ -698,7 +698,7 @@ export interface paths {
         };
         /**
          * Database, Redis and queues
-         * @description Database, Redis and queues.
+         * @description Overall health. Anyone gets the status; an admin's access token (`Authorization: Bearer` or `Token`) or a valid `X-API-Key` also gets the detail. Any other caller, including a signed-in non-admin and a missing, invalid or expired token or key, gets the public answer: never a 401, so load balancers can use it. Always 200.
          */
         get: operations["getHealth"];
         put?: never;
@@ -738,7 +738,7 @@ export interface paths {
         };
         /**
          * Queue consumers (the spec's Celery check)
-         * @description Queue consumers (the spec's Celery check).
+         * @description Queue consumers (the spec's Celery check). Anyone gets the status; an admin's access token (`Authorization: Bearer` or `Token`) or a valid `X-API-Key` also gets the detail. Any other caller, including a signed-in non-admin and a missing, invalid or expired token or key, gets the public answer: never a 401, so load balancers can use it. Always 200.
          */
         get: operations["getHealthQueues"];
         put?: never;
@@ -758,7 +758,7 @@ export interface paths {
         };
         /**
          * Redis (the status cache)
-         * @description Redis (the status cache).
+         * @description Redis (the status cache). Anyone gets the status; an admin's access token (`Authorization: Bearer` or `Token`) or a valid `X-API-Key` also gets the detail. Any other caller, including a signed-in non-admin and a missing, invalid or expired token or key, gets the public answer: never a 401, so load balancers can use it. Always 200.
          */
         get: operations["getHealthRedis"];
         put?: never;
@@ -1590,7 +1590,7 @@ export interface paths {
         };
         /**
          * Alias of /api/v1/health/queues
-         * @description Alias of /api/v1/health/queues.
+         * @description Alias of /api/v1/health/queues. Anyone gets the status; an admin's access token (`Authorization: Bearer` or `Token`) or a valid `X-API-Key` also gets the detail. Any other caller, including a signed-in non-admin and a missing, invalid or expired token or key, gets the public answer: never a 401, so load balancers can use it. Always 200.
          */
         get: operations["getLegacyHealthCelery"];
         put?: never;
@@ -1610,7 +1610,7 @@ export interface paths {
         };
         /**
          * Alias of /api/v1/health/redis
-         * @description Alias of /api/v1/health/redis.
+         * @description Alias of /api/v1/health/redis. Anyone gets the status; an admin's access token (`Authorization: Bearer` or `Token`) or a valid `X-API-Key` also gets the detail. Any other caller, including a signed-in non-admin and a missing, invalid or expired token or key, gets the public answer: never a 401, so load balancers can use it. Always 200.
          */
         get: operations["getLegacyHealthRedis"];
         put?: never;
@@ -1893,20 +1893,22 @@ export interface components {
             }[];
             total_count: number;
         };
+        /** @description What an admin's access token or a valid X-API-Key sees. */
         Health: {
             components: {
                 configuration: components["schemas"]["HealthComponent"] & ({
+                    /** @description The missing or malformed settings, by name */
                     problems?: string[];
                 } & {
                     [key: string]: unknown;
                 });
                 database: components["schemas"]["HealthComponent"];
-                queues: components["schemas"]["HealthComponent"];
+                queues: components["schemas"]["HealthQueues"];
                 redis: components["schemas"]["HealthComponent"];
             };
             environment: string;
             /**
-             * @description `misconfigured`: a required setting is missing or malformed (see components.configuration.problems); `degraded`: a dependency is failing
+             * @description `misconfigured`: a required setting is missing or malformed; `degraded`: a dependency is failing or work is stuck
              * @enum {string}
              */
             status: "ok" | "degraded" | "misconfigured";
@@ -1920,6 +1922,29 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** @description What anyone sees: the status only. */
+        HealthComponentPublic: {
+            /** @enum {string} */
+            status: "ok" | "degraded" | "disabled" | "misconfigured";
+        };
+        /** @description What anyone sees: the overall status and the time. */
+        HealthPublic: {
+            /**
+             * @description `misconfigured`: a required setting is missing or malformed; `degraded`: a dependency is failing or work is stuck
+             * @enum {string}
+             */
+            status: "ok" | "degraded" | "misconfigured";
+            timestamp: string;
+        };
+        HealthQueues: components["schemas"]["HealthComponent"] & ({
+            /** @description Work waiting more than 15 minutes, counted up to 1000 (1000 means at least that many) */
+            backlog?: {
+                stuck_activations: number;
+                stuck_notifications: number;
+            };
+        } & {
+            [key: string]: unknown;
+        });
         LoginRequest: {
             password: string;
             username: string;
@@ -6800,6 +6825,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description An API key issued by an admin: a valid one shows the detail; an invalid one is ignored here (the public answer). */
+                "x-api-key"?: string;
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -6808,14 +6835,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Health */
+            /** @description Health: the public answer, or the detail for an admin or an API key */
             200: {
                 headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Health"];
+                    "application/json": components["schemas"]["HealthPublic"] | components["schemas"]["Health"];
                 };
             };
             /** @description An unexpected error (the body carries only the request id) */
@@ -6873,6 +6901,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description An API key issued by an admin: a valid one shows the detail; an invalid one is ignored here (the public answer). */
+                "x-api-key"?: string;
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -6884,11 +6914,12 @@ export interface operations {
             /** @description Queues */
             200: {
                 headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HealthComponent"];
+                    "application/json": components["schemas"]["HealthComponentPublic"] | components["schemas"]["HealthQueues"];
                 };
             };
             /** @description An unexpected error (the body carries only the request id) */
@@ -6908,6 +6939,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description An API key issued by an admin: a valid one shows the detail; an invalid one is ignored here (the public answer). */
+                "x-api-key"?: string;
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -6919,11 +6952,12 @@ export interface operations {
             /** @description Redis */
             200: {
                 headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HealthComponent"];
+                    "application/json": components["schemas"]["HealthComponentPublic"] | components["schemas"]["HealthComponent"];
                 };
             };
             /** @description An unexpected error (the body carries only the request id) */
@@ -12029,6 +12063,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description An API key issued by an admin: a valid one shows the detail; an invalid one is ignored here (the public answer). */
+                "x-api-key"?: string;
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -12040,11 +12076,12 @@ export interface operations {
             /** @description Queues */
             200: {
                 headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HealthComponent"];
+                    "application/json": components["schemas"]["HealthComponentPublic"] | components["schemas"]["HealthQueues"];
                 };
             };
             /** @description An unexpected error (the body carries only the request id) */
@@ -12064,6 +12101,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description An API key issued by an admin: a valid one shows the detail; an invalid one is ignored here (the public answer). */
+                "x-api-key"?: string;
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -12075,11 +12114,12 @@ export interface operations {
             /** @description Redis */
             200: {
                 headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HealthComponent"];
+                    "application/json": components["schemas"]["HealthComponentPublic"] | components["schemas"]["HealthComponent"];
                 };
             };
             /** @description An unexpected error (the body carries only the request id) */

@@ -7,11 +7,19 @@ const today = (days = 0) => new Date(Date.now() + days * 86_400_000).toISOString
 const money = (text) => Math.round(Number(text) * 100);
 const list = (body) => (Array.isArray(body) ? body : (body?.results ?? []));
 
-export async function health({ call, step }, label = "health") {
-  await step(`${label}: GET /api/v1/health/`, async () => {
+/** Anyone sees the overall status; an admin's token (or an API key) also sees the components. */
+export async function health({ call, step, s }, label = "health") {
+  await step(`${label}: GET /api/v1/health/ (anonymous: the status only)`, async () => {
     const { body } = await call("GET", "/api/v1/health/");
     assert(body.status === "ok" || body.status === "degraded", `unexpected status ${body.status}`, { body });
-    const parts = Object.entries(body.components ?? {}).map(([name, c]) => `${name} ${c.status}`);
+    assert(body.components === undefined && body.environment === undefined, "component detail shown to an anonymous caller", { body });
+    return body.status;
+  });
+  if (!s?.admin) return;
+  await step(`${label}: GET /api/v1/health/ as admin (the components)`, async () => {
+    const { body } = await call("GET", "/api/v1/health/", { token: s.admin.token });
+    assert(body.components, "no components for the admin", { body });
+    const parts = Object.entries(body.components).map(([name, c]) => `${name} ${c.status}`);
     return `${body.status} (${parts.join(", ")})`;
   });
 }
@@ -385,13 +393,15 @@ export async function notifications({ call, step, section, s }) {
   });
 }
 
-export async function healthAgain({ call, step, section }) {
+export async function healthAgain({ call, step, section, s }) {
   section("Health");
-  await health({ call, step }, "health again");
-  await step("GET /health/redis/ and /health/celery/ (the spec's paths)", async () => {
-    const redis = (await call("GET", "/health/redis/")).body;
-    const queues = (await call("GET", "/health/celery/")).body;
-    return `redis ${redis.status}, queues ${queues.status}`;
+  await health({ call, step, s }, "health again");
+  await step("GET /health/redis/ and /health/celery/ (the spec's paths) as admin", async () => {
+    need([s.admin], "admin is not logged in");
+    const redis = (await call("GET", "/health/redis/", { token: s.admin.token })).body;
+    const queues = (await call("GET", "/health/celery/", { token: s.admin.token })).body;
+    assert(queues.backlog, "no backlog for the admin", { queues });
+    return `redis ${redis.status}, queues ${queues.status} (stuck activations ${queues.backlog.stuck_activations}, notifications ${queues.backlog.stuck_notifications})`;
   });
 }
 

@@ -4,14 +4,15 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { checkConfiguration, CONFIG_DEFAULTS } from "../../src/config";
 import type { Env } from "../../src/env";
 import worker from "../../src/index";
+import { createApiKey, createUser } from "../helpers/factories";
 
 /** The whole worker with another env, as `wrangler dev` without .dev.vars would run it. */
-async function call(customEnv: Env, method: string, path: string, body?: unknown) {
+async function call(customEnv: Env, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
   const ctx = createExecutionContext();
   const response = await worker.fetch(
     new Request(`http://perks.test${path}`, {
       method,
-      headers: { "content-type": "application/json", "cf-connecting-ip": `198.51.100.${Math.floor(Math.random() * 250)}` },
+      headers: { "content-type": "application/json", "cf-connecting-ip": `198.51.100.${Math.floor(Math.random() * 250)}`, ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
     }),
     customEnv,
@@ -64,10 +65,18 @@ describe("configuration checked once at the entry", () => {
     const errors = vi.spyOn(console, "error").mockImplementation(() => {});
     const bare = { ...env, JWT_SECRET: "" } as unknown as Env;
 
+    // Anyone sees that it is misconfigured, not what is missing; an API key sees the names (a
+    // token cannot be checked without JWT_SECRET, and sending one does not make health fail).
     const health = await call(bare, "GET", "/api/v1/health");
     expect(health.status).toBe(200);
-    expect(health.body.status).toBe("misconfigured");
-    expect(health.body.components.configuration.problems).toEqual([expect.stringMatching(/^JWT_SECRET is required/)]);
+    expect(health.body).toEqual({ status: "misconfigured", timestamp: expect.any(String) });
+    const admin = await createUser({ role: "admin" });
+    const withToken = await call(bare, "GET", "/api/v1/health", undefined, { authorization: `Bearer ${admin.token}` });
+    expect(withToken.status).toBe(200);
+    expect(withToken.body).toEqual({ status: "misconfigured", timestamp: expect.any(String) });
+    const detailed = await call(bare, "GET", "/api/v1/health", undefined, { "x-api-key": await createApiKey() });
+    expect(detailed.body.status).toBe("misconfigured");
+    expect(detailed.body.components.configuration.problems).toEqual([expect.stringMatching(/^JWT_SECRET is required/)]);
 
     const register = await call(bare, "POST", "/api/v1/auth/register", { username: `cfg${Date.now()}`, password: "a-long-password-1", email: `cfg${Date.now()}@example.com` });
     expect(register.status).toBe(503);

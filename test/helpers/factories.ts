@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import type { Role } from "../../src/env";
 import { signToken } from "../../src/lib/jwt";
+import { sha256Hex } from "../../src/lib/crypto";
 import { hashPassword } from "../../src/lib/password";
 
 let sequence = 0;
@@ -48,6 +49,15 @@ export async function createUser(options: { role?: Role; balance?: number; phone
 
 export function accessTokenFor(user: { id: number; role: Role; username: string }, ttlSeconds = 900) {
   return signToken(env, "access", { sub: String(user.id), role: user.role, username: user.username }, ttlSeconds);
+}
+
+/** Inserts a valid client API key directly (as an admin's POST /admin/api-keys would) and returns it. */
+export async function createApiKey(options: { scopes?: string[] } = {}): Promise<string> {
+  const key = `pk_${unique("test")}${crypto.randomUUID().replaceAll("-", "")}`;
+  await env.DB.prepare("INSERT INTO api_keys (name, prefix, key_hash, scopes, created_at) VALUES ('test key', ?, ?, ?, ?)")
+    .bind(key.slice(0, 10), await sha256Hex(key), (options.scopes ?? []).join(" "), new Date().toISOString())
+    .run();
+  return key;
 }
 
 /** Wallet balance and ledger sum, for conservation checks. */

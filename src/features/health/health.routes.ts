@@ -1,55 +1,105 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { AppBindings } from "../../env";
 import { createRouter, jsonContent } from "../../lib/openapi";
-import { checkQueues, checkRedis, overallHealth } from "./health.service";
+import { probeAuth } from "../../middleware/auth";
+import { BACKLOG_COUNT_CAP, checkQueues, checkRedis, overallHealth, publicComponent } from "./health.service";
 
 const tags = ["Health"];
+const ComponentStatus = z.enum(["ok", "degraded", "disabled", "misconfigured"]);
 const Component = z
-  .object({ status: z.enum(["ok", "degraded", "disabled", "misconfigured"]), latency_ms: z.number().optional(), detail: z.string().optional() })
+  .object({ status: ComponentStatus, latency_ms: z.number().optional(), detail: z.string().optional() })
   .passthrough()
   .openapi("HealthComponent");
+const QueuesComponent = Component.extend({
+  backlog: z
+    .object({ stuck_activations: z.number().int(), stuck_notifications: z.number().int() })
+    .optional()
+    .openapi({ description: `Work waiting more than 15 minutes, counted up to ${BACKLOG_COUNT_CAP} (${BACKLOG_COUNT_CAP} means at least that many)` }),
+}).openapi("HealthQueues");
+const PublicComponent = z
+  .object({ status: ComponentStatus })
+  .strict()
+  .openapi("HealthComponentPublic", { description: "What anyone sees: the status only." });
+
+const OverallStatus = z.enum(["ok", "degraded", "misconfigured"]).openapi({
+  description: "`misconfigured`: a required setting is missing or malformed; `degraded`: a dependency is failing or work is stuck",
+});
+const PublicHealth = z
+  .object({ status: OverallStatus, timestamp: z.string() })
+  .strict()
+  .openapi("HealthPublic", { description: "What anyone sees: the overall status and the time." });
 const Health = z
   .object({
-    status: z.enum(["ok", "degraded", "misconfigured"]).openapi({
-      description: "`misconfigured`: a required setting is missing or malformed (see components.configuration.problems); `degraded`: a dependency is failing",
-    }),
+    status: OverallStatus,
     timestamp: z.string(),
     environment: z.string(),
     components: z.object({
-      configuration: Component.extend({ problems: z.array(z.string()).optional() }),
+      configuration: Component.extend({ problems: z.array(z.string()).optional().openapi({ description: "The missing or malformed settings, by name" }) }),
       database: Component,
       redis: Component,
-      queues: Component,
+      queues: QueuesComponent,
     }),
   })
-  .openapi("Health");
+  .openapi("Health", { description: "What an admin's access token or a valid X-API-Key sees." });
+
+const WHO_SEES_WHAT =
+  "Anyone gets the status; an admin's access token (`Authorization: Bearer` or `Token`) or a valid `X-API-Key` also gets the detail. " +
+  "Any other caller, including a signed-in non-admin and a missing, invalid or expired token or key, gets the public answer: never a 401, so load balancers can use it. Always 200.";
+const ApiKeyHeader = z.object({
+  "x-api-key": z.string().optional().openapi({ description: "An API key issued by an admin: a valid one shows the detail; an invalid one is ignored here (the public answer)." }),
+});
+const NO_STORE = { "Cache-Control": "no-store" };
+
+/** The detail is for admins and API keys; everyone else, whatever they sent, sees the status. */
+const view = (c: Context<AppBindings>) => ({ detail: c.get("auth")?.role === "admin" || c.get("apiKey") !== undefined });
+
+const componentRoute = (path: string, summary: string, detailed: z.ZodTypeAny, name: string) =>
+  createRoute({
+    method: "get",
+    path,
+    tags,
+    summary,
+    description: `${summary}. ${WHO_SEES_WHAT}`,
+    middleware: [probeAuth] as const,
+    request: { headers: ApiKeyHeader },
+    responses: { 200: jsonContent(z.union([PublicComponent, detailed]), name) },
+  });
 
 /** Mounted at /api/v1/health. Health always answers 200 with `ok`, `degraded` or `misconfigured`: a 500 here would page people for a cache blip. */
 export const healthRouter = createRouter();
 
 healthRouter.openapi(
-  createRoute({ method: "get", path: "/", tags, summary: "Database, Redis and queues", responses: { 200: jsonContent(Health, "Health") } }),
-  async (c) => c.json((await overallHealth(c.env)) as z.infer<typeof Health>, 200),
+  createRoute({
+    method: "get",
+    path: "/",
+    tags,
+    summary: "Database, Redis and queues",
+    description: `Overall health. ${WHO_SEES_WHAT}`,
+    middleware: [probeAuth] as const,
+    request: { headers: ApiKeyHeader },
+    responses: { 200: jsonContent(z.union([PublicHealth, Health]), "Health: the public answer, or the detail for an admin or an API key") },
+  }),
+  async (c) => c.json((await overallHealth(c.env, view(c))) as z.infer<typeof Health>, 200, NO_STORE),
 );
 healthRouter.openapi(
   createRoute({ method: "get", path: "/live", tags, summary: "Liveness: the worker answers", responses: { 200: jsonContent(z.object({ status: z.literal("ok") }), "Alive") } }),
   (c) => c.json({ status: "ok" as const }, 200),
 );
-healthRouter.openapi(
-  createRoute({ method: "get", path: "/redis", tags, summary: "Redis (the status cache)", responses: { 200: jsonContent(Component, "Redis") } }),
-  async (c) => c.json(await checkRedis(c.env), 200),
+healthRouter.openapi(componentRoute("/redis", "Redis (the status cache)", Component, "Redis"), async (c) =>
+  c.json(publicComponent(await checkRedis(c.env), view(c)), 200, NO_STORE),
 );
-healthRouter.openapi(
-  createRoute({ method: "get", path: "/queues", tags, summary: "Queue consumers (the spec's Celery check)", responses: { 200: jsonContent(Component, "Queues") } }),
-  async (c) => c.json(await checkQueues(c.env), 200),
-);
+healthRouter.openapi(componentRoute("/queues", "Queue consumers (the spec's Celery check)", QueuesComponent, "Queues"), async (c) => {
+  const v = view(c);
+  return c.json(publicComponent(await checkQueues(c.env, v), v), 200, NO_STORE);
+});
 
 /** The notification spec's root paths: /health/redis/ and /health/celery/. */
 export const legacyHealthRouter = createRouter();
-legacyHealthRouter.openapi(
-  createRoute({ method: "get", path: "/redis", tags, summary: "Alias of /api/v1/health/redis", responses: { 200: jsonContent(Component, "Redis") } }),
-  async (c) => c.json(await checkRedis(c.env), 200),
+legacyHealthRouter.openapi(componentRoute("/redis", "Alias of /api/v1/health/redis", Component, "Redis"), async (c) =>
+  c.json(publicComponent(await checkRedis(c.env), view(c)), 200, NO_STORE),
 );
-legacyHealthRouter.openapi(
-  createRoute({ method: "get", path: "/celery", tags, summary: "Alias of /api/v1/health/queues", responses: { 200: jsonContent(Component, "Queues") } }),
-  async (c) => c.json(await checkQueues(c.env), 200),
-);
+legacyHealthRouter.openapi(componentRoute("/celery", "Alias of /api/v1/health/queues", QueuesComponent, "Queues"), async (c) => {
+  const v = view(c);
+  return c.json(publicComponent(await checkQueues(c.env, v), v), 200, NO_STORE);
+});

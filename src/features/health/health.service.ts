@@ -27,20 +27,38 @@ export async function checkRedis(env: Env): Promise<ComponentStatus> {
   });
 }
 
+/** A backlog count stops here: enough to page someone, and the query never walks more index entries. */
+export const BACKLOG_COUNT_CAP = 1000;
+
+/**
+ * The stuck-work queries, each a range of an index (`transactions (status, type, created_at)`,
+ * `notifications (status, updated_at)`) read at most `?2` entries deep: `?1` is the cutoff.
+ */
+export const STUCK_WORK_SQL = {
+  activations: "SELECT COUNT(*) AS n FROM (SELECT 1 FROM transactions WHERE status = 'PENDING' AND type = 'ACTIVATION' AND created_at < ?1 LIMIT ?2)",
+  notifications:
+    "SELECT COUNT(*) AS n FROM (SELECT 1 FROM notifications WHERE status = 'queued' AND updated_at < ?1 AND (scheduled_at IS NULL OR scheduled_at < ?1) LIMIT ?2)",
+} as const;
+
+export type QueuesStatus = ComponentStatus & { backlog?: { stuck_activations: number; stuck_notifications: number } };
+
 /**
  * Queues have no ping. What matters to a user is whether work is flowing: messages waiting far
- * longer than the consumers need mean the consumers are stuck.
+ * longer than the consumers need mean the consumers are stuck. Only the detailed view counts the
+ * backlog (up to BACKLOG_COUNT_CAP); the public one only asks whether any work is stuck.
  */
-export async function checkQueues(env: Env): Promise<ComponentStatus & { backlog?: Record<string, number> }> {
+export async function checkQueues(env: Env, view: { detail: boolean }): Promise<QueuesStatus> {
   if (!env.ACTIVATIONS || !env.NOTIFICATIONS) return { status: "degraded", detail: "queue bindings missing" };
   const cutoff = new Date(Date.now() - STUCK_AFTER_MINUTES * 60_000).toISOString();
+  const limit = view.detail ? BACKLOG_COUNT_CAP : 1;
   try {
     const [activations, notifications] = await env.DB.batch<{ n: number }>([
-      env.DB.prepare("SELECT COUNT(*) AS n FROM transactions WHERE status = 'PENDING' AND type = 'ACTIVATION' AND created_at < ?").bind(cutoff),
-      env.DB.prepare("SELECT COUNT(*) AS n FROM notifications WHERE status = 'queued' AND updated_at < ? AND (scheduled_at IS NULL OR scheduled_at < ?)").bind(cutoff, cutoff),
+      env.DB.prepare(STUCK_WORK_SQL.activations).bind(cutoff, limit),
+      env.DB.prepare(STUCK_WORK_SQL.notifications).bind(cutoff, limit),
     ]);
     const backlog = { stuck_activations: activations!.results[0]!.n, stuck_notifications: notifications!.results[0]!.n };
     const stuck = backlog.stuck_activations + backlog.stuck_notifications > 0;
+    if (!view.detail) return { status: stuck ? "degraded" : "ok" };
     return { status: stuck ? "degraded" : "ok", backlog, ...(stuck ? { detail: `work waiting more than ${STUCK_AFTER_MINUTES} minutes` } : {}) };
   } catch {
     return { status: "degraded", detail: "backlog unknown: database unreachable" };
@@ -53,10 +71,23 @@ export function checkConfigurationHealth(env: Env): ComponentStatus & { problems
   return problems.length ? { status: "misconfigured", detail: `${problems.length} setting(s) missing or malformed`, problems } : { status: "ok" };
 }
 
-export async function overallHealth(env: Env) {
+export type HealthStatus = "ok" | "degraded" | "misconfigured";
+
+/**
+ * The public view is the overall status and the time, nothing else: which component failed,
+ * how much work is stuck, the environment and the names of missing settings are for admins and
+ * API keys (`detail: true`).
+ */
+export async function overallHealth(env: Env, view: { detail: boolean }) {
   const configuration = checkConfigurationHealth(env);
-  const [database, redis, queues] = await Promise.all([checkDatabase(env), checkRedis(env), checkQueues(env)]);
-  const status =
+  const [database, redis, queues] = await Promise.all([checkDatabase(env), checkRedis(env), checkQueues(env, view)]);
+  const status: HealthStatus =
     configuration.status === "misconfigured" ? "misconfigured" : [database, redis, queues].some((c) => c.status === "degraded") ? "degraded" : "ok";
-  return { status, timestamp: new Date().toISOString(), environment: env.ENVIRONMENT, components: { configuration, database, redis, queues } };
+  const timestamp = new Date().toISOString();
+  if (!view.detail) return { status, timestamp };
+  return { status, timestamp, environment: env.ENVIRONMENT, components: { configuration, database, redis, queues } };
 }
+
+/** A component's public view: its status only. */
+export const publicComponent = <T extends ComponentStatus>(component: T, view: { detail: boolean }): T | Pick<T, "status"> =>
+  view.detail ? component : { status: component.status };

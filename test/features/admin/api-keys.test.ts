@@ -3,7 +3,7 @@ import { createExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { app } from "../../../src/index";
 import { api, BASE } from "../../helpers/api";
-import { createUser } from "../../helpers/factories";
+import { createApiKey, createUser } from "../../helpers/factories";
 
 describe("client API keys", () => {
   it("admins create a key shown once, stored only as a hash, listed without the secret", async () => {
@@ -48,6 +48,12 @@ describe("client API keys", () => {
     expect(missing.status).toBe(401);
     expect(((await missing.json()) as { code: string }).code).toBe("API_KEY_REQUIRED");
     expect((await call("/api/v1/health/live")).status).toBe(200);
+    // Health without a key: the public answer; with one: the detail.
+    const anonymousHealth = await call("/api/v1/health");
+    expect(anonymousHealth.status).toBe(200);
+    expect(Object.keys((await anonymousHealth.json()) as object).sort()).toEqual(["status", "timestamp"]);
+    const keyedHealth = (await (await call("/api/v1/health", { "x-api-key": await createApiKey() })).json()) as { components?: object };
+    expect(keyedHealth.components).toBeDefined();
     expect((await call("/api/openapi.json")).status).toBe(200);
     // Images are loaded by <img> tags, which cannot send the header.
     expect((await call("/api/v1/media/vouchers/missing.png")).status).not.toBe(401);

@@ -77,7 +77,13 @@ describe("the OpenAPI document says what the code does", () => {
     const { doc, find } = await operations();
     expect(doc.security).toBeUndefined();
     expect(find("post", "/api/v1/auth/login").security).toEqual([]);
-    expect(find("get", "/api/v1/health").security).toEqual([]);
+    expect(find("get", "/api/v1/health/live").security).toEqual([]);
+    // Health takes an optional token (an admin's shows the detail) but never refuses one.
+    const health = find("get", "/api/v1/health");
+    expect(health.security).toEqual([{}, { bearerAuth: [] }]);
+    expect(Object.keys(health.responses).sort()).toEqual(["200", "500"]);
+    expect(health.responses["200"].content["application/json"].schema.anyOf).toEqual([{ $ref: "#/components/schemas/HealthPublic" }, { $ref: "#/components/schemas/Health" }]);
+    expect(health.parameters.map((p: any) => p.name)).toContain("x-api-key");
     expect(find("get", "/api/v1/public-vouchers").security).toEqual([{}, { bearerAuth: [] }]);
     expect(find("get", "/api/v1/account").security).toEqual([{ bearerAuth: [] }]);
     expect(doc.components.securitySchemes.bearerAuth.description).toContain("Authorization: Token");

@@ -9,10 +9,13 @@ describe("the notification spec's walkthrough", () => {
     const call = (method: string, path: string, token?: string, body?: unknown) =>
       api(method, path, { body, headers: token ? { authorization: `Token ${token}` } : {} });
 
-    // 1. health
+    // 1. health: anyone sees the status; the components are for an admin (or an API key)
     const health = await call("GET", "/api/v1/health/");
     expect(health.status).toBe(200);
-    expect(health.body.components.database.status).toBe("ok");
+    expect(health.body.status).toBe("ok");
+    expect(health.body.components).toBeUndefined();
+    const detailed = await call("GET", "/api/v1/health/", (await createUser({ role: "admin" })).token);
+    expect(detailed.body.components.database.status).toBe("ok");
 
     // 2. register, token, admin token, token check
     const username = unique("demo_user");
@@ -117,10 +120,12 @@ describe("the notification spec's walkthrough", () => {
     });
     expect(prefs.body).toMatchObject({ telegram_enabled: false, order_updates: true });
 
-    // 7. monitoring
-    expect((await call("GET", "/api/v1/health/", token)).status).toBe(200);
-    expect((await call("GET", "/health/redis/", token)).body.status).toBe("ok");
-    expect((await call("GET", "/health/celery/", token)).status).toBe(200);
+    // 7. monitoring: a user's token sees the status; the admin's sees the detail
+    expect((await call("GET", "/api/v1/health/", token)).body).toEqual({ status: "ok", timestamp: expect.any(String) });
+    expect((await call("GET", "/health/redis/", token)).body).toEqual({ status: "ok" });
+    expect((await call("GET", "/health/celery/", token)).body).toEqual({ status: "ok" });
+    expect((await call("GET", "/api/v1/health/", adminToken)).body.components.redis.status).toBe("ok");
+    expect((await call("GET", "/health/celery/", adminToken)).body.backlog).toBeDefined();
 
     // and an admin deletes the order
     expect((await call("DELETE", `/api/v1/orders/${orderId}/`, adminToken)).status).toBe(204);
