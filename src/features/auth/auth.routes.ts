@@ -46,7 +46,7 @@ authRouter.openapi(
     request: { body: jsonBody(RegisterBody) },
     responses: { 201: jsonContent(RegisterResponse, "Account created"), ...errorResponses(400, 409, 429) },
   }),
-  async (c) => c.json(await registerUser({ env: c.env }, c.req.valid("json")), 201),
+  async (c) => c.json(await registerUser(c.env, c.req.valid("json")), 201),
 );
 
 authRouter.openapi(
@@ -58,7 +58,7 @@ authRouter.openapi(
     request: { body: jsonBody(LoginBody) },
     responses: { 200: jsonContent(TokenPair, "Tokens"), ...errorResponses(400, 401, 429) },
   }),
-  async (c) => c.json(await login({ env: c.env }, c.req.valid("json"), address(c)), 200),
+  async (c) => c.json(await login(c.env, c.req.valid("json"), address(c)), 200),
 );
 
 authRouter.openapi(
@@ -71,7 +71,7 @@ authRouter.openapi(
     responses: { 200: jsonContent(TokenPairWithToken, "Tokens"), ...errorResponses(400, 401, 429) },
   }),
   async (c) => {
-    const tokens = await login({ env: c.env }, c.req.valid("json"), address(c));
+    const tokens = await login(c.env, c.req.valid("json"), address(c));
     return c.json({ ...tokens, token: tokens.access }, 200);
   },
 );
@@ -87,7 +87,7 @@ authRouter.openapi(
   }),
   async (c) => {
     const auth = currentUser(c);
-    const user = await getProfile({ env: c.env }, auth.userId);
+    const user = await getProfile(c.env, auth.userId);
     return c.json({ valid: true as const, user, expires_at: new Date(auth.tokenExpiresAt * 1000).toISOString() }, 200);
   },
 );
@@ -101,7 +101,7 @@ authRouter.openapi(
     security: bearerSecurity,
     responses: { 200: jsonContent(Profile, "Profile"), ...errorResponses(401) },
   }),
-  async (c) => c.json(await getProfile({ env: c.env }, currentUser(c).userId), 200),
+  async (c) => c.json(await getProfile(c.env, currentUser(c).userId), 200),
 );
 
 authRouter.openapi(
@@ -114,7 +114,7 @@ authRouter.openapi(
     request: { body: jsonBody(ProfilePatch) },
     responses: { 200: jsonContent(Profile, "Updated profile"), ...errorResponses(400, 401) },
   }),
-  async (c) => c.json(await updateProfile({ env: c.env }, currentUser(c).userId, c.req.valid("json")), 200),
+  async (c) => c.json(await updateProfile(c.env, currentUser(c).userId, c.req.valid("json")), 200),
 );
 
 authRouter.openapi(
@@ -129,7 +129,7 @@ authRouter.openapi(
   async (c) => {
     const { refresh } = c.req.valid("json");
     await limitSession(c, refresh);
-    return c.json(await refreshSession({ env: c.env }, refresh), 200);
+    return c.json(await refreshSession(c.env, refresh), 200);
   },
 );
 
@@ -145,7 +145,7 @@ authRouter.openapi(
   async (c) => {
     const { refresh } = c.req.valid("json");
     await limitSession(c, refresh);
-    await logout({ env: c.env }, refresh);
+    await logout(c.env, refresh);
     return c.json({ message: "Logged out." }, 200);
   },
 );

@@ -11,10 +11,6 @@ import { parseAmount } from "../../lib/money";
 import { walletApply } from "../wallet/wallet.service";
 import { countLoginAttempt, loginSucceeded } from "./login-throttle";
 
-export interface AuthDeps {
-  env: Env;
-}
-
 type UserRow = typeof users.$inferSelect;
 
 export function toProfile(user: UserRow) {
@@ -35,7 +31,7 @@ const invalidCredentials = () =>
 const invalidRefresh = () => new ApiError(401, ErrorCode.TOKEN_INVALID, "The refresh token is invalid or has expired.");
 
 export async function registerUser(
-  { env }: AuthDeps,
+  env: Env,
   input: { username: string; password: string; email?: string; first_name?: string; last_name?: string; phone?: string },
 ) {
   const db = createDb(env.DB);
@@ -75,7 +71,7 @@ export async function registerUser(
 }
 
 /** `address` is the client's counting key (see clientAddressKey): failures are limited per account and per address. */
-export async function login({ env }: AuthDeps, input: { username: string; password: string }, address: string) {
+export async function login(env: Env, input: { username: string; password: string }, address: string) {
   await countLoginAttempt(env, input.username, address);
   const db = createDb(env.DB);
   // Usernames are compared without case (the unique index is COLLATE NOCASE, so this uses it).
@@ -111,7 +107,7 @@ export async function issueTokens(env: Env, user: Pick<UserRow, "id" | "role" | 
 export const REFRESH_GRACE_SECONDS = 30;
 
 /** Rotation: each refresh token works once, plus the grace window above. */
-export async function refreshSession({ env }: AuthDeps, refreshToken: string) {
+export async function refreshSession(env: Env, refreshToken: string) {
   const claims = await verifyToken<RefreshClaims>(env, "refresh", refreshToken);
   if (!claims) throw invalidRefresh();
   const now = nowIso();
@@ -137,7 +133,7 @@ export async function refreshSession({ env }: AuthDeps, refreshToken: string) {
   return issueTokens(env, user, claims.fam);
 }
 
-export async function logout({ env }: AuthDeps, refreshToken: string) {
+export async function logout(env: Env, refreshToken: string) {
   const claims = await verifyToken<RefreshClaims>(env, "refresh", refreshToken);
   if (!claims) throw invalidRefresh();
   await revokeFamily(env, claims.fam, nowIso());
@@ -147,14 +143,14 @@ async function revokeFamily(env: Env, familyId: string, now: string) {
   await env.DB.prepare("UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL").bind(now, familyId).run();
 }
 
-export async function getProfile({ env }: AuthDeps, userId: number) {
+export async function getProfile(env: Env, userId: number) {
   const user = await createDb(env.DB).query.users.findFirst({ where: eq(users.id, userId) });
   if (!user || !user.isActive) throw notFound("User");
   return toProfile(user);
 }
 
 export async function updateProfile(
-  { env }: AuthDeps,
+  env: Env,
   userId: number,
   patch: { email?: string; first_name?: string; last_name?: string; phone?: string | null },
 ) {
