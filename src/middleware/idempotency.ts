@@ -1,3 +1,4 @@
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppBindings } from "../env";
 import { ApiError, ErrorCode, validationError } from "../lib/errors";
@@ -12,61 +13,108 @@ const KEY_FORMAT = /^[A-Za-z0-9._:-]{8,128}$/;
  */
 export const IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS = 120;
 
+/** What the first request with a key left: its body's hash, its state and, when done, its answer. */
+export interface PriorClaim {
+  request_hash: string;
+  state: string;
+  response_status: number | null;
+  response_body: string | null;
+}
+
+/** A request's claim on its Idempotency-Key. */
+export interface Claim {
+  scope: string;
+  requestHash: string;
+  /** Random per request: only the holder stores or releases the answer. */
+  token: string;
+  claimedAt: string;
+  /** An in-progress claim made before this is dead and may be taken over. */
+  staleBefore: string;
+}
+
+const inProgress = () =>
+  new ApiError(409, ErrorCode.IDEMPOTENCY_IN_PROGRESS, "A request with this Idempotency-Key is still being processed.", {
+    retry_after_seconds: IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS,
+  });
+
 /**
- * `Idempotency-Key` for POSTs that move money or create one-time artefacts. Same key + same body
- * replays the first response; same key + another body is 422; a concurrent duplicate while the
- * first is running is 409. The claim is one upsert on the primary key (a new claim, or taking
- * over a stale one), so exactly one request runs; its random token makes sure only the holder
- * stores or releases the answer. A failed first attempt (5xx) releases the key so the client can
- * retry.
+ * Thrown by walletApply when the wallet's batch found the key already claimed (nothing was
+ * written); the middleware answers from the prior claim. A 409 if it ever escapes.
  */
-export const idempotency = createMiddleware<AppBindings>(async (c, next) => {
+export class IdempotencyConflict extends ApiError {
+  constructor(readonly prior: PriorClaim | null) {
+    super(409, ErrorCode.IDEMPOTENCY_IN_PROGRESS, "A request with this Idempotency-Key is still being processed.", {
+      retry_after_seconds: IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS,
+    });
+  }
+}
+
+/** The stored answer replayed, or the 422 / 409 the prior claim calls for. */
+function answerFromPrior(prior: PriorClaim | null, requestHash: string): Response {
+  if (prior && prior.request_hash !== requestHash)
+    throw new ApiError(422, ErrorCode.IDEMPOTENCY_KEY_REUSED, "This Idempotency-Key was already used with a different request body.");
+  if (!prior || prior.state !== "done") throw inProgress();
+  return new Response(prior.response_body, {
+    status: prior.response_status ?? 200,
+    headers: { "Content-Type": "application/json", "Idempotent-Replayed": "true", "Cache-Control": "no-store" },
+  });
+}
+
+const priorClaim = (db: D1Database, scope: string) =>
+  db.prepare("SELECT request_hash, state, response_status, response_body FROM idempotency_keys WHERE scope = ?").bind(scope).first<PriorClaim>();
+
+/** The claim of a write with an Idempotency-Key, or null (no key, or a read). */
+async function claimOf(c: Context<AppBindings>): Promise<Claim | null> {
   const key = c.req.header("idempotency-key");
   // Reads are naturally idempotent; only writes are claimed and replayed.
-  if (!key || c.req.method === "GET" || c.req.method === "HEAD") return next();
+  if (!key || c.req.method === "GET" || c.req.method === "HEAD") return null;
   if (!KEY_FORMAT.test(key)) throw validationError("Idempotency-Key must be 8 to 128 characters of letters, digits, '.', '_', ':' or '-'.");
-
   const caller = c.get("auth")?.userId ?? "anonymous";
-  const scope = `${caller}:${c.req.method}:${c.req.path.replace(/\/$/, "")}:${key}`;
-  const requestHash = await sha256Hex(await c.req.raw.clone().text());
-  const db = c.env.DB;
+  const now = Date.now();
+  return {
+    scope: `${caller}:${c.req.method}:${c.req.path.replace(/\/$/, "")}:${key}`,
+    requestHash: await sha256Hex(await c.req.raw.clone().text()),
+    token: crypto.randomUUID(),
+    claimedAt: new Date(now).toISOString(),
+    staleBefore: new Date(now - IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS * 1000).toISOString(),
+  };
+}
 
-  const now = new Date();
-  const token = crypto.randomUUID();
-  const claimed = await db
+/**
+ * The claim as one upsert on the primary key: a new claim, or taking over a dead one (same body,
+ * in progress for longer than the timeout). Returns whether this request holds it. With `answer`
+ * it is stored done at once (a request that answered before claiming anything).
+ */
+async function upsertClaim(db: D1Database, claim: Claim, answer?: { status: number; body: string }): Promise<boolean> {
+  const row = await db
     .prepare(
-      `INSERT INTO idempotency_keys (scope, request_hash, state, claimed_at, claim_token) VALUES (?1, ?2, 'in_progress', ?3, ?4)
-       ON CONFLICT (scope) DO UPDATE SET claimed_at = excluded.claimed_at, claim_token = excluded.claim_token
+      `INSERT INTO idempotency_keys (scope, request_hash, state, claimed_at, claim_token, response_status, response_body) VALUES (?1, ?2, ?6, ?3, ?4, ?7, ?8)
+       ON CONFLICT (scope) DO UPDATE SET state = excluded.state, claimed_at = excluded.claimed_at, claim_token = excluded.claim_token,
+              response_status = excluded.response_status, response_body = excluded.response_body
         WHERE idempotency_keys.state = 'in_progress' AND idempotency_keys.request_hash = excluded.request_hash
           AND COALESCE(idempotency_keys.claimed_at, strftime('%Y-%m-%dT%H:%M:%fZ', idempotency_keys.created_at)) < ?5
        RETURNING claim_token`,
     )
-    .bind(scope, requestHash, now.toISOString(), token, new Date(now.getTime() - IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS * 1000).toISOString())
+    .bind(claim.scope, claim.requestHash, claim.claimedAt, claim.token, claim.staleBefore, answer ? "done" : "in_progress", answer?.status ?? null, answer?.body ?? null)
     .first<{ claim_token: string }>();
-  if (claimed?.claim_token !== token) {
-    const prior = await db
-      .prepare("SELECT request_hash, state, response_status, response_body FROM idempotency_keys WHERE scope = ?")
-      .bind(scope)
-      .first<{ request_hash: string; state: string; response_status: number; response_body: string }>();
-    if (prior && prior.request_hash !== requestHash)
-      throw new ApiError(422, ErrorCode.IDEMPOTENCY_KEY_REUSED, "This Idempotency-Key was already used with a different request body.");
-    if (!prior || prior.state !== "done")
-      throw new ApiError(409, ErrorCode.IDEMPOTENCY_IN_PROGRESS, "A request with this Idempotency-Key is still being processed.", {
-        retry_after_seconds: IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS,
-      });
-    return new Response(prior.response_body, {
-      status: prior.response_status,
-      headers: { "Content-Type": "application/json", "Idempotent-Replayed": "true", "Cache-Control": "no-store" },
-    });
-  }
+  return row?.claim_token === claim.token;
+}
 
-  const release = () => db.prepare("DELETE FROM idempotency_keys WHERE scope = ? AND claim_token = ?").bind(scope, token).run();
-  try {
-    await next();
-  } catch (error) {
-    await release();
-    throw error;
-  }
+/**
+ * `Idempotency-Key` for POSTs that move money or create one-time artefacts. Same key + same body
+ * replays the first response; same key + another body is 422; a concurrent duplicate while the
+ * first is running is 409. The claim comes first (one upsert), so exactly one request runs; its
+ * random token makes sure only the holder stores or releases the answer. A failed first attempt
+ * (5xx) releases the key so the client can retry.
+ */
+export const idempotency = createMiddleware<AppBindings>(async (c, next) => {
+  const claim = await claimOf(c);
+  if (!claim) return next();
+  const db = c.env.DB;
+  if (!(await upsertClaim(db, claim))) return answerFromPrior(await priorClaim(db, claim.scope), claim.requestHash);
+
+  const release = () => db.prepare("DELETE FROM idempotency_keys WHERE scope = ? AND claim_token = ?").bind(claim.scope, claim.token).run();
+  await next();
   const status = c.res.status;
   if (status >= 500) {
     await release();
@@ -75,6 +123,71 @@ export const idempotency = createMiddleware<AppBindings>(async (c, next) => {
   const body = await c.res.clone().text();
   await db
     .prepare("UPDATE idempotency_keys SET state = 'done', response_status = ?, response_body = ? WHERE scope = ? AND claim_token = ?")
-    .bind(status, body, scope, token)
+    .bind(status, body, claim.scope, claim.token)
     .run();
+});
+
+/**
+ * Where a deferred claim stands: `pending` until the wallet's batch commits it; then `claimed`
+ * (an in-progress row, the answer stored after the handler) or `answered` (the answer committed in
+ * that batch too).
+ */
+interface DeferredClaim extends Claim {
+  state: "pending" | "claimed" | "answered";
+}
+
+/** Per request: the env object the middleware hands on is the request's own. */
+const deferred = new WeakMap<object, DeferredClaim>();
+
+/** For walletApply: the request's claim, if it has one not yet committed. */
+export function pendingClaim(env: object): Claim | null {
+  const claim = deferred.get(env);
+  return claim?.state === "pending" ? claim : null;
+}
+
+/** For walletApply: its batch committed the claim (with the answer, or in progress). */
+export function claimCommitted(env: object, answered: boolean) {
+  const claim = deferred.get(env);
+  if (claim) claim.state = answered ? "answered" : "claimed";
+}
+
+/**
+ * The same contract as `idempotency`, for a route whose first write is one wallet operation
+ * (`walletApply`) and which does nothing before it but read: the claim is not a round trip of its
+ * own but rides in the wallet's D1 batch, with the answer when the route gives it
+ * (`WalletOperation.answer`), so the batch is the claim, the money and the stored answer at once.
+ * Two requests with one key both get as far as the wallet; the wallet object runs one after the
+ * other, and the second's batch fails on the claim (nothing of it is written) and replays the
+ * first's answer (or 409 / 422 as above). A request that answers without reaching the wallet (a
+ * 404, a refused balance) stores its answer in one upsert afterwards, unless another was stored
+ * first, which is then the answer.
+ */
+export const idempotencyInWalletBatch = createMiddleware<AppBindings>(async (c, next) => {
+  const found = await claimOf(c);
+  if (!found) return next();
+  const claim: DeferredClaim = { ...found, state: "pending" };
+  deferred.set(c.env, claim);
+  await next();
+  const db = c.env.DB;
+  if (c.error instanceof IdempotencyConflict) {
+    c.res = answerFromPrior(c.error.prior, claim.requestHash);
+    return;
+  }
+  const status = c.res.status;
+  if (claim.state === "answered") return;
+  if (claim.state === "claimed") {
+    if (status >= 500) {
+      await db.prepare("DELETE FROM idempotency_keys WHERE scope = ? AND claim_token = ?").bind(claim.scope, claim.token).run();
+      return;
+    }
+    await db
+      .prepare("UPDATE idempotency_keys SET state = 'done', response_status = ?, response_body = ? WHERE scope = ? AND claim_token = ?")
+      .bind(status, await c.res.clone().text(), claim.scope, claim.token)
+      .run();
+    return;
+  }
+  // Pending: nothing of this request was claimed (it answered before the wallet, or the wallet replayed a debit).
+  if (status >= 500) return;
+  const body = await c.res.clone().text();
+  if (!(await upsertClaim(db, claim, { status, body }))) c.res = answerFromPrior(await priorClaim(db, claim.scope), claim.requestHash);
 });

@@ -65,6 +65,8 @@ export async function requestActivation(env: Env, input: { userId: number; offer
       { sql: "SELECT created_at, updated_at FROM transactions WHERE id = ?", params: [transactionId] },
       { sql: "INSERT INTO activation_outbox (transaction_id, created_at) VALUES (?, ?)", params: [transactionId, now] },
     ],
+    // Stored with an Idempotency-Key in the same batch: what the route answers.
+    answer: { status: 202, body: { transaction_id: transactionId, status: "PENDING" } },
   });
   if (!result.ok) {
     if (result.reason === "INSUFFICIENT_FUNDS") throw insufficientBalance(result.balance, offer.price);

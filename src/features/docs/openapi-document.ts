@@ -3,7 +3,7 @@ import { PatternRouter } from "hono/router/pattern-router";
 import type { AppBindings } from "../../env";
 import { API_KEY_EXEMPT } from "../../middleware/api-key";
 import { optionalAuth, requireAuth } from "../../middleware/auth";
-import { idempotency } from "../../middleware/idempotency";
+import { idempotency, idempotencyInWalletBatch } from "../../middleware/idempotency";
 import { traitOf } from "../../lib/route-traits";
 import { partnerAuth, PARTNER_REQUEST_HEADERS } from "../partner/partner.auth";
 import { TAG_DESCRIPTIONS, tagFor } from "./tags";
@@ -25,7 +25,7 @@ function traitsOf(app: OpenAPIHono<AppBindings>) {
     const trait: Trait | undefined =
       route.handler === requireAuth ? "bearer"
       : route.handler === optionalAuth ? "optional"
-      : route.handler === idempotency ? "idempotent"
+      : route.handler === idempotency || route.handler === idempotencyInWalletBatch ? "idempotent"
       : route.handler === partnerAuth ? "partner"
       : traitOf(route.handler);
     if (trait) router.add(route.method, route.path, trait);

@@ -1,13 +1,17 @@
 import { createRoute } from "@hono/zod-openapi";
 import { bearerSecurity, createRouter, errorResponses, jsonBody, jsonContent } from "../../lib/openapi";
 import { currentUser, requireAuth } from "../../middleware/auth";
-import { idempotency } from "../../middleware/idempotency";
+import { idempotency, idempotencyInWalletBatch } from "../../middleware/idempotency";
 import { CancelBody, CancelResponse, PurchaseBody, PurchaseResponse, RefundResponse } from "./voucher-purchase.schemas";
 import { cancelPurchase, purchaseVoucher, refundPurchase } from "./voucher-purchase.service";
 
 const tags = ["Voucher purchases"];
 export const voucherPurchaseRouter = createRouter();
-voucherPurchaseRouter.use("*", requireAuth, idempotency);
+voucherPurchaseRouter.use("*", requireAuth);
+// A purchase's claim rides in the wallet's batch; cancel and refund claim first.
+voucherPurchaseRouter.use("/purchase", idempotencyInWalletBatch);
+voucherPurchaseRouter.use("/cancel", idempotency);
+voucherPurchaseRouter.use("/refund", idempotency);
 
 voucherPurchaseRouter.openapi(
   createRoute({

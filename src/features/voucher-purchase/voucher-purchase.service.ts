@@ -4,7 +4,7 @@ import { referenceCode, uuid } from "../../lib/ids";
 import { toPoints } from "../../lib/money";
 import { addDays, nowIso } from "../../lib/time";
 import { costSettingSql } from "../settings/settings.service";
-import { walletApply, walletRefused, type SqlStatement } from "../wallet/wallet.service";
+import { pointsAfter, walletApply, walletRefused, type SqlStatement, type StoredAnswer } from "../wallet/wallet.service";
 
 const soldOut = () => new ApiError(400, ErrorCode.SOLD_OUT, "This voucher is sold out.");
 /** The trigger in migrations/0006 that refuses a cancel or refund the state does not allow. */
@@ -68,21 +68,31 @@ export async function purchaseVoucher(env: Env, input: { userId: number; voucher
         params: [uuid(), v.id, v.merchant_id, input.userId, reference, v.cost, transactionId, v.redemptions_per_purchase, v.redemptions_per_purchase, now, expiryDate, now],
       },
     ];
-    const outcome = await buy(env, input.userId, v, walletKey, transactionId, { reference, expiryDate }, statements);
-    if (outcome === "reference-clash") continue;
-    return {
-      message: "Voucher purchased successfully",
-      voucher_id: v.id,
-      voucher_title: v.title,
-      purchase_cost: toPoints(outcome.cost),
-      remaining_balance: toPoints(outcome.balance),
-      redemption_id: outcome.redemptionId,
-      purchase_reference: outcome.reference,
-      expiry_date: outcome.expiryDate,
-      transaction_id: outcome.transactionId,
+    // The answer, stored with an Idempotency-Key in the wallet's batch: the row id and the balance after are filled in there.
+    const answer: StoredAnswer = {
+      status: 201,
+      body: purchaseAnswer(v, { redemptionId: 0, reference, expiryDate, cost: v.cost, balance: 0, transactionId }),
+      fill: [{ path: "$.redemption_id", sql: "SELECT id FROM voucher_redemptions WHERE purchase_reference = ?", params: [reference] }, pointsAfter(input.userId, "$.remaining_balance")],
     };
+    const outcome = await buy(env, input.userId, v, walletKey, transactionId, { reference, expiryDate }, statements, answer);
+    if (outcome === "reference-clash") continue;
+    return purchaseAnswer(v, outcome);
   }
   throw new Error("no unique purchase reference after several attempts");
+}
+
+function purchaseAnswer(v: VoucherForSale, outcome: Bought) {
+  return {
+    message: "Voucher purchased successfully",
+    voucher_id: v.id,
+    voucher_title: v.title,
+    purchase_cost: toPoints(outcome.cost),
+    remaining_balance: toPoints(outcome.balance),
+    redemption_id: outcome.redemptionId,
+    purchase_reference: outcome.reference,
+    expiry_date: outcome.expiryDate,
+    transaction_id: outcome.transactionId,
+  };
 }
 
 interface Bought {
@@ -103,6 +113,7 @@ async function buy(
   transactionId: string | null,
   { reference, expiryDate }: { reference: string; expiryDate: string },
   statements: SqlStatement[],
+  answer: StoredAnswer,
 ): Promise<Bought | "reference-clash"> {
   const description = `Voucher purchase: ${v.title}`;
   const result = await walletApply(env, {
@@ -113,6 +124,7 @@ async function buy(
     note: description,
     transaction: transactionId ? { id: transactionId, type: "VOUCHER_PURCHASE", description, reference } : undefined,
     statements,
+    answer,
   });
   if (!result.ok) {
     if (result.reason === "CONSTRAINT" && result.constraint === "unique") return "reference-clash";

@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../../env";
-import { applyToD1, type WalletOperation, type WalletResult } from "./wallet.ledger";
+import { applyToD1, balanceOf, type ClaimTaken, type WalletOperation, type WalletResult } from "./wallet.ledger";
 
 /**
  * One instance per wallet (named by user id). A Durable Object does not hold other calls out
@@ -12,14 +12,14 @@ export class WalletDurableObject extends DurableObject<Env> {
   private tail: Promise<unknown> = Promise.resolve();
 
   /** The result, and the D1 bookmark after it (walletApply hands that to the caller's session). */
-  apply(op: WalletOperation): Promise<WalletResult & { bookmark: string | null }> {
-    const run = this.tail.then(async () => {
-      // A session on the primary: its bookmark lets the caller's later reads see this write.
-      const session = this.env.DB.withSession("first-primary");
-      const result = await applyToD1(session as unknown as D1Database, op);
-      return { ...result, bookmark: session.getBookmark() };
-    });
+  async apply(op: WalletOperation): Promise<(WalletResult | ClaimTaken) & { bookmark: string | null }> {
+    // A session on the primary: its bookmark lets the caller's later reads see this write.
+    const session = this.env.DB.withSession("first-primary") as unknown as D1Database;
+    const run = this.tail.then(() => applyToD1(session, op, { deferRefusedBalance: true }));
     this.tail = run.catch(() => undefined);
-    return run;
+    const result = await run;
+    // Outside the chain: the balance a refusal reports is read while the next operation runs.
+    if (!result.ok && result.reason === "INSUFFICIENT_FUNDS" && Number.isNaN(result.balance)) result.balance = await balanceOf(session, op.userId);
+    return { ...result, bookmark: (session as unknown as D1DatabaseSession).getBookmark() };
   }
 }

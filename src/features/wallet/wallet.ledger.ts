@@ -2,6 +2,7 @@ import type { TransactionStatus } from "../../db/schema";
 import { isUniqueViolation, refusingConstraint } from "../../lib/d1-errors";
 import { nowIso } from "../../lib/time";
 import { uuid } from "../../lib/ids";
+import type { Claim, PriorClaim } from "../../middleware/idempotency";
 
 /** A SQL statement carried to the wallet's Durable Object and run in the same D1 batch as the money. */
 export interface SqlStatement {
@@ -33,7 +34,26 @@ export interface WalletOperation {
   transactionId?: string;
   /** Further writes that must commit or roll back together with the money (stock, redemption rows...). */
   statements?: SqlStatement[];
+  /**
+   * The answer the route gives when this operation succeeds, stored with the request's
+   * Idempotency-Key claim in the same batch (see `idempotencyInWalletBatch`). `body` is the JSON
+   * answer; each `fill` puts the value of a scalar SQL expression, evaluated at the end of the
+   * batch, at a JSON path of it (a row id, the balance after), so a replay gives what the first
+   * request answered. Ignored when the request has no claim.
+   */
+  answer?: StoredAnswer;
+  /** Set by walletApply from the request's deferred claim. */
+  claim?: Claim;
 }
+
+export interface StoredAnswer {
+  status: number;
+  body: unknown;
+  fill?: { path: string; sql: string; params: unknown[] }[];
+}
+
+/** The balance after the operation, in points (toPoints), as a `fill` of `answer`. */
+export const pointsAfter = (userId: number, path: string) => ({ path, sql: "SELECT COALESCE(MAX(balance), 0) / 100.0 FROM wallets WHERE user_id = ?", params: [userId] });
 
 export type WalletResult =
   | {
@@ -49,6 +69,57 @@ export type WalletResult =
   | { ok: false; reason: "INSUFFICIENT_FUNDS"; balance: number }
   | { ok: false; reason: "CONSTRAINT"; constraint: string };
 
+/** The batch found the request's Idempotency-Key claimed by another request: nothing was written. */
+export type ClaimTaken = { ok: false; reason: "IDEMPOTENCY_KEY_CLAIMED"; prior: PriorClaim | null };
+
+/**
+ * The claim first (a UNIQUE refusal of it aborts the batch before any money moves) and, last,
+ * the answer stored with it, so claim, money and answer are one batch.
+ */
+function claimStatements(db: D1Database, op: WalletOperation): { first: D1PreparedStatement[]; last: D1PreparedStatement[] } {
+  const claim = op.claim;
+  if (!claim) return { first: [], last: [] };
+  const first = [
+    db
+      .prepare("INSERT INTO idempotency_keys (scope, request_hash, state, claimed_at, claim_token) VALUES (?, ?, 'in_progress', ?, ?)")
+      .bind(claim.scope, claim.requestHash, claim.claimedAt, claim.token),
+  ];
+  if (!op.answer) return { first, last: [] };
+  const fill = op.answer.fill ?? [];
+  const paths = fill.map((f) => `, ?, (${f.sql})`).join("");
+  const last = [
+    db
+      .prepare(`UPDATE idempotency_keys SET state = 'done', response_status = ?, response_body = json_set(?${paths}) WHERE scope = ? AND claim_token = ?`)
+      .bind(op.answer.status, JSON.stringify(op.answer.body), ...fill.flatMap((f) => [f.path, ...f.params]), claim.scope, claim.token),
+  ];
+  return { first, last };
+}
+
+/**
+ * The claim was refused: a dead claim (in progress past the timeout, same body) is removed and
+ * the operation run again once; otherwise the prior claim decides the answer.
+ */
+async function claimRefused(db: D1Database, op: WalletOperation, retried: boolean, run: () => Promise<WalletResult | ClaimTaken>): Promise<WalletResult | ClaimTaken> {
+  const claim = op.claim!;
+  const prior = await db
+    .prepare(
+      `SELECT request_hash, state, response_status, response_body,
+              COALESCE(claimed_at, strftime('%Y-%m-%dT%H:%M:%fZ', created_at)) < ? AS dead FROM idempotency_keys WHERE scope = ?`,
+    )
+    .bind(claim.staleBefore, claim.scope)
+    .first<PriorClaim & { dead: number }>();
+  if (!retried && prior && prior.dead === 1 && prior.state === "in_progress" && prior.request_hash === claim.requestHash) {
+    await db
+      .prepare("DELETE FROM idempotency_keys WHERE scope = ? AND state = 'in_progress' AND COALESCE(claimed_at, strftime('%Y-%m-%dT%H:%M:%fZ', created_at)) < ?")
+      .bind(claim.scope, claim.staleBefore)
+      .run();
+    return run();
+  }
+  return { ok: false, reason: "IDEMPOTENCY_KEY_CLAIMED", prior: prior ? { request_hash: prior.request_hash, state: prior.state, response_status: prior.response_status, response_body: prior.response_body } : null };
+}
+
+const claimConflict = (error: unknown) => isUniqueViolation(error, "idempotency_keys.scope");
+
 
 /**
  * Applies one operation as a single D1 batch (D1's transaction). The wallet's CHECK
@@ -56,12 +127,25 @@ export type WalletResult =
  * the Durable Object's serialisation alone; the unique (user_id, idempotency_key) makes a
  * repeated operation a replay.
  */
-export async function applyToD1(db: D1Database, op: WalletOperation): Promise<WalletResult> {
+export interface ApplyOptions {
+  /** A dead claim was already taken over once. */
+  retried?: boolean;
+  /**
+   * A refusal for balance answers `balance: NaN` instead of reading it: the wallet object reads it
+   * after letting the next operation start, so a refused debit holds no one up.
+   */
+  deferRefusedBalance?: boolean;
+}
+
+export async function applyToD1(db: D1Database, op: WalletOperation, options: ApplyOptions = {}): Promise<WalletResult | ClaimTaken> {
   if (!Number.isSafeInteger(op.amount)) throw new Error("wallet amount must be an integer of minor units");
-  if (op.amount === 0) return applyFree(db, op);
+  const retried = options.retried ?? false;
+  if (op.amount === 0) return applyFree(db, op, retried);
+  const claim = claimStatements(db, op);
   const now = nowIso();
   const transactionId = op.transaction ? (op.transaction.id ?? uuid()) : (op.transactionId ?? null);
   const statements: D1PreparedStatement[] = [
+    ...claim.first,
     db.prepare("INSERT INTO wallets (user_id, balance, updated_at) VALUES (?, 0, ?) ON CONFLICT (user_id) DO NOTHING").bind(op.userId, now),
   ];
   if (op.transaction) {
@@ -84,7 +168,7 @@ export async function applyToD1(db: D1Database, op: WalletOperation): Promise<Wa
   );
   const extra = (op.statements ?? []).map((s) => db.prepare(s.sql).bind(...s.params));
   try {
-    const results = await db.batch([...statements, ...extra]);
+    const results = await db.batch([...statements, ...extra, ...claim.last]);
     const entry = results[statements.length - 1]!.results[0] as { id: number; balance_after: number };
     return {
       ok: true,
@@ -92,24 +176,29 @@ export async function applyToD1(db: D1Database, op: WalletOperation): Promise<Wa
       balance: entry.balance_after,
       entryId: entry.id,
       transactionId,
-      results: results.slice(statements.length).map((r) => r.results as unknown[]),
+      results: results.slice(statements.length, statements.length + extra.length).map((r) => r.results as unknown[]),
     };
   } catch (error) {
-    if (refusingConstraint(error) === "wallet_non_negative") return { ok: false, reason: "INSUFFICIENT_FUNDS", balance: await balanceOf(db, op.userId) };
+    if (op.claim && claimConflict(error)) return claimRefused(db, op, retried, () => applyToD1(db, op, { ...options, retried: true }));
+    if (refusingConstraint(error) === "wallet_non_negative")
+      return { ok: false, reason: "INSUFFICIENT_FUNDS", balance: options.deferRefusedBalance ? Number.NaN : await balanceOf(db, op.userId) };
     if (isUniqueViolation(error, "ledger_entries.idempotency_key")) return replay(db, op);
     return refusedByConstraint(error);
   }
 }
 
 /** No money moves: the feature's statements still commit or roll back together. */
-async function applyFree(db: D1Database, op: WalletOperation): Promise<WalletResult> {
+async function applyFree(db: D1Database, op: WalletOperation, retried: boolean): Promise<WalletResult | ClaimTaken> {
   if (op.transaction) throw new Error("an operation that moves no money creates no transaction row");
+  const claim = claimStatements(db, op);
   const extra = (op.statements ?? []).map((s) => db.prepare(s.sql).bind(...s.params));
+  const first = claim.first.length;
   try {
-    const results = await db.batch([...extra, db.prepare("SELECT balance FROM wallets WHERE user_id = ?").bind(op.userId)]);
-    const balance = (results.at(-1)!.results[0] as { balance: number } | undefined)?.balance ?? 0;
-    return { ok: true, replayed: false, balance, entryId: null, transactionId: null, results: results.slice(0, -1).map((r) => r.results as unknown[]) };
+    const results = await db.batch([...claim.first, ...extra, db.prepare("SELECT balance FROM wallets WHERE user_id = ?").bind(op.userId), ...claim.last]);
+    const balance = (results[first + extra.length]!.results[0] as { balance: number } | undefined)?.balance ?? 0;
+    return { ok: true, replayed: false, balance, entryId: null, transactionId: null, results: results.slice(first, first + extra.length).map((r) => r.results as unknown[]) };
   } catch (error) {
+    if (op.claim && claimConflict(error)) return claimRefused(db, op, retried, () => applyFree(db, op, true));
     return refusedByConstraint(error);
   }
 }

@@ -2,16 +2,26 @@ import type { Env } from "../../env";
 import { advanceSession } from "../../db/request-db";
 import { ApiError, ErrorCode } from "../../lib/errors";
 import { formatAmount } from "../../lib/money";
-import { balanceOf, type WalletOperation, type WalletResult } from "./wallet.ledger";
+import { claimCommitted, IdempotencyConflict, pendingClaim } from "../../middleware/idempotency";
+import { balanceOf, type ClaimTaken, type WalletOperation, type WalletResult } from "./wallet.ledger";
 
-export type { SqlStatement, WalletOperation, WalletResult } from "./wallet.ledger";
+export type { SqlStatement, StoredAnswer, WalletOperation, WalletResult } from "./wallet.ledger";
+export { pointsAfter } from "./wallet.ledger";
 
-/** Every debit, credit and refund goes through the wallet's Durable Object. */
+/**
+ * Every debit, credit and refund goes through the wallet's Durable Object. Behind
+ * `idempotencyInWalletBatch`, the request's Idempotency-Key claim (and `op.answer`) ride in the
+ * same batch; a key another request holds throws IdempotencyConflict, with nothing written.
+ */
 export async function walletApply(env: Pick<Env, "WALLET" | "DB">, op: WalletOperation): Promise<WalletResult> {
   const wallet = env.WALLET.get(env.WALLET.idFromName(`wallet:${op.userId}`));
-  const { bookmark, ...result } = (await wallet.apply(op)) as WalletResult & { bookmark?: string | null };
+  const claim = pendingClaim(env);
+  const sent: WalletOperation = claim ? { ...op, claim } : { ...op, answer: undefined };
+  const { bookmark, ...result } = (await wallet.apply(sent)) as (WalletResult | ClaimTaken) & { bookmark?: string | null };
   // Reads after this write (a replay's lookup, the response's bookmark) must see it.
   advanceSession(env.DB, bookmark);
+  if (!result.ok && result.reason === "IDEMPOTENCY_KEY_CLAIMED") throw new IdempotencyConflict(result.prior);
+  if (claim && result.ok && !result.replayed) claimCommitted(env, op.answer !== undefined);
   return result as WalletResult;
 }
 
