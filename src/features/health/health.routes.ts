@@ -3,52 +3,13 @@ import type { Context } from "hono";
 import type { AppBindings } from "../../env";
 import { createRouter, jsonContent } from "../../lib/openapi";
 import { probeAuth } from "../../middleware/auth";
-import { BACKLOG_COUNT_CAP, checkQueues, checkRedis, overallHealth, publicComponent } from "./health.service";
+import { ApiKeyHeader, Component, Health, PublicComponent, PublicHealth, QueuesComponent } from "./health.schemas";
+import { checkQueues, checkRedis, overallHealth, publicComponent } from "./health.service";
 
 const tags = ["Health"];
-const ComponentStatus = z.enum(["ok", "degraded", "disabled", "misconfigured"]);
-const Component = z
-  .object({ status: ComponentStatus, latency_ms: z.number().optional(), detail: z.string().optional() })
-  .passthrough()
-  .openapi("HealthComponent");
-const QueuesComponent = Component.extend({
-  backlog: z
-    .object({ stuck_activations: z.number().int(), stuck_notifications: z.number().int() })
-    .optional()
-    .openapi({ description: `Work waiting more than 15 minutes, counted up to ${BACKLOG_COUNT_CAP} (${BACKLOG_COUNT_CAP} means at least that many)` }),
-}).openapi("HealthQueues");
-const PublicComponent = z
-  .object({ status: ComponentStatus })
-  .strict()
-  .openapi("HealthComponentPublic", { description: "What anyone sees: the status only." });
-
-const OverallStatus = z.enum(["ok", "degraded", "misconfigured"]).openapi({
-  description: "`misconfigured`: a required setting is missing or malformed; `degraded`: a dependency is failing or work is stuck",
-});
-const PublicHealth = z
-  .object({ status: OverallStatus, timestamp: z.string() })
-  .strict()
-  .openapi("HealthPublic", { description: "What anyone sees: the overall status and the time." });
-const Health = z
-  .object({
-    status: OverallStatus,
-    timestamp: z.string(),
-    environment: z.string(),
-    components: z.object({
-      configuration: Component.extend({ problems: z.array(z.string()).optional().openapi({ description: "The missing or malformed settings, by name" }) }),
-      database: Component,
-      redis: Component,
-      queues: QueuesComponent,
-    }),
-  })
-  .openapi("Health", { description: "What an admin's access token or a valid X-API-Key sees." });
-
 const WHO_SEES_WHAT =
   "Anyone gets the status; an admin's access token (`Authorization: Bearer` or `Token`) or a valid `X-API-Key` also gets the detail. " +
   "Any other caller, including a signed-in non-admin and a missing, invalid or expired token or key, gets the public answer: never a 401, so load balancers can use it. Always 200.";
-const ApiKeyHeader = z.object({
-  "x-api-key": z.string().optional().openapi({ description: "An API key issued by an admin: a valid one shows the detail; an invalid one is ignored here (the public answer)." }),
-});
 const NO_STORE = { "Cache-Control": "no-store" };
 
 /** The detail is for admins and API keys; everyone else, whatever they sent, sees the status. */

@@ -4,7 +4,7 @@ import { getRedis } from "../../lib/redis";
 
 export type ComponentStatus = { status: "ok" | "degraded" | "disabled" | "misconfigured"; latency_ms?: number; detail?: string };
 
-const STUCK_AFTER_MINUTES = 15;
+export const STUCK_AFTER_MINUTES = 15;
 
 async function timed(run: () => Promise<string | void>): Promise<ComponentStatus> {
   const started = Date.now();
