@@ -1,4 +1,7 @@
+import { and, eq, isNull } from "drizzle-orm";
 import { createMiddleware } from "hono/factory";
+import { createDb } from "../db/client";
+import { apiKeys } from "../db/schema";
 import type { AppBindings } from "../env";
 import { ApiError, ErrorCode } from "../lib/errors";
 import { sha256Hex } from "../lib/crypto";
@@ -28,9 +31,10 @@ export const apiKeyCheck = createMiddleware<AppBindings>(async (c, next) => {
   const hash = await sha256Hex(key);
   let cached = validKeys.get(hash);
   if (!cached || cached.until < Date.now()) {
-    const row = await c.env.DB.prepare("SELECT id, scopes FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL")
-      .bind(hash)
-      .first<{ id: number; scopes: string }>();
+    const row = await createDb(c.env.DB).query.apiKeys.findFirst({
+      where: and(eq(apiKeys.keyHash, hash), isNull(apiKeys.revokedAt)),
+      columns: { id: true, scopes: true },
+    });
     if (!row) {
       validKeys.delete(hash);
       if (HEALTH_PATHS.some((re) => re.test(c.req.path))) return next();

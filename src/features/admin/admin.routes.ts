@@ -1,19 +1,9 @@
 import { createRoute } from "@hono/zod-openapi";
-import { desc, eq } from "drizzle-orm";
-import { createDb } from "../../db/client";
-import { apiKeys, users } from "../../db/schema";
-import { sha256Hex } from "../../lib/crypto";
-import { notFound, validationError } from "../../lib/errors";
-import { randomToken } from "../../lib/ids";
-import { formatAmount, parseAmount } from "../../lib/money";
 import { bearerSecurity, createRouter, errorResponses, jsonBody, jsonContent } from "../../lib/openapi";
-import { nowIso } from "../../lib/time";
 import { currentUser, requireAuth, requireRole } from "../../middleware/auth";
-import { forgetApiKey } from "../../middleware/api-key";
-import { forgetUserStatus } from "../../middleware/active-users";
 import { idempotency } from "../../middleware/idempotency";
-import { walletApply } from "../wallet/wallet.service";
 import { ApiKey, ApiKeyCreateBody, ApiKeyCreated, ApiKeyList, CreditBody, CreditResponse, IdParam, UserIdParam, UserStatus, UserStatusParam } from "./admin.schemas";
+import { createApiKey, creditWallet, listApiKeys, revokeApiKey, setUserActive } from "./admin.service";
 
 const tags = ["Admin"];
 export const adminRouter = createRouter();
@@ -31,27 +21,15 @@ adminRouter.openapi(
     responses: { 200: jsonContent(CreditResponse, "Credited"), ...errorResponses(400, 401, 403, 404, 409, 422) },
   }),
   async (c) => {
-    const { user_id } = c.req.valid("param");
     const { amount, reason } = c.req.valid("json");
-    const minor = parseAmount(amount);
-    // A credit of nothing is a mistake, not an operation: it would move no money yet claim a transaction.
-    if (minor <= 0) throw validationError("amount must be more than 0.00.", { fields: ["amount"] });
-    const user = await createDb(c.env.DB).query.users.findFirst({ where: eq(users.id, user_id), columns: { id: true } });
-    if (!user) throw notFound("User");
-    const idempotencyKey = c.req.header("idempotency-key") ?? `admin-credit:${crypto.randomUUID()}`;
-    const result = await walletApply(c.env, {
-      userId: user_id,
-      amount: minor,
-      kind: "credit",
-      idempotencyKey: `credit:${idempotencyKey}`,
-      note: `${reason} (by admin ${currentUser(c).username})`,
-      transaction: { type: "CREDIT", description: reason },
+    const credited = await creditWallet(c.env, {
+      userId: c.req.valid("param").user_id,
+      amount,
+      reason,
+      adminName: currentUser(c).username,
+      idempotencyKey: c.req.header("idempotency-key"),
     });
-    if (!result.ok) throw new Error(`wallet credit refused: ${result.reason}`);
-    return c.json(
-      { user_id, amount: formatAmount(minor), balance: formatAmount(result.balance), transaction_id: result.transactionId, replayed: result.replayed },
-      200,
-    );
+    return c.json(credited, 200);
   },
 );
 
@@ -65,15 +43,7 @@ adminRouter.openapi(
     request: { body: jsonBody(ApiKeyCreateBody) },
     responses: { 201: jsonContent(ApiKeyCreated, "Created"), ...errorResponses(400, 401, 403) },
   }),
-  async (c) => {
-    const key = `pk_${randomToken(24)}`;
-    const { name, scopes } = c.req.valid("json");
-    const [row] = await createDb(c.env.DB)
-      .insert(apiKeys)
-      .values({ name, scopes: [...new Set(scopes ?? [])].join(" "), prefix: key.slice(0, 10), keyHash: await sha256Hex(key), createdBy: currentUser(c).userId, createdAt: nowIso() })
-      .returning();
-    return c.json({ ...toApiKey(row!), key }, 201);
-  },
+  async (c) => c.json(await createApiKey(c.env, currentUser(c).userId, c.req.valid("json")), 201),
 );
 
 adminRouter.openapi(
@@ -85,10 +55,7 @@ adminRouter.openapi(
     security: bearerSecurity,
     responses: { 200: jsonContent(ApiKeyList, "Keys"), ...errorResponses(401, 403) },
   }),
-  async (c) => {
-    const rows = await createDb(c.env.DB).select().from(apiKeys).orderBy(desc(apiKeys.id)).limit(500);
-    return c.json({ results: rows.map(toApiKey) }, 200);
-  },
+  async (c) => c.json(await listApiKeys(c.env), 200),
 );
 
 adminRouter.openapi(
@@ -101,16 +68,7 @@ adminRouter.openapi(
     request: { params: IdParam },
     responses: { 200: jsonContent(ApiKey, "Revoked"), ...errorResponses(401, 403, 404) },
   }),
-  async (c) => {
-    const [row] = await createDb(c.env.DB)
-      .update(apiKeys)
-      .set({ revokedAt: nowIso() })
-      .where(eq(apiKeys.id, c.req.valid("param").id))
-      .returning();
-    if (!row) throw notFound("API key");
-    forgetApiKey(row.keyHash);
-    return c.json(toApiKey(row), 200);
-  },
+  async (c) => c.json(await revokeApiKey(c.env, c.req.valid("param").id), 200),
 );
 
 adminRouter.openapi(
@@ -125,18 +83,6 @@ adminRouter.openapi(
   }),
   async (c) => {
     const { user_id, action } = c.req.valid("param");
-    const active = action === "activate";
-    const now = nowIso();
-    const statements = [c.env.DB.prepare("UPDATE users SET is_active = ?, updated_at = ? WHERE id = ? RETURNING id, username").bind(active ? 1 : 0, now, user_id)];
-    if (!active) statements.push(c.env.DB.prepare("UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL").bind(now, user_id));
-    const [updated] = await c.env.DB.batch<{ id: number; username: string }>(statements);
-    const row = updated!.results[0];
-    if (!row) throw notFound("User");
-    forgetUserStatus(user_id);
-    return c.json({ user_id: row.id, username: row.username, is_active: active }, 200);
+    return c.json(await setUserActive(c.env, user_id, action === "activate"), 200);
   },
 );
-
-function toApiKey(row: typeof apiKeys.$inferSelect) {
-  return { id: row.id, name: row.name, prefix: row.prefix, scopes: row.scopes.split(" ").filter(Boolean), created_at: row.createdAt, revoked_at: row.revokedAt };
-}

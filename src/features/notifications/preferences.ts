@@ -1,5 +1,7 @@
 import type { Env } from "../../env";
-import type { NOTIFICATION_CATEGORIES, NOTIFICATION_CHANNELS, NOTIFICATION_PRIORITIES } from "../../db/schema";
+import { eq, sql } from "drizzle-orm";
+import { createDb } from "../../db/client";
+import { customers, notificationPreferences, type NOTIFICATION_CATEGORIES, type NOTIFICATION_CHANNELS, type NOTIFICATION_PRIORITIES } from "../../db/schema";
 
 export interface Preferences {
   email_enabled: boolean;
@@ -17,39 +19,33 @@ export const DEFAULT_PREFERENCES: Preferences = {
   promotional: false,
 };
 
-interface PreferenceRow {
-  customer_id: number;
-  email_enabled: number | null;
-  telegram_enabled: number | null;
-  whatsapp_enabled: number | null;
-  order_updates: number | null;
-  promotional: number | null;
-}
+type PreferenceRow = typeof notificationPreferences.$inferSelect;
 
-function fromRow(row: PreferenceRow): Preferences {
-  // A customer without a preferences row has the defaults (LEFT JOIN gives nulls).
-  const pick = (value: number | null, fallback: boolean) => (value === null ? fallback : value === 1);
+/** A customer without a preferences row has the defaults. */
+function fromRow(row: PreferenceRow | null): Preferences {
+  if (!row) return { ...DEFAULT_PREFERENCES };
   return {
-    email_enabled: pick(row.email_enabled, DEFAULT_PREFERENCES.email_enabled),
-    telegram_enabled: pick(row.telegram_enabled, DEFAULT_PREFERENCES.telegram_enabled),
-    whatsapp_enabled: pick(row.whatsapp_enabled, DEFAULT_PREFERENCES.whatsapp_enabled),
-    order_updates: pick(row.order_updates, DEFAULT_PREFERENCES.order_updates),
-    promotional: pick(row.promotional, DEFAULT_PREFERENCES.promotional),
+    email_enabled: row.emailEnabled,
+    telegram_enabled: row.telegramEnabled,
+    whatsapp_enabled: row.whatsappEnabled,
+    order_updates: row.orderUpdates,
+    promotional: row.promotional,
   };
 }
 
-/** Preferences of several customers in one query; customers that no longer exist are absent. */
-export async function loadPreferences(env: Env, customerIds: number[]): Promise<Map<number, Preferences>> {
+/**
+ * Preferences of several customers in one query; customers that no longer exist are absent. The
+ * ids travel as one JSON parameter, so any number of them stays within D1's bound-parameter limit.
+ */
+export async function loadPreferences(env: Pick<Env, "DB">, customerIds: number[]): Promise<Map<number, Preferences>> {
   const out = new Map<number, Preferences>();
   if (customerIds.length === 0) return out;
-  const { results } = await env.DB.prepare(
-    `SELECT c.id AS customer_id, p.email_enabled, p.telegram_enabled, p.whatsapp_enabled, p.order_updates, p.promotional
-       FROM customers c LEFT JOIN notification_preferences p ON p.customer_id = c.id
-      WHERE c.id IN (SELECT value FROM json_each(?))`,
-  )
-    .bind(JSON.stringify([...new Set(customerIds)]))
-    .all<PreferenceRow>();
-  for (const row of results) out.set(row.customer_id, fromRow(row));
+  const rows = await createDb(env.DB)
+    .select({ customerId: customers.id, preferences: notificationPreferences })
+    .from(customers)
+    .leftJoin(notificationPreferences, eq(notificationPreferences.customerId, customers.id))
+    .where(sql`${customers.id} IN (SELECT value FROM json_each(${JSON.stringify([...new Set(customerIds)])}))`);
+  for (const row of rows) out.set(row.customerId, fromRow(row.preferences));
   return out;
 }
 

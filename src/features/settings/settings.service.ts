@@ -1,3 +1,6 @@
+import { eq, inArray, sql } from "drizzle-orm";
+import { createDb } from "../../db/client";
+import { siteSettings } from "../../db/schema";
 import type { Env } from "../../env";
 import { parseAmount, toPoints } from "../../lib/money";
 import { cached } from "../../lib/read-cache";
@@ -23,7 +26,7 @@ export const DAY_LIMITS: Record<DaySettingKey, { min: number; max: number; fallb
 /** A setting's stored value, from the per-isolate read cache (an admin's change here is seen at once). */
 function storedSetting(env: Pick<Env, "DB" | "READ_CACHE_SECONDS">, key: string): Promise<string | undefined> {
   return cached(env, `setting:${key}`, ["site_settings"], async () =>
-    (await env.DB.prepare("SELECT value FROM site_settings WHERE key = ?").bind(key).first<{ value: string }>())?.value,
+    (await createDb(env.DB).query.siteSettings.findFirst({ where: eq(siteSettings.key, key), columns: { value: true } }))?.value,
   );
 }
 
@@ -51,25 +54,24 @@ export const costSettingSql = (key: SettingKey) =>
   `COALESCE((SELECT CAST(value AS INTEGER) FROM site_settings WHERE key = '${key}'), ${DEFAULTS[key]})`;
 
 export async function readSettings(env: Pick<Env, "DB">) {
-  const { results } = await env.DB.prepare(
-    `SELECT key, value, updated_at FROM site_settings WHERE key IN (${[...SETTING_KEYS, ...DAY_SETTING_KEYS].map(() => "?").join(", ")})`,
-  )
-    .bind(...SETTING_KEYS, ...DAY_SETTING_KEYS)
-    .all<{ key: SettingKey | DaySettingKey; value: string; updated_at: string }>();
-  const byKey = new Map(results.map((r) => [r.key, r]));
+  const rows = await createDb(env.DB)
+    .select()
+    .from(siteSettings)
+    .where(inArray(siteSettings.key, [...SETTING_KEYS, ...DAY_SETTING_KEYS]));
+  const byKey = new Map(rows.map((r) => [r.key, r]));
   const out = {} as Record<SettingKey, number>;
   let updatedAt: string | null = null;
   for (const key of SETTING_KEYS) {
     const row = byKey.get(key);
     const value = Number(row?.value);
     out[key] = toPoints(Number.isSafeInteger(value) ? value : DEFAULTS[key]);
-    if (row && (!updatedAt || row.updated_at > updatedAt)) updatedAt = row.updated_at;
+    if (row && (!updatedAt || row.updatedAt > updatedAt)) updatedAt = row.updatedAt;
   }
   const days = {} as Record<DaySettingKey, number>;
   for (const key of DAY_SETTING_KEYS) {
     const row = byKey.get(key);
     days[key] = daysOf(key, row?.value);
-    if (row && (!updatedAt || row.updated_at > updatedAt)) updatedAt = row.updated_at;
+    if (row && (!updatedAt || row.updatedAt > updatedAt)) updatedAt = row.updatedAt;
   }
   return { ...out, ...days, updated_at: updatedAt };
 }
@@ -80,14 +82,16 @@ export async function updateSettings(
   patch: Partial<Record<SettingKey, string | number>> & Partial<Record<DaySettingKey, number>>,
 ) {
   const now = nowIso();
+  const db = createDb(env.DB);
   const upsert = (key: string, value: string) =>
-    env.DB.prepare(
-      "INSERT INTO site_settings (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-    ).bind(key, value, now);
-  const statements = [
+    db
+      .insert(siteSettings)
+      .values({ key, value, updatedAt: now })
+      .onConflictDoUpdate({ target: siteSettings.key, set: { value: sql`excluded.value`, updatedAt: sql`excluded.updated_at` } });
+  const [first, ...rest] = [
     ...SETTING_KEYS.filter((key) => patch[key] !== undefined).map((key) => upsert(key, String(parseAmount(patch[key]!, key)))),
     ...DAY_SETTING_KEYS.filter((key) => patch[key] !== undefined).map((key) => upsert(key, String(patch[key]))),
   ];
-  if (statements.length > 0) await env.DB.batch(statements);
+  if (first) await db.batch([first, ...rest]);
   return readSettings(env);
 }
