@@ -5,10 +5,15 @@
 //
 // The password may come from the PERKS_ADMIN_PASSWORD environment variable instead of
 // --password, which keeps it out of shell history and `ps`.
+//
+// The statements bind every value (scripts/lib/d1.mjs) and the password is hashed by the worker's
+// own module (src/lib/password.ts). --remote reaches the deployed database through wrangler's
+// remote bindings (run `wrangler login` first); the default is the local database of `npm run dev`.
 import { parseArgs } from "node:util";
-import { hashPassword } from "./lib/password.mjs";
-import { sql } from "./lib/sql.mjs";
-import { runWrangler } from "./lib/wrangler.mjs";
+import { openD1, prepare, runAll, sql } from "./lib/d1.mjs";
+import { ensureProjectNode } from "./lib/wrangler.mjs";
+
+await ensureProjectNode();
 
 const USAGE = "Usage: npm run admin:create -- --username U --password P [--email E] [--remote]";
 
@@ -50,40 +55,50 @@ if (password.length < 10) fail("--password must be at least 10 characters");
 if (password.length > 1024) fail("--password is too long");
 if (email !== null && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) fail("--email is not a valid address");
 
-const target = values.remote ? "--remote" : "--local";
 const where = values.remote ? "REMOTE database" : "local database";
 const now = new Date().toISOString();
+const { hashPassword } = await import("../src/lib/password.ts");
+const passwordHash = await hashPassword(password);
 
-async function d1(command, { json = false } = {}) {
-  const args = ["d1", "execute", "DB", target, "--command", command, "--yes"];
-  if (json) args.push("--json");
-  const { code, stdout, stderr } = await runWrangler(args, { capture: true, env: { CI: "true" } });
-  if (code !== 0) {
-    process.stderr.write(stdout + stderr);
-    console.error(`admin:create: wrangler d1 execute failed against the ${where}`);
-    process.exit(code || 1);
-  }
-  return json ? JSON.parse(stdout) : stdout;
+let d1;
+try {
+  d1 = await openD1({ remote: values.remote });
+} catch (err) {
+  console.error(`admin:create: could not open the ${where}: ${err?.message ?? err}`);
+  process.exit(1);
 }
 
-const lookup = sql`SELECT id, role, is_active FROM users WHERE username = ${username} COLLATE NOCASE;`;
-const before = (await d1(lookup, { json: true }))[0]?.results?.[0] ?? null;
+const lookup = () => prepare(d1.db, sql`SELECT id, role, is_active FROM users WHERE username = ${username} COLLATE NOCASE`).first();
 
-const upsert = [
-  sql`INSERT INTO users (username, email, role, password_hash, is_active, created_at, updated_at)
-VALUES (${username}, ${email}, 'admin', ${hashPassword(password)}, 1, ${now}, ${now})
+let before;
+let after;
+try {
+  before = await lookup();
+  await runAll(
+    d1.db,
+    [
+      sql`INSERT INTO users (username, email, role, password_hash, is_active, created_at, updated_at)
+VALUES (${username}, ${email}, 'admin', ${passwordHash}, 1, ${now}, ${now})
 ON CONFLICT (username COLLATE NOCASE) DO UPDATE SET
   role = 'admin',
   password_hash = excluded.password_hash,
   email = COALESCE(excluded.email, users.email),
   is_active = 1,
-  updated_at = excluded.updated_at;`,
-  sql`INSERT OR IGNORE INTO wallets (user_id, balance, updated_at)
-SELECT id, 0, ${now} FROM users WHERE username = ${username} COLLATE NOCASE;`,
-].join("\n");
-await d1(upsert);
+  updated_at = excluded.updated_at`,
+      sql`INSERT OR IGNORE INTO wallets (user_id, balance, updated_at)
+SELECT id, 0, ${now} FROM users WHERE username = ${username} COLLATE NOCASE`,
+    ],
+    { name: "the admin" },
+  );
+  after = await lookup();
+} catch (err) {
+  console.error(`admin:create: writing to the ${where} failed: ${err?.message ?? err}`);
+  if (!values.remote) console.error("admin:create: (did `npx wrangler d1 migrations apply DB --local` or `npm run dev` run?)");
+  await d1.dispose();
+  process.exit(1);
+}
+await d1.dispose();
 
-const after = (await d1(lookup, { json: true }))[0]?.results?.[0];
 if (!after || after.role !== "admin") {
   console.error(`admin:create: the user '${username}' is not an admin after the update; check the ${where}`);
   process.exit(1);

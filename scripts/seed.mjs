@@ -1,21 +1,19 @@
-// Demo data for the LOCAL database: `node scripts/seed.mjs` (run by `npm run dev`).
-// Writes .wrangler/seed.sql and runs `wrangler d1 execute DB --local --file .wrangler/seed.sql`.
+// Demo data for the LOCAL database: `node scripts/seed.mjs` (run by `npm run dev`), written into
+// the same local D1 file `wrangler dev` reads (through wrangler's getPlatformProxy, scripts/lib/d1.mjs).
 //
 // Idempotent: every statement is INSERT OR IGNORE / ON CONFLICT, keyed on natural keys
 // (usernames, idempotency keys), so running it twice changes nothing.
 //
 // To add demo data, append a section to `sections` below: a name and a function that gets
-// `ctx` and returns SQL statements (strings). Quote values with the `sql` tag. Refer to rows
-// by natural key (e.g. `(SELECT id FROM users WHERE username = 'alice')`), never by a
-// guessed id.
+// `ctx` and returns statements built with the `sql` tag (drizzle's): every `${value}` is a bound
+// parameter, and a `${sql`...`}` fragment (a subquery) is embedded with its own parameters.
+// Refer to rows by natural key (e.g. `userId("alice")`), never by a guessed id. Passwords are
+// hashed by the worker's own module (src/lib/password.ts), so the worker verifies them.
 //
-// Flags: --sql-only (write the file, do not execute), --print (SQL to stdout). --remote is refused.
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+// Flags: --print (the statements and their parameters to stdout, nothing written). --remote is refused.
 import { fileURLToPath } from "node:url";
-import { hashPassword } from "./lib/password.mjs";
-import { raw, sql } from "./lib/sql.mjs";
-import { ROOT, runWrangler } from "./lib/wrangler.mjs";
+import { openD1, runAll, sql, toStatement } from "./lib/d1.mjs";
+import { ensureProjectNode } from "./lib/wrangler.mjs";
 
 export const DEMO_PASSWORD = "demo-password-123";
 export const DEMO_USERS = [
@@ -25,7 +23,7 @@ export const DEMO_USERS = [
   { username: "bob", role: "user", first_name: "Bob", last_name: "Demo", balance: 100_000 },
 ];
 
-const userId = (username) => raw(sql`(SELECT id FROM users WHERE username = ${username})`);
+const userId = (username) => sql`(SELECT id FROM users WHERE username = ${username})`;
 
 /**
  * Credits a wallet once (keyed on idempotency_key) and keeps balance = sum(ledger), the
@@ -47,14 +45,14 @@ export function creditOnce({ username, amount, idempotencyKey, note, kind = "cre
   ];
 }
 
-/** @type {{ name: string, build: (ctx: { now: string, hash: (password: string) => string }) => string[] }[]} */
+/** @type {{ name: string, build: (ctx: { now: string, passwordHash: (username: string) => string }) => import("drizzle-orm").SQL[] }[]} */
 export const sections = [
   {
     name: "users",
-    build: ({ now, hash }) =>
+    build: ({ now, passwordHash }) =>
       DEMO_USERS.map(
         (u) => sql`INSERT OR IGNORE INTO users (username, email, first_name, last_name, role, password_hash, is_active, created_at, updated_at)
-  VALUES (${u.username}, ${`${u.username}@demo.perks.local`}, ${u.first_name}, ${u.last_name}, ${u.role}, ${hash(DEMO_PASSWORD)}, 1, ${now}, ${now});`,
+  VALUES (${u.username}, ${`${u.username}@demo.perks.local`}, ${u.first_name}, ${u.last_name}, ${u.role}, ${passwordHash(u.username)}, 1, ${now}, ${now});`,
       ),
   },
   {
@@ -71,8 +69,8 @@ export const sections = [
     // (one a gift card). Vouchers are keyed by fixed uuids so a second run inserts nothing.
     name: "vouchers",
     build: ({ now }) => {
-      const merchantId = raw(sql`(SELECT id FROM merchants WHERE user_id = ${userId("merchant")})`);
-      const categoryId = (name) => raw(sql`(SELECT id FROM categories WHERE name = ${name})`);
+      const merchantId = sql`(SELECT id FROM merchants WHERE user_id = ${userId("merchant")})`;
+      const categoryId = (name) => sql`(SELECT id FROM categories WHERE name = ${name})`;
       const vouchers = [
         { uuid: "5eed0000-0000-4000-8000-000000000001", title: "50% Off Coffee", message: "Get 50% off on any coffee", category: "Food & Beverage", type: 1, percentage_value: 5000, percentage_min_bill: 10000, count: 100, gift: 0 },
         { uuid: "5eed0000-0000-4000-8000-000000000002", title: "₹50 Off Breakfast", message: "Flat ₹50 off any breakfast over ₹200", category: "Food & Beverage", type: 2, flat_amount: 5000, flat_min_bill: 20000, count: null, gift: 0 },
@@ -133,40 +131,49 @@ export const sections = [
   },
 ];
 
-export function buildSeedSql({ now = new Date().toISOString(), hash = hashPassword } = {}) {
-  const out = [`-- perks-edge demo data, generated ${now}. Local only; safe to run twice.`];
-  for (const section of sections) {
-    out.push("", `-- section: ${section.name}`, ...section.build({ now, hash }));
-  }
-  return `${out.join("\n")}\n`;
+/** The worker's own password hashing (imported when needed: the module is TypeScript). */
+export async function workerPasswordModule() {
+  // By URL, so the Node-side typecheck (which reads this file) does not take the worker's module in.
+  return import(new URL("../src/lib/password.ts", import.meta.url).href);
 }
 
-export const SEED_FILE = join(ROOT, ".wrangler", "seed.sql");
+/** Every statement of every section, in order; each demo user's password hashed with its own salt. */
+export async function buildSeedStatements({ now = new Date().toISOString(), hash } = {}) {
+  hash ??= (await workerPasswordModule()).hashPassword;
+  const hashes = new Map();
+  for (const u of DEMO_USERS) hashes.set(u.username, await hash(DEMO_PASSWORD));
+  const passwordHash = (username) => {
+    const value = hashes.get(username);
+    if (!value) throw new Error(`no demo password for ${username}`);
+    return value;
+  };
+  return sections.flatMap((section) => section.build({ now, passwordHash }));
+}
+
+/** Loads the demo data into `db` (a D1 binding) as one batch. */
+export async function seedDatabase(db, options) {
+  await runAll(db, await buildSeedStatements(options), { name: "demo data" });
+}
 
 async function main(argv) {
   if (argv.includes("--remote") || argv.includes("--preview")) {
     console.error("seed: refusing to touch a remote database. Demo data is for the local database only.");
     process.exit(2);
   }
-  const text = buildSeedSql();
+  await ensureProjectNode();
   if (argv.includes("--print")) {
-    process.stdout.write(text);
+    for (const statement of await buildSeedStatements()) process.stdout.write(`${JSON.stringify(toStatement(statement))}\n`);
     return;
   }
-  mkdirSync(join(ROOT, ".wrangler"), { recursive: true });
-  writeFileSync(SEED_FILE, text);
-  console.log(`seed: wrote ${sections.length} sections to .wrangler/seed.sql`);
-  if (argv.includes("--sql-only")) return;
-  const { code, stdout, stderr } = await runWrangler(
-    ["d1", "execute", "DB", "--local", "--file", ".wrangler/seed.sql", "--yes"],
-    { capture: true, env: { CI: "true" } },
-  );
-  if (code !== 0) {
-    process.stderr.write(stdout + stderr);
-    console.error("seed: wrangler d1 execute failed (did `wrangler d1 migrations apply DB --local` run?)");
-    process.exit(code || 1);
+  const { db, dispose } = await openD1();
+  try {
+    await seedDatabase(db);
+  } catch (err) {
+    throw new Error(`${err?.message ?? err} (did \`wrangler d1 migrations apply DB --local\` run?)`);
+  } finally {
+    await dispose();
   }
-  console.log("seed: demo data loaded into the local D1 database");
+  console.log(`seed: ${sections.length} sections of demo data loaded into the local D1 database`);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -1,7 +1,7 @@
 // Bench-only data on top of the demo seed: many funded users, a merchant with an unlimited
 // voucher and purchases to scan, a catalogue to search, an offer, and one "hot" wallet.
-import { hashPassword } from "../lib/password.mjs";
-import { raw, sql } from "../lib/sql.mjs";
+import { sql } from "../lib/d1.mjs";
+import { workerPasswordModule } from "../seed.mjs";
 
 export const BENCH_PASSWORD = "bench-password-123";
 export const BENCH_USERS = 32;
@@ -19,7 +19,7 @@ export const HOT_AFFORDABLE = 350;
 export const benchUser = (i) => `bench_user_${i}`;
 export const scanReference = (i) => `VCH-BENCH${String(i).padStart(4, "0")}`;
 
-const userId = (username) => raw(sql`(SELECT id FROM users WHERE username = ${username})`);
+const userId = (username) => sql`(SELECT id FROM users WHERE username = ${username})`;
 const WORDS = ["Coffee", "Pizza", "Haircut", "Yoga", "Books", "Burger", "Spa", "Cinema", "Sneakers", "Sushi"];
 
 function user(username, role, hash, now) {
@@ -36,9 +36,10 @@ function funds(username, amount, now) {
 }
 
 /** `voucherCost`: the voucher_cost site setting, which the hot wallet's funds are sized by. */
-export function benchDataSql({ voucherCost, now = new Date().toISOString() }) {
+/** The statements (drizzle `sql` fragments, values bound) for one D1 batch. */
+export async function benchDataStatements({ voucherCost, now = new Date().toISOString() }) {
   // One hash for every bench user: PBKDF2 is deliberately slow, and these share a password anyway.
-  const hash = hashPassword(BENCH_PASSWORD);
+  const hash = await (await workerPasswordModule()).hashPassword(BENCH_PASSWORD);
   const out = [];
   for (let i = 0; i < BENCH_USERS; i++) out.push(user(benchUser(i), "user", hash, now), ...funds(benchUser(i), BENCH_FUNDS, now));
   out.push(user(HOT_USER, "user", hash, now), ...funds(HOT_USER, HOT_AFFORDABLE * voucherCost, now));
@@ -49,7 +50,7 @@ export function benchDataSql({ voucherCost, now = new Date().toISOString() }) {
     sql`INSERT INTO merchants (user_id, business_name, category, city, state, is_active, created_at, updated_at)
   VALUES (${userId("bench_merchant")}, 'Bench Bistro', 'Food & Beverage', 'Mumbai', 'Maharashtra', 1, ${now}, ${now});`,
   );
-  const merchantId = raw(sql`(SELECT id FROM merchants WHERE user_id = ${userId("bench_merchant")})`);
+  const merchantId = sql`(SELECT id FROM merchants WHERE user_id = ${userId("bench_merchant")})`;
   // The purchase voucher: unlimited stock, and enough redemptions per purchase that scans stay redeemable.
   out.push(sql`INSERT INTO vouchers (uuid, merchant_id, title, message, voucher_type, product_name, product_min_bill, count, sold_count,
     redemptions_per_purchase, validity_days, is_gift_card, is_active, is_featured, created_at, updated_at)
@@ -62,7 +63,7 @@ export function benchDataSql({ voucherCost, now = new Date().toISOString() }) {
   VALUES (${`bec40000-0000-4000-8000-1${String(i).padStart(11, "0")}`}, ${merchantId}, ${`${word} deal ${i}`}, ${`Save on ${word.toLowerCase()}`},
     1, ${1000 + (i % 5) * 500}, 0, NULL, 0, 1, 365, 0, 1, ${i % 10 === 0 ? 1 : 0}, ${now}, ${now});`);
   }
-  const voucherId = raw(sql`(SELECT id FROM vouchers WHERE uuid = ${BENCH_VOUCHER_UUID})`);
+  const voucherId = sql`(SELECT id FROM vouchers WHERE uuid = ${BENCH_VOUCHER_UUID})`;
   for (let i = 0; i < SCAN_PURCHASES; i++) {
     out.push(sql`INSERT INTO voucher_redemptions (uuid, voucher_id, merchant_id, user_id, purchase_reference, purchase_status, is_gift_voucher,
     purchase_cost, total_redemptions, remaining_redemptions, purchased_at, expiry_date, updated_at)
@@ -74,5 +75,5 @@ export function benchDataSql({ voucherCost, now = new Date().toISOString() }) {
   for (let i = 0; i < 40; i++)
     out.push(sql`INSERT INTO offers (name, description, price, duration_days, is_active, partner, sandbox_outcome, created_at, updated_at)
   VALUES (${`Catalogue offer ${i}`}, 'Fills the offers list', ${500 + i * 10}, 30, 1, 'sandbox', 'succeed', ${now}, ${now});`);
-  return out.join("\n");
+  return out;
 }

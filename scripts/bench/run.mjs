@@ -8,7 +8,8 @@ import { createRequire } from "node:module";
 import os from "node:os";
 import { join } from "node:path";
 import { ensureRedis } from "../redis/ensure-redis.mjs";
-import { buildSeedSql } from "../seed.mjs";
+import { seedDatabase } from "../seed.mjs";
+import { runAll } from "../lib/d1.mjs";
 import { ROOT } from "../lib/wrangler.mjs";
 import {
   BENCH_OFFER,
@@ -19,7 +20,7 @@ import {
   HOT_ATTEMPTS,
   HOT_USER,
   SCAN_PURCHASES,
-  benchDataSql,
+  benchDataStatements,
   benchUser,
   scanReference,
 } from "./data.mjs";
@@ -128,9 +129,9 @@ async function main() {
 
   const db = await mf.getD1Database("DB");
   await applySql(db, migrationFiles());
-  await applySql(db, [{ name: "seed.mjs", text: buildSeedSql() }]);
+  await seedDatabase(db);
   const voucherCost = Number((await db.prepare("SELECT value FROM site_settings WHERE key = 'voucher_cost'").first()).value);
-  await applySql(db, [{ name: "bench data", text: benchDataSql({ voucherCost }) }]);
+  await runAll(db, await benchDataStatements({ voucherCost }), { name: "bench data" });
   const offerId = (await db.prepare("SELECT id FROM offers WHERE name = ?").bind(BENCH_OFFER).first()).id;
   const voucherId = (await db.prepare("SELECT id FROM vouchers WHERE uuid = ?").bind(BENCH_VOUCHER_UUID).first()).id;
   const userIds = (await db.prepare("SELECT id FROM users WHERE username LIKE 'bench_user_%' OR username = 'bench_merchant'").all()).results.map((r) => r.id);

@@ -71,8 +71,8 @@ export async function startLocalWorker({ bindings = {}, seed = false, log = () =
     const db = await mf.getD1Database("DB");
     await applySql(db, migrationFiles());
     if (seed) {
-      const { buildSeedSql } = await import("../seed.mjs");
-      await applySql(db, [{ name: "demo data", text: buildSeedSql() }]);
+      const { seedDatabase } = await import("../seed.mjs");
+      await seedDatabase(db);
     }
     log(`local worker: ${url}`);
     return { url, mf, stop };

@@ -43,3 +43,31 @@ export function runWrangler(args, { capture = false, env = {}, stdio } = {}) {
     child.once("exit", (code, signal) => resolve({ code: code ?? (signal ? 1 : 0), signal, stdout, stderr }));
   });
 }
+
+/** True when this Node can run wrangler and import the worker's TypeScript modules (src/lib/*.ts). */
+export function nodeIsEnough() {
+  const [major, minor] = process.versions.node.split(".").map(Number);
+  return Boolean(process.features.typescript) && (major > 22 || (major === 22 && minor >= 12));
+}
+
+/**
+ * For a script's entry point: under an older Node (a system Node 20), runs the same script again
+ * under the project's Node 22 and exits with its code; otherwise returns at once.
+ */
+export async function ensureProjectNode() {
+  if (nodeIsEnough()) return;
+  const node = projectNode();
+  if (node === process.execPath) {
+    console.error(`Node ${process.versions.node} cannot run this script (it needs 22.12+): run \`npm install\` for the project's Node, or use Node 22.12+`);
+    process.exit(1);
+  }
+  const child = spawn(node, [...process.execArgv, ...process.argv.slice(1)], { cwd: process.cwd(), env: projectEnv(), stdio: "inherit" });
+  const code = await new Promise((resolve) => {
+    child.once("error", (err) => {
+      console.error(`could not start ${node}: ${err.message}`);
+      resolve(1);
+    });
+    child.once("exit", (c, signal) => resolve(c ?? (signal ? 1 : 0)));
+  });
+  process.exit(code);
+}

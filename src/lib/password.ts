@@ -1,4 +1,6 @@
-import { timingSafeEqual } from "./crypto";
+// The scripts (seed, admin:create) hash passwords with this very module under Node, which loads
+// TypeScript only with explicit extensions: keep this file's imports `.ts` and type-only syntax.
+import { timingSafeEqual } from "./crypto.ts";
 
 /**
  * PBKDF2-SHA256 with a per-user salt. Workers refuse more than 100,000 iterations in production
