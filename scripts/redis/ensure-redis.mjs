@@ -4,7 +4,30 @@ import { spawn } from "node:child_process";
 import { accessSync, constants } from "node:fs";
 import { createServer } from "node:net";
 import { delimiter, join } from "node:path";
-import { ping } from "./resp-client.mjs";
+import { createClient } from "redis";
+
+/** True when a Redis answers PING on host:port within timeoutMs. */
+export async function ping({ host = "127.0.0.1", port = 6379, timeoutMs = 1000 } = {}) {
+  const client = createClient({ RESP: 2, socket: { host, port, connectTimeout: timeoutMs, reconnectStrategy: false } });
+  client.on("error", () => {});
+  let timer;
+  try {
+    const answer = await Promise.race([
+      client.connect().then(() => client.ping()),
+      new Promise((resolve) => (timer = setTimeout(() => resolve(null), timeoutMs))),
+    ]);
+    return answer === "PONG";
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+    try {
+      client.destroy();
+    } catch {
+      // never connected
+    }
+  }
+}
 
 export function findRedisServerBinary() {
   const dirs = (process.env.PATH ?? "").split(delimiter).filter(Boolean);

@@ -10,7 +10,6 @@ export function startUpstashBridge(options: {
   host?: string;
   port?: number;
   token: string;
-  poolSize?: number;
   /** Tests only: serve `POST /__fault {"mode":"up"|"down"|"hang"}` (loopback only). */
   faults?: boolean;
 }): Promise<UpstashBridge>;

@@ -15,19 +15,28 @@
 // `Upstash-Encoding: base64`: every string in a result is base64 except a top-level "OK" status,
 // which is what @upstash/redis's decoder expects. A Redis error reply is 400 {"error"}; an
 // unreachable Redis is 500 {"error"} (the worker reads that as "Redis down").
+//
+// Redis is reached with the `redis` package (node-redis), one RESP2 connection per bridge:
+// commands of one request are written together and answered in order, a pipeline's commands
+// each get their own reply or error, and /multi-exec is node-redis's MULTI/EXEC block. Bulk
+// strings come back as Buffers (binary safe) except inside a transaction, where node-redis hands
+// them over as UTF-8 strings.
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { createServer } from "node:http";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
-import { RedisError, RespConnection, SimpleString } from "./resp-client.mjs";
+import { ErrorReply, MultiErrorReply, RESP_TYPES, createClient } from "redis";
 
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
 const COMMAND_TIMEOUT_MS = 10_000;
-// Commands that would change the state of a pooled connection or take it over.
+/** How long the start waits for a first connection (a Redis that is down does not stop the bridge). */
+const FIRST_CONNECT_MS = 2_000;
+// Commands that would change the state of the shared connection or take it over.
 const REFUSED = new Set([
   "SELECT", "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "MONITOR",
   "QUIT", "RESET", "AUTH", "HELLO", "CLIENT", "MULTI", "EXEC", "DISCARD", "WATCH", "UNWATCH",
-  "SYNC", "PSYNC", "SHUTDOWN", "DEBUG",
+  "SYNC", "PSYNC", "SHUTDOWN", "DEBUG", "BLPOP", "BRPOP", "BLMOVE", "BRPOPLPUSH", "BZPOPMIN",
+  "BZPOPMAX", "BLMPOP", "BZMPOP", "XREAD", "XREADGROUP", "WAIT", "WAITAOF",
 ]);
 
 class HttpError extends Error {
@@ -37,87 +46,69 @@ class HttpError extends Error {
   }
 }
 
-/** A small pool; each request takes a connection to itself, so pipelines never interleave. */
-class ConnectionPool {
-  constructor({ host, port, size = 4 }) {
-    this.host = host;
-    this.port = port;
-    this.size = size;
-    this.idle = [];
-    this.total = 0;
-    this.waiters = [];
-    this.closed = false;
-  }
-
-  async acquire() {
-    if (this.closed) throw new Error("Bridge is closing");
-    while (this.idle.length > 0) {
-      const conn = this.idle.pop();
-      if (!conn.closed) return conn;
-      this.total--;
-    }
-    if (this.total < this.size) {
-      this.total++;
-      try {
-        return await RespConnection.connect({ host: this.host, port: this.port });
-      } catch (err) {
-        this.total--;
-        this.#wakeOne();
-        throw err;
-      }
-    }
-    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
-  }
-
-  release(conn) {
-    if (conn.closed || this.closed) {
-      this.total--;
-      if (!conn.closed) conn.socket.destroy();
-      this.#wakeOne();
-      return;
-    }
-    const waiter = this.waiters.shift();
-    if (waiter) waiter.resolve(conn);
-    else this.idle.push(conn);
-  }
-
-  // A slot freed up: let the next waiter open a connection of its own.
-  #wakeOne() {
-    const waiter = this.waiters.shift();
-    if (waiter) this.acquire().then(waiter.resolve, waiter.reject);
-  }
-
-  async close() {
-    this.closed = true;
-    for (const w of this.waiters.splice(0)) w.reject(new Error("Bridge is closing"));
-    await Promise.all(this.idle.splice(0).map((c) => c.close()));
-  }
+/** The node-redis client of one bridge; it reconnects by itself, and refuses commands while offline. */
+async function connectRedis({ host, port }) {
+  const base = createClient({
+    RESP: 2,
+    socket: { host, port, connectTimeout: 2_000, reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 1_000) },
+    // Offline, a command fails at once (the REST answer is 500) instead of waiting in a queue.
+    disableOfflineQueue: true,
+  });
+  // Errors are answered per request; the client's own error events only say it is reconnecting.
+  base.on("error", () => {});
+  const connecting = base.connect().catch(() => {});
+  let timer;
+  await Promise.race([connecting, new Promise((resolve) => (timer = setTimeout(resolve, FIRST_CONNECT_MS)))]);
+  clearTimeout(timer);
+  return {
+    client: base.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer }),
+    base,
+    async close() {
+      base.destroy();
+      await connecting;
+    },
+  };
 }
 
-async function withConnection(pool, fn) {
-  let conn;
-  try {
-    conn = await pool.acquire();
-  } catch (err) {
-    throw new HttpError(500, `Redis unavailable: ${err.message || err.code || String(err)}`);
-  }
+/** Runs `fn(client)`; a Redis error reply passes through, anything else is a Redis that is down. */
+async function withRedis(redis, fn) {
   let timer;
   try {
     return await Promise.race([
-      fn(conn),
+      fn(redis.client),
       new Promise((_, reject) => {
-        timer = setTimeout(() => {
-          conn.socket.destroy();
-          reject(new HttpError(500, "Redis did not answer in time"));
-        }, COMMAND_TIMEOUT_MS);
+        timer = setTimeout(() => reject(new HttpError(500, "Redis did not answer in time")), COMMAND_TIMEOUT_MS);
       }),
     ]);
   } catch (err) {
-    if (err instanceof RedisError || err instanceof HttpError) throw err;
-    throw new HttpError(500, `Redis unavailable: ${err.message || err.code || String(err)}`);
+    if (err instanceof ErrorReply || err instanceof HttpError) throw err;
+    throw new HttpError(500, `Redis unavailable: ${err?.message || err?.code || String(err)}`);
   } finally {
     clearTimeout(timer);
-    pool.release(conn);
+  }
+}
+
+/** Each command's reply in order, an error reply in its place (as a pipeline answers). */
+async function pipeline(client, commands) {
+  const settled = await Promise.allSettled(commands.map((command) => client.sendCommand(command)));
+  return settled.map((s) => {
+    if (s.status === "fulfilled") return s.value;
+    if (s.reason instanceof ErrorReply) return s.reason;
+    throw s.reason;
+  });
+}
+
+/** MULTI/EXEC: every reply (errors in their place), or null when Redis refused the whole block. */
+async function transaction(base, commands) {
+  const multi = base.multi();
+  for (const command of commands) multi.addCommand(command);
+  try {
+    return await multi.exec();
+  } catch (err) {
+    if (err instanceof MultiErrorReply) return err.replies;
+    // A command refused while queueing (unknown, wrong arity): Redis discards the block.
+    if (err instanceof ErrorReply) return null;
+    throw err;
   }
 }
 
@@ -146,18 +137,20 @@ function toCommandList(value) {
   return value.map(toCommand);
 }
 
-/** Maps a RESP reply to JSON the way Upstash does; `top` marks a command's own reply. */
+/**
+ * Maps a reply to JSON the way Upstash does; `top` marks a command's own reply. Bulk strings
+ * arrive as Buffers, simple strings (a status such as "OK") as strings.
+ */
 export function encodeResult(reply, base64, top = true) {
   if (reply === null || reply === undefined) return null;
   if (typeof reply === "number") return reply;
   if (typeof reply === "bigint") return Number(reply);
   if (Buffer.isBuffer(reply)) return base64 ? reply.toString("base64") : reply.toString("utf8");
-  if (reply instanceof SimpleString) {
-    const text = reply.toString();
-    if (!base64 || (top && text === "OK")) return text;
-    return Buffer.from(text, "utf8").toString("base64");
+  if (typeof reply === "string") {
+    if (!base64 || (top && reply === "OK")) return reply;
+    return Buffer.from(reply, "utf8").toString("base64");
   }
-  if (reply instanceof RedisError) {
+  if (reply instanceof ErrorReply) {
     // Only reachable nested inside an array (e.g. EVAL returning an error table).
     return base64 ? Buffer.from(reply.message, "utf8").toString("base64") : reply.message;
   }
@@ -166,7 +159,7 @@ export function encodeResult(reply, base64, top = true) {
 }
 
 function entry(reply, base64) {
-  return reply instanceof RedisError ? { error: reply.message } : { result: encodeResult(reply, base64) };
+  return reply instanceof ErrorReply ? { error: reply.message } : { result: encodeResult(reply, base64) };
 }
 
 function readBody(req) {
@@ -243,7 +236,7 @@ class FaultSwitch {
   }
 }
 
-async function handle(req, res, { pool, token, faults }) {
+async function handle(req, res, { redis, token, faults }) {
   const url = new URL(req.url ?? "/", "http://bridge.local");
   const auth = req.headers.authorization ?? "";
   const bearer = auth.startsWith("Bearer ") ? auth.slice(7) : url.searchParams.get("_token");
@@ -270,10 +263,10 @@ async function handle(req, res, { pool, token, faults }) {
     if (req.method === "GET") return send(res, 405, { error: "ERR use POST" });
     const commands = toCommandList(parseJson(body));
     if (path === "/pipeline") {
-      const replies = await withConnection(pool, (conn) => conn.pipeline(commands));
+      const replies = await withRedis(redis, (client) => pipeline(client, commands));
       return send(res, 200, replies.map((r) => entry(r, base64)));
     }
-    const replies = await withConnection(pool, (conn) => conn.multi(commands));
+    const replies = await withRedis(redis, () => transaction(redis.base, commands));
     if (replies === null) return send(res, 400, { error: "EXECABORT transaction aborted" });
     return send(res, 200, replies.map((r) => entry(r, base64)));
   }
@@ -287,8 +280,8 @@ async function handle(req, res, { pool, token, faults }) {
     if (body.length > 0) segments.push(body.toString("utf8"));
     command = toCommand(segments);
   }
-  const reply = await withConnection(pool, async (conn) => (await conn.pipeline([command]))[0]);
-  if (reply instanceof RedisError) return send(res, 400, { error: reply.message });
+  const [reply] = await withRedis(redis, (client) => pipeline(client, [command]));
+  if (reply instanceof ErrorReply) return send(res, 400, { error: reply.message });
   return send(res, 200, { result: encodeResult(reply, base64) });
 }
 
@@ -302,29 +295,33 @@ export async function startUpstashBridge({
   host = "127.0.0.1",
   port = 0,
   token,
-  poolSize = 4,
   faults = false,
 } = {}) {
   if (!token) throw new Error("startUpstashBridge: a token is required");
   if (faults && host !== "127.0.0.1") throw new Error("startUpstashBridge: the fault switch is for tests on loopback only");
-  const pool = new ConnectionPool({ host: redisHost, port: redisPort, size: poolSize });
+  const redis = await connectRedis({ host: redisHost, port: redisPort });
   const faultSwitch = faults ? new FaultSwitch() : null;
   const server = createServer((req, res) => {
-    handle(req, res, { pool, token, faults: faultSwitch }).catch((err) => {
+    handle(req, res, { redis, token, faults: faultSwitch }).catch((err) => {
       if (res.headersSent) return res.destroy();
       if (err instanceof HttpError) return send(res, err.status, { error: err.message });
-      if (err instanceof RedisError) return send(res, 400, { error: err.message });
+      if (err instanceof ErrorReply) return send(res, 400, { error: err.message });
       send(res, 500, { error: `Bridge error: ${err?.message ?? String(err)}` });
     });
   });
   server.keepAliveTimeout = 30_000;
-  await new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.removeListener("error", reject);
-      resolve();
+  try {
+    await new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, host, () => {
+        server.removeListener("error", reject);
+        resolve();
+      });
     });
-  });
+  } catch (err) {
+    await redis.close();
+    throw err;
+  }
   const address = server.address();
   const actualPort = typeof address === "object" && address ? address.port : port;
   let closing;
@@ -339,7 +336,7 @@ export async function startUpstashBridge({
           server.close(() => resolve());
           server.closeAllConnections?.();
         });
-        await pool.close();
+        await redis.close();
       })();
       return closing;
     },
