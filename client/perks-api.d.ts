@@ -698,7 +698,7 @@ export interface paths {
         };
         /**
          * Database, Redis and queues
-         * @description Overall health. Anyone gets the status; an admin's access token (`Authorization: Bearer` or `Token`) or a valid `X-API-Key` also gets the detail. Any other caller, including a signed-in non-admin and a missing, invalid or expired token or key, gets the public answer: never a 401, so load balancers can use it. Always 200.
+         * @description Database, Redis and queues.
          */
         get: operations["getHealth"];
         put?: never;
@@ -738,7 +738,7 @@ export interface paths {
         };
         /**
          * Queue consumers (the spec's Celery check)
-         * @description Queue consumers (the spec's Celery check). Anyone gets the status; an admin's access token (`Authorization: Bearer` or `Token`) or a valid `X-API-Key` also gets the detail. Any other caller, including a signed-in non-admin and a missing, invalid or expired token or key, gets the public answer: never a 401, so load balancers can use it. Always 200.
+         * @description Queue consumers (the spec's Celery check).
          */
         get: operations["getHealthQueues"];
         put?: never;
@@ -758,7 +758,7 @@ export interface paths {
         };
         /**
          * Redis (the status cache)
-         * @description Redis (the status cache). Anyone gets the status; an admin's access token (`Authorization: Bearer` or `Token`) or a valid `X-API-Key` also gets the detail. Any other caller, including a signed-in non-admin and a missing, invalid or expired token or key, gets the public answer: never a 401, so load balancers can use it. Always 200.
+         * @description Redis (the status cache).
          */
         get: operations["getHealthRedis"];
         put?: never;
@@ -1590,7 +1590,7 @@ export interface paths {
         };
         /**
          * Alias of /api/v1/health/queues
-         * @description Alias of /api/v1/health/queues. Anyone gets the status; an admin's access token (`Authorization: Bearer` or `Token`) or a valid `X-API-Key` also gets the detail. Any other caller, including a signed-in non-admin and a missing, invalid or expired token or key, gets the public answer: never a 401, so load balancers can use it. Always 200.
+         * @description Alias of /api/v1/health/queues.
          */
         get: operations["getLegacyHealthCelery"];
         put?: never;
@@ -1610,7 +1610,7 @@ export interface paths {
         };
         /**
          * Alias of /api/v1/health/redis
-         * @description Alias of /api/v1/health/redis. Anyone gets the status; an admin's access token (`Authorization: Bearer` or `Token`) or a valid `X-API-Key` also gets the detail. Any other caller, including a signed-in non-admin and a missing, invalid or expired token or key, gets the public answer: never a 401, so load balancers can use it. Always 200.
+         * @description Alias of /api/v1/health/redis.
          */
         get: operations["getLegacyHealthRedis"];
         put?: never;
@@ -1893,22 +1893,20 @@ export interface components {
             }[];
             total_count: number;
         };
-        /** @description What an admin's access token or a valid X-API-Key sees. */
         Health: {
             components: {
                 configuration: components["schemas"]["HealthComponent"] & ({
-                    /** @description The missing or malformed settings, by name */
                     problems?: string[];
                 } & {
                     [key: string]: unknown;
                 });
                 database: components["schemas"]["HealthComponent"];
-                queues: components["schemas"]["HealthQueues"];
+                queues: components["schemas"]["HealthComponent"];
                 redis: components["schemas"]["HealthComponent"];
             };
             environment: string;
             /**
-             * @description `misconfigured`: a required setting is missing or malformed; `degraded`: a dependency is failing or work is stuck
+             * @description `misconfigured`: a required setting is missing or malformed (see components.configuration.problems); `degraded`: a dependency is failing
              * @enum {string}
              */
             status: "ok" | "degraded" | "misconfigured";
@@ -1922,29 +1920,6 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
-        /** @description What anyone sees: the status only. */
-        HealthComponentPublic: {
-            /** @enum {string} */
-            status: "ok" | "degraded" | "disabled" | "misconfigured";
-        };
-        /** @description What anyone sees: the overall status and the time. */
-        HealthPublic: {
-            /**
-             * @description `misconfigured`: a required setting is missing or malformed; `degraded`: a dependency is failing or work is stuck
-             * @enum {string}
-             */
-            status: "ok" | "degraded" | "misconfigured";
-            timestamp: string;
-        };
-        HealthQueues: components["schemas"]["HealthComponent"] & ({
-            /** @description Work waiting more than 15 minutes, counted up to 1000 (1000 means at least that many) */
-            backlog?: {
-                stuck_activations: number;
-                stuck_notifications: number;
-            };
-        } & {
-            [key: string]: unknown;
-        });
         LoginRequest: {
             password: string;
             username: string;
@@ -2869,6 +2844,8 @@ export interface components {
     parameters: {
         /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
         ApiKey: string;
+        /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+        D1Bookmark: string;
         /** @description 8-128 of `A-Za-z0-9._:-`. Repeating a request with the same key and body answers the first response again (with `Idempotent-Replayed: true`) instead of doing the work twice; the same key with another body is 422. */
         IdempotencyKey: string;
         /** @description Single use, 8-128 of `A-Za-z0-9._:-`. */
@@ -2884,6 +2861,8 @@ export interface components {
     headers: {
         /** @description `no-store` on personal answers and on errors. */
         CacheControl: string;
+        /** @description Present when the answer touched the database: the position it read or wrote. Send it back as the `X-D1-Bookmark` request header so the next read is at least that fresh. */
+        D1Bookmark: string;
         /** @description `true` when this is the stored answer of an earlier request with the same `Idempotency-Key`. */
         IdempotentReplayed: "true";
         /** @description The request's id (the caller's own `X-Request-Id` when well formed); logs carry it. */
@@ -2901,6 +2880,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -2913,6 +2894,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -2924,6 +2906,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -2935,6 +2918,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -2946,6 +2930,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -2966,6 +2951,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -2978,6 +2965,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -2994,6 +2982,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3005,6 +2994,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3016,6 +3006,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3027,6 +3018,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3042,6 +3034,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -3056,6 +3050,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3067,6 +3062,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3078,6 +3074,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3089,6 +3086,7 @@ export interface operations {
             404: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3100,6 +3098,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3111,6 +3110,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3128,6 +3128,8 @@ export interface operations {
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -3145,6 +3147,7 @@ export interface operations {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3156,6 +3159,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3167,6 +3171,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3178,6 +3183,7 @@ export interface operations {
             404: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3189,6 +3195,7 @@ export interface operations {
             409: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3200,6 +3207,7 @@ export interface operations {
             413: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3211,6 +3219,7 @@ export interface operations {
             415: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3222,6 +3231,7 @@ export interface operations {
             422: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3233,6 +3243,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3244,6 +3255,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3259,6 +3271,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -3273,6 +3287,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3284,6 +3299,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3295,6 +3311,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3306,6 +3323,7 @@ export interface operations {
             404: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3317,6 +3335,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3328,6 +3347,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3343,6 +3363,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -3355,6 +3377,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3368,6 +3391,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3379,6 +3403,7 @@ export interface operations {
             403: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3390,6 +3415,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3401,6 +3427,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3416,6 +3443,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -3432,6 +3461,7 @@ export interface operations {
             201: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3443,6 +3473,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3454,6 +3485,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3465,6 +3497,7 @@ export interface operations {
             403: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3476,6 +3509,7 @@ export interface operations {
             413: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3487,6 +3521,7 @@ export interface operations {
             415: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3498,6 +3533,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3509,6 +3545,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3524,6 +3561,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -3538,6 +3577,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3549,6 +3589,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3560,6 +3601,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3571,6 +3613,7 @@ export interface operations {
             403: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3582,6 +3625,7 @@ export interface operations {
             404: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3593,6 +3637,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3604,6 +3649,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3619,6 +3665,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -3633,6 +3681,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3644,6 +3693,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3655,6 +3705,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3666,6 +3717,7 @@ export interface operations {
             403: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3677,6 +3729,7 @@ export interface operations {
             404: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3688,6 +3741,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3699,6 +3753,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3714,6 +3769,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -3728,6 +3785,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3739,6 +3797,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3750,6 +3809,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3761,6 +3821,7 @@ export interface operations {
             403: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3772,6 +3833,7 @@ export interface operations {
             404: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3783,6 +3845,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3794,6 +3857,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3809,6 +3873,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -3821,6 +3887,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3832,6 +3899,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3843,6 +3911,7 @@ export interface operations {
             403: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3854,6 +3923,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3865,6 +3935,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3880,6 +3951,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -3896,6 +3969,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3907,6 +3981,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3918,6 +3993,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3929,6 +4005,7 @@ export interface operations {
             403: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3940,6 +4017,7 @@ export interface operations {
             413: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3951,6 +4029,7 @@ export interface operations {
             415: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3962,6 +4041,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3973,6 +4053,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3988,6 +4069,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -4003,6 +4086,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4014,6 +4098,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4025,6 +4110,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4036,6 +4122,7 @@ export interface operations {
             403: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4047,6 +4134,7 @@ export interface operations {
             404: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4058,6 +4146,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4069,6 +4158,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4086,6 +4176,8 @@ export interface operations {
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -4105,6 +4197,7 @@ export interface operations {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4116,6 +4209,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4127,6 +4221,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4138,6 +4233,7 @@ export interface operations {
             403: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4149,6 +4245,7 @@ export interface operations {
             404: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4160,6 +4257,7 @@ export interface operations {
             409: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4171,6 +4269,7 @@ export interface operations {
             413: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4182,6 +4281,7 @@ export interface operations {
             415: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4193,6 +4293,7 @@ export interface operations {
             422: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4204,6 +4305,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4215,6 +4317,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4232,6 +4335,8 @@ export interface operations {
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -4250,6 +4355,7 @@ export interface operations {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4261,6 +4367,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4272,6 +4379,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4283,6 +4391,7 @@ export interface operations {
             403: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4294,6 +4403,7 @@ export interface operations {
             404: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4305,6 +4415,7 @@ export interface operations {
             409: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4316,6 +4427,7 @@ export interface operations {
             413: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4327,6 +4439,7 @@ export interface operations {
             415: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4338,6 +4451,7 @@ export interface operations {
             422: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4349,6 +4463,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4360,6 +4475,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4377,6 +4493,8 @@ export interface operations {
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -4396,6 +4514,7 @@ export interface operations {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4407,6 +4526,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4418,6 +4538,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4429,6 +4550,7 @@ export interface operations {
             403: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4440,6 +4562,7 @@ export interface operations {
             404: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4451,6 +4574,7 @@ export interface operations {
             409: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4462,6 +4586,7 @@ export interface operations {
             413: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4473,6 +4598,7 @@ export interface operations {
             415: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4484,6 +4610,7 @@ export interface operations {
             422: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4495,6 +4622,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4506,6 +4634,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4521,6 +4650,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -4532,6 +4663,7 @@ export interface operations {
             /** @description Active advertisements */
             200: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4543,6 +4675,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4554,6 +4687,19 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency or the server's configuration is missing */
+            503: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4572,6 +4718,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -4583,6 +4731,7 @@ export interface operations {
             /** @description Advertisements */
             200: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4594,6 +4743,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4605,6 +4755,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4616,6 +4767,19 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency or the server's configuration is missing */
+            503: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4631,6 +4795,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -4646,6 +4812,7 @@ export interface operations {
             /** @description Tokens */
             200: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4657,6 +4824,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4668,6 +4836,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4679,6 +4848,7 @@ export interface operations {
             413: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4690,6 +4860,7 @@ export interface operations {
             415: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4702,6 +4873,7 @@ export interface operations {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
                     "Retry-After": components["headers"]["RetryAfter"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4713,6 +4885,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4724,6 +4897,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4739,6 +4913,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -4754,6 +4930,7 @@ export interface operations {
             /** @description Logged out */
             200: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4765,6 +4942,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4776,6 +4954,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4787,6 +4966,7 @@ export interface operations {
             413: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4798,6 +4978,7 @@ export interface operations {
             415: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4810,6 +4991,7 @@ export interface operations {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
                     "Retry-After": components["headers"]["RetryAfter"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4821,6 +5003,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4832,6 +5015,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4847,6 +5031,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -4859,6 +5045,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4870,6 +5057,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4881,6 +5069,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4892,6 +5081,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4907,6 +5097,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -4923,6 +5115,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4934,6 +5127,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4945,6 +5139,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4956,6 +5151,7 @@ export interface operations {
             413: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4967,6 +5163,7 @@ export interface operations {
             415: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4978,6 +5175,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4989,6 +5187,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5004,6 +5203,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -5019,6 +5220,7 @@ export interface operations {
             /** @description New tokens */
             200: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5030,6 +5232,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5041,6 +5244,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5052,6 +5256,7 @@ export interface operations {
             413: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5063,6 +5268,7 @@ export interface operations {
             415: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5075,6 +5281,7 @@ export interface operations {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
                     "Retry-After": components["headers"]["RetryAfter"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5086,6 +5293,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5097,6 +5305,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5112,6 +5321,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -5127,6 +5338,7 @@ export interface operations {
             /** @description Account created */
             201: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5143,6 +5355,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5154,6 +5367,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5165,6 +5379,7 @@ export interface operations {
             409: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5176,6 +5391,7 @@ export interface operations {
             413: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5187,6 +5403,7 @@ export interface operations {
             415: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5199,6 +5416,7 @@ export interface operations {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
                     "Retry-After": components["headers"]["RetryAfter"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5210,6 +5428,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5221,6 +5440,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5236,6 +5456,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -5251,6 +5473,7 @@ export interface operations {
             /** @description Tokens */
             200: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5262,6 +5485,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5273,6 +5497,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5284,6 +5509,7 @@ export interface operations {
             413: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5295,6 +5521,7 @@ export interface operations {
             415: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5307,6 +5534,7 @@ export interface operations {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
                     "Retry-After": components["headers"]["RetryAfter"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5318,6 +5546,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5329,6 +5558,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5344,6 +5574,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -5356,6 +5588,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5367,6 +5600,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5378,6 +5612,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5389,6 +5624,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5404,6 +5640,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -5415,6 +5653,7 @@ export interface operations {
             /** @description Categories */
             200: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5428,6 +5667,7 @@ export interface operations {
             /** @description Not modified: If-None-Match matched the ETag (anonymous callers; no body) */
             304: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5437,6 +5677,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5448,6 +5689,19 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency or the server's configuration is missing */
+            503: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5463,6 +5717,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -5479,6 +5735,7 @@ export interface operations {
             201: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5490,6 +5747,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5501,6 +5759,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5512,6 +5771,7 @@ export interface operations {
             403: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5523,6 +5783,7 @@ export interface operations {
             409: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5534,6 +5795,7 @@ export interface operations {
             413: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5545,6 +5807,7 @@ export interface operations {
             415: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5556,6 +5819,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5567,6 +5831,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5582,6 +5847,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -5596,6 +5863,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5611,6 +5879,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5622,6 +5891,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5633,6 +5903,7 @@ export interface operations {
             403: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5644,6 +5915,7 @@ export interface operations {
             404: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5655,6 +5927,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5666,6 +5939,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5681,6 +5955,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -5699,6 +5975,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5710,6 +5987,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5721,6 +5999,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5732,6 +6011,7 @@ export interface operations {
             403: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5743,6 +6023,7 @@ export interface operations {
             404: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5754,6 +6035,7 @@ export interface operations {
             409: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5765,6 +6047,7 @@ export interface operations {
             413: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5776,6 +6059,7 @@ export interface operations {
             415: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5787,6 +6071,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5798,6 +6083,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5816,6 +6102,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -5828,6 +6116,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5844,6 +6133,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5855,6 +6145,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5866,6 +6157,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5877,6 +6169,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5892,6 +6185,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -5908,6 +6203,7 @@ export interface operations {
             201: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5919,6 +6215,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5930,6 +6227,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5941,6 +6239,7 @@ export interface operations {
             409: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5952,6 +6251,7 @@ export interface operations {
             413: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5963,6 +6263,7 @@ export interface operations {
             415: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5974,6 +6275,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5985,6 +6287,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6000,6 +6303,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -6014,6 +6319,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6025,6 +6331,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6036,6 +6343,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6047,6 +6355,7 @@ export interface operations {
             404: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6058,6 +6367,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6069,6 +6379,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6084,6 +6395,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -6098,6 +6411,7 @@ export interface operations {
             204: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6107,6 +6421,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6118,6 +6433,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6129,6 +6445,7 @@ export interface operations {
             404: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6140,6 +6457,7 @@ export interface operations {
             409: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6151,6 +6469,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6162,6 +6481,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6177,6 +6497,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -6195,6 +6517,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6206,6 +6529,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6217,6 +6541,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6228,6 +6553,7 @@ export interface operations {
             404: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6239,6 +6565,7 @@ export interface operations {
             409: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6250,6 +6577,7 @@ export interface operations {
             413: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6261,6 +6589,7 @@ export interface operations {
             415: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6272,6 +6601,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6283,6 +6613,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6298,6 +6629,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -6312,6 +6645,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6323,6 +6657,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6334,6 +6669,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6345,6 +6681,7 @@ export interface operations {
             404: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6356,6 +6693,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6367,6 +6705,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6382,6 +6721,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -6400,6 +6741,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6411,6 +6753,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6422,6 +6765,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6433,6 +6777,7 @@ export interface operations {
             404: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6444,6 +6789,7 @@ export interface operations {
             413: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6455,6 +6801,7 @@ export interface operations {
             415: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6466,6 +6813,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6477,6 +6825,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6494,6 +6843,8 @@ export interface operations {
                 upgrade?: string;
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -6514,6 +6865,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6525,6 +6877,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6536,6 +6889,7 @@ export interface operations {
             426: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6547,6 +6901,19 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency or the server's configuration is missing */
+            503: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6564,6 +6931,8 @@ export interface operations {
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -6581,6 +6950,7 @@ export interface operations {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6592,6 +6962,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6603,6 +6974,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6614,6 +6986,7 @@ export interface operations {
             404: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6625,6 +6998,7 @@ export interface operations {
             409: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6636,6 +7010,7 @@ export interface operations {
             413: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6647,6 +7022,7 @@ export interface operations {
             415: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6658,6 +7034,7 @@ export interface operations {
             422: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6670,6 +7047,7 @@ export interface operations {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
                     "Retry-After": components["headers"]["RetryAfter"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6681,6 +7059,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6692,6 +7071,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6707,6 +7087,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -6719,6 +7101,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6730,6 +7113,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6741,6 +7125,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6752,6 +7137,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6767,6 +7153,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -6779,6 +7167,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6790,6 +7179,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6801,6 +7191,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6812,6 +7203,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6825,8 +7217,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description An API key issued by an admin: a valid one shows the detail; an invalid one is ignored here (the public answer). */
-                "x-api-key"?: string;
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -6835,21 +7227,34 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Health: the public answer, or the detail for an admin or an API key */
+            /** @description Health */
             200: {
                 headers: {
-                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HealthPublic"] | components["schemas"]["Health"];
+                    "application/json": components["schemas"]["Health"];
                 };
             };
             /** @description An unexpected error (the body carries only the request id) */
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency or the server's configuration is missing */
+            503: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6863,6 +7268,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -6874,6 +7281,7 @@ export interface operations {
             /** @description Alive */
             200: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6888,6 +7296,19 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency or the server's configuration is missing */
+            503: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6901,8 +7322,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description An API key issued by an admin: a valid one shows the detail; an invalid one is ignored here (the public answer). */
-                "x-api-key"?: string;
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -6914,18 +7335,31 @@ export interface operations {
             /** @description Queues */
             200: {
                 headers: {
-                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HealthComponentPublic"] | components["schemas"]["HealthQueues"];
+                    "application/json": components["schemas"]["HealthComponent"];
                 };
             };
             /** @description An unexpected error (the body carries only the request id) */
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency or the server's configuration is missing */
+            503: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6939,8 +7373,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description An API key issued by an admin: a valid one shows the detail; an invalid one is ignored here (the public answer). */
-                "x-api-key"?: string;
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -6952,18 +7386,31 @@ export interface operations {
             /** @description Redis */
             200: {
                 headers: {
-                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HealthComponentPublic"] | components["schemas"]["HealthComponent"];
+                    "application/json": components["schemas"]["HealthComponent"];
                 };
             };
             /** @description An unexpected error (the body carries only the request id) */
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency or the server's configuration is missing */
+            503: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -6977,6 +7424,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -6991,6 +7440,7 @@ export interface operations {
             /** @description The image */
             200: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7002,6 +7452,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7013,6 +7464,7 @@ export interface operations {
             404: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7024,6 +7476,19 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency or the server's configuration is missing */
+            503: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7041,6 +7506,8 @@ export interface operations {
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -7058,6 +7525,7 @@ export interface operations {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7069,6 +7537,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7080,6 +7549,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7091,6 +7561,7 @@ export interface operations {
             403: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7102,6 +7573,7 @@ export interface operations {
             404: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7113,6 +7585,7 @@ export interface operations {
             409: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7124,6 +7597,7 @@ export interface operations {
             413: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7135,6 +7609,7 @@ export interface operations {
             415: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7146,6 +7621,7 @@ export interface operations {
             422: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7157,6 +7633,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7168,6 +7645,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7190,6 +7668,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -7202,6 +7682,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7213,6 +7694,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7224,6 +7706,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7235,6 +7718,7 @@ export interface operations {
             403: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7246,6 +7730,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7257,6 +7742,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7272,6 +7758,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -7288,6 +7776,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7299,6 +7788,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7310,6 +7800,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7321,6 +7812,7 @@ export interface operations {
             403: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7332,6 +7824,7 @@ export interface operations {
             413: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7343,6 +7836,7 @@ export interface operations {
             415: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7355,6 +7849,7 @@ export interface operations {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
                     "Retry-After": components["headers"]["RetryAfter"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7366,6 +7861,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7377,6 +7873,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7392,6 +7889,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -7404,6 +7903,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7415,6 +7915,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7426,6 +7927,7 @@ export interface operations {
             403: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7437,6 +7939,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7448,6 +7951,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7463,6 +7967,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -7479,6 +7985,7 @@ export interface operations {
             201: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7490,6 +7997,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7501,6 +8009,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7512,6 +8021,7 @@ export interface operations {
             409: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7523,6 +8033,7 @@ export interface operations {
             413: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7534,6 +8045,7 @@ export interface operations {
             415: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7545,6 +8057,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7556,6 +8069,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7571,6 +8085,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -7587,6 +8103,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7598,6 +8115,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7609,6 +8127,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7620,6 +8139,7 @@ export interface operations {
             403: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7631,6 +8151,7 @@ export interface operations {
             413: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7642,6 +8163,7 @@ export interface operations {
             415: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7653,6 +8175,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7664,6 +8187,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7687,6 +8211,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -7699,6 +8225,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7715,6 +8242,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7726,6 +8254,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7737,6 +8266,7 @@ export interface operations {
             403: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7748,6 +8278,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7759,6 +8290,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7774,6 +8306,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -7788,6 +8322,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7799,6 +8334,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7810,6 +8346,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7821,6 +8358,7 @@ export interface operations {
             404: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7832,6 +8370,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7843,6 +8382,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7858,6 +8398,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -7874,6 +8416,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7885,6 +8428,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7896,6 +8440,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7907,6 +8452,7 @@ export interface operations {
             403: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7918,6 +8464,7 @@ export interface operations {
             413: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7929,6 +8476,7 @@ export interface operations {
             415: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7941,6 +8489,7 @@ export interface operations {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
                     "Retry-After": components["headers"]["RetryAfter"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7952,6 +8501,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7963,6 +8513,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -7978,6 +8529,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -7994,6 +8547,7 @@ export interface operations {
             201: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8005,6 +8559,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8016,6 +8571,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8027,6 +8583,7 @@ export interface operations {
             403: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8038,6 +8595,7 @@ export interface operations {
             413: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8049,6 +8607,7 @@ export interface operations {
             415: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8061,6 +8620,7 @@ export interface operations {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
                     "Retry-After": components["headers"]["RetryAfter"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8072,6 +8632,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8083,6 +8644,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8101,6 +8663,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -8113,6 +8677,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8124,6 +8689,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8135,6 +8701,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8146,6 +8713,7 @@ export interface operations {
             403: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8157,6 +8725,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8168,6 +8737,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8186,6 +8756,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -8198,6 +8770,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8209,6 +8782,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8220,6 +8794,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8231,6 +8806,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8242,6 +8818,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8257,6 +8834,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -8273,6 +8852,7 @@ export interface operations {
             201: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8284,6 +8864,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8295,6 +8876,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8306,6 +8888,7 @@ export interface operations {
             403: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8317,6 +8900,7 @@ export interface operations {
             413: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8328,6 +8912,7 @@ export interface operations {
             415: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8339,6 +8924,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8350,6 +8936,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8365,6 +8952,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -8379,6 +8968,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8390,6 +8980,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8401,6 +8992,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8412,6 +9004,7 @@ export interface operations {
             404: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8423,6 +9016,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8434,6 +9028,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8449,6 +9044,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -8463,6 +9060,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8474,6 +9072,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8485,6 +9084,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8496,6 +9096,7 @@ export interface operations {
             403: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8507,6 +9108,7 @@ export interface operations {
             404: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8518,6 +9120,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8529,6 +9132,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8544,6 +9148,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -8562,6 +9168,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8573,6 +9180,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8584,6 +9192,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8595,6 +9204,7 @@ export interface operations {
             403: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8606,6 +9216,7 @@ export interface operations {
             404: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8617,6 +9228,7 @@ export interface operations {
             413: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8628,6 +9240,7 @@ export interface operations {
             415: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8639,6 +9252,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8650,6 +9264,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8668,6 +9283,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -8680,6 +9297,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8697,6 +9315,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8708,6 +9327,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8719,6 +9339,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8730,6 +9351,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8747,6 +9369,8 @@ export interface operations {
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -8764,6 +9388,7 @@ export interface operations {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8775,6 +9400,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8786,6 +9412,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8797,6 +9424,7 @@ export interface operations {
             404: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8808,6 +9436,7 @@ export interface operations {
             409: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8819,6 +9448,7 @@ export interface operations {
             413: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8830,6 +9460,7 @@ export interface operations {
             415: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8841,6 +9472,7 @@ export interface operations {
             422: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8852,6 +9484,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8863,6 +9496,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8876,6 +9510,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -8889,6 +9525,7 @@ export interface operations {
             /** @description Opted out */
             200: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8900,6 +9537,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8911,6 +9549,7 @@ export interface operations {
             404: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8922,6 +9561,19 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency or the server's configuration is missing */
+            503: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8935,6 +9587,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -8948,6 +9602,7 @@ export interface operations {
             /** @description Opted out */
             200: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8959,6 +9614,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8970,6 +9626,7 @@ export interface operations {
             404: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -8981,6 +9638,19 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency or the server's configuration is missing */
+            503: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9000,6 +9670,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -9012,6 +9684,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9028,6 +9701,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9039,6 +9713,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9050,6 +9725,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9061,6 +9737,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9076,6 +9753,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -9092,6 +9771,7 @@ export interface operations {
             201: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9103,6 +9783,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9114,6 +9795,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9125,6 +9807,7 @@ export interface operations {
             409: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9136,6 +9819,7 @@ export interface operations {
             413: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9147,6 +9831,7 @@ export interface operations {
             415: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9159,6 +9844,7 @@ export interface operations {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
                     "Retry-After": components["headers"]["RetryAfter"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9170,6 +9856,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9181,6 +9868,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9196,6 +9884,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -9210,6 +9900,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9221,6 +9912,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9232,6 +9924,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9243,6 +9936,7 @@ export interface operations {
             404: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9254,6 +9948,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9265,6 +9960,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9280,6 +9976,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -9298,6 +9996,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9309,6 +10008,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9320,6 +10020,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9331,6 +10032,7 @@ export interface operations {
             403: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9342,6 +10044,7 @@ export interface operations {
             404: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9353,6 +10056,7 @@ export interface operations {
             409: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9364,6 +10068,7 @@ export interface operations {
             413: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9375,6 +10080,7 @@ export interface operations {
             415: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9386,6 +10092,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9397,6 +10104,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9412,6 +10120,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -9426,6 +10136,7 @@ export interface operations {
             204: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9435,6 +10146,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9446,6 +10158,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9457,6 +10170,7 @@ export interface operations {
             403: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9468,6 +10182,7 @@ export interface operations {
             404: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9479,6 +10194,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9490,6 +10206,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9505,6 +10222,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -9523,6 +10242,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9534,6 +10254,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9545,6 +10266,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9556,6 +10278,7 @@ export interface operations {
             403: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9567,6 +10290,7 @@ export interface operations {
             404: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9578,6 +10302,7 @@ export interface operations {
             409: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9589,6 +10314,7 @@ export interface operations {
             413: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9600,6 +10326,7 @@ export interface operations {
             415: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9611,6 +10338,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9622,6 +10350,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9637,6 +10366,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -9655,6 +10386,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9666,6 +10398,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9677,6 +10410,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9688,6 +10422,7 @@ export interface operations {
             403: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9699,6 +10434,7 @@ export interface operations {
             404: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9710,6 +10446,7 @@ export interface operations {
             409: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9721,6 +10458,7 @@ export interface operations {
             413: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9732,6 +10470,7 @@ export interface operations {
             415: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9743,6 +10482,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9754,6 +10494,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9769,6 +10510,8 @@ export interface operations {
             header: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Single use, 8-128 of `A-Za-z0-9._:-`. */
                 "X-Partner-Nonce": components["parameters"]["PartnerNonce"];
                 /** @description `sha256=<hex HMAC-SHA256 with the partner secret of <timestamp>.<nonce>.<METHOD>.<path>.<raw body>>`. */
@@ -9790,6 +10533,7 @@ export interface operations {
             /** @description Already activated with this reference */
             200: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9800,6 +10544,7 @@ export interface operations {
             /** @description Activated */
             201: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9811,6 +10556,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9822,6 +10568,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9833,6 +10580,7 @@ export interface operations {
             404: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9844,6 +10592,7 @@ export interface operations {
             409: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9855,6 +10604,7 @@ export interface operations {
             413: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9866,6 +10616,7 @@ export interface operations {
             415: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9877,6 +10628,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9888,6 +10640,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9903,6 +10656,8 @@ export interface operations {
             header: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Single use, 8-128 of `A-Za-z0-9._:-`. */
                 "X-Partner-Nonce": components["parameters"]["PartnerNonce"];
                 /** @description `sha256=<hex HMAC-SHA256 with the partner secret of <timestamp>.<nonce>.<METHOD>.<path>.<raw body>>`. */
@@ -9924,6 +10679,7 @@ export interface operations {
             /** @description Recorded */
             200: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9935,6 +10691,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9946,6 +10703,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9957,6 +10715,7 @@ export interface operations {
             404: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9968,6 +10727,7 @@ export interface operations {
             409: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9979,6 +10739,7 @@ export interface operations {
             413: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -9990,6 +10751,7 @@ export interface operations {
             415: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10001,6 +10763,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10012,6 +10775,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10027,6 +10791,8 @@ export interface operations {
             header: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Single use, 8-128 of `A-Za-z0-9._:-`. */
                 "X-Partner-Nonce": components["parameters"]["PartnerNonce"];
                 /** @description `sha256=<hex HMAC-SHA256 with the partner secret of <timestamp>.<nonce>.<METHOD>.<path>.<raw body>>`. */
@@ -10046,6 +10812,7 @@ export interface operations {
             /** @description Reference */
             200: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10057,6 +10824,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10068,6 +10836,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10079,6 +10848,7 @@ export interface operations {
             404: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10090,6 +10860,7 @@ export interface operations {
             409: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10101,6 +10872,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10112,6 +10884,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10139,6 +10912,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -10151,6 +10926,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10166,6 +10942,7 @@ export interface operations {
             /** @description Not modified: If-None-Match matched the ETag (anonymous callers; no body) */
             304: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10175,6 +10952,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10186,6 +10964,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10197,6 +10976,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10208,6 +10988,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10223,6 +11004,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -10237,6 +11020,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10247,6 +11031,7 @@ export interface operations {
             /** @description Not modified: If-None-Match matched the ETag (anonymous callers; no body) */
             304: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10256,6 +11041,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10267,6 +11053,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10278,6 +11065,7 @@ export interface operations {
             404: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10289,6 +11077,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10300,6 +11089,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10315,6 +11105,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -10327,6 +11119,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10337,6 +11130,7 @@ export interface operations {
             /** @description Not modified: If-None-Match matched the ETag (anonymous callers; no body) */
             304: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10346,6 +11140,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10357,6 +11152,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10368,6 +11164,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10383,6 +11180,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -10395,6 +11194,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10405,6 +11205,7 @@ export interface operations {
             /** @description Not modified: If-None-Match matched the ETag (anonymous callers; no body) */
             304: {
                 headers: {
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10414,6 +11215,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10425,6 +11227,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10436,6 +11239,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10456,6 +11260,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -10468,6 +11274,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10484,6 +11291,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10495,6 +11303,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10506,6 +11315,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10517,6 +11327,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10534,6 +11345,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -10548,6 +11361,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10560,6 +11374,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10571,6 +11386,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10582,6 +11398,7 @@ export interface operations {
             404: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10593,6 +11410,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10604,6 +11422,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10619,6 +11438,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -10633,6 +11454,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10644,6 +11466,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10655,6 +11478,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10666,6 +11490,7 @@ export interface operations {
             404: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10677,6 +11502,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10688,6 +11514,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10705,6 +11532,8 @@ export interface operations {
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -10722,6 +11551,7 @@ export interface operations {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10733,6 +11563,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10744,6 +11575,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10755,6 +11587,7 @@ export interface operations {
             404: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10766,6 +11599,7 @@ export interface operations {
             409: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10777,6 +11611,7 @@ export interface operations {
             413: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10788,6 +11623,7 @@ export interface operations {
             415: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10799,6 +11635,7 @@ export interface operations {
             422: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10810,6 +11647,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10821,6 +11659,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10838,6 +11677,8 @@ export interface operations {
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -10855,6 +11696,7 @@ export interface operations {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10866,6 +11708,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10877,6 +11720,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10888,6 +11732,7 @@ export interface operations {
             404: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10899,6 +11744,7 @@ export interface operations {
             409: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10910,6 +11756,7 @@ export interface operations {
             413: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10921,6 +11768,7 @@ export interface operations {
             415: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10932,6 +11780,7 @@ export interface operations {
             422: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10943,6 +11792,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10954,6 +11804,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10971,6 +11822,8 @@ export interface operations {
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -10988,6 +11841,7 @@ export interface operations {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -10999,6 +11853,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11010,6 +11865,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11021,6 +11877,7 @@ export interface operations {
             404: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11032,6 +11889,7 @@ export interface operations {
             409: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11043,6 +11901,7 @@ export interface operations {
             413: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11054,6 +11913,7 @@ export interface operations {
             415: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11065,6 +11925,7 @@ export interface operations {
             422: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11076,6 +11937,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11087,6 +11949,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11105,6 +11968,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -11117,6 +11982,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11133,6 +11999,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11144,6 +12011,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11155,6 +12023,7 @@ export interface operations {
             403: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11166,6 +12035,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11177,6 +12047,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11192,6 +12063,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -11217,6 +12090,7 @@ export interface operations {
             201: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11228,6 +12102,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11239,6 +12114,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11250,6 +12126,7 @@ export interface operations {
             403: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11261,6 +12138,7 @@ export interface operations {
             413: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11272,6 +12150,7 @@ export interface operations {
             415: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11283,6 +12162,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11294,6 +12174,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11309,6 +12190,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -11323,6 +12206,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11334,6 +12218,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11345,6 +12230,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11356,6 +12242,7 @@ export interface operations {
             403: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11367,6 +12254,7 @@ export interface operations {
             404: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11378,6 +12266,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11389,6 +12278,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11404,6 +12294,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -11418,6 +12310,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11429,6 +12322,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11440,6 +12334,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11451,6 +12346,7 @@ export interface operations {
             403: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11462,6 +12358,7 @@ export interface operations {
             404: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11473,6 +12370,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11484,6 +12382,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11499,6 +12398,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -11526,6 +12427,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11537,6 +12439,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11548,6 +12451,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11559,6 +12463,7 @@ export interface operations {
             403: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11570,6 +12475,7 @@ export interface operations {
             404: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11581,6 +12487,7 @@ export interface operations {
             413: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11592,6 +12499,7 @@ export interface operations {
             415: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11603,6 +12511,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11614,6 +12523,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11631,6 +12541,8 @@ export interface operations {
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -11651,6 +12563,7 @@ export interface operations {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11662,6 +12575,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11673,6 +12587,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11684,6 +12599,7 @@ export interface operations {
             404: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11695,6 +12611,7 @@ export interface operations {
             409: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11706,6 +12623,7 @@ export interface operations {
             413: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11717,6 +12635,7 @@ export interface operations {
             415: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11728,6 +12647,7 @@ export interface operations {
             422: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11740,6 +12660,7 @@ export interface operations {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
                     "Retry-After": components["headers"]["RetryAfter"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11751,6 +12672,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11762,6 +12684,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11777,6 +12700,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -11789,6 +12714,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11800,6 +12726,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11811,6 +12738,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11822,6 +12750,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11837,6 +12766,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -11849,6 +12780,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11860,6 +12792,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11871,6 +12804,7 @@ export interface operations {
             403: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11882,6 +12816,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11893,6 +12828,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11908,6 +12844,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -11924,6 +12862,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11935,6 +12874,7 @@ export interface operations {
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11946,6 +12886,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11957,6 +12898,7 @@ export interface operations {
             413: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11968,6 +12910,7 @@ export interface operations {
             415: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11979,6 +12922,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -11990,6 +12934,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -12005,6 +12950,8 @@ export interface operations {
             header?: {
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -12017,6 +12964,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -12028,6 +12976,7 @@ export interface operations {
             401: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -12039,6 +12988,7 @@ export interface operations {
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -12050,6 +13000,7 @@ export interface operations {
             503: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -12063,8 +13014,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description An API key issued by an admin: a valid one shows the detail; an invalid one is ignored here (the public answer). */
-                "x-api-key"?: string;
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -12076,18 +13027,31 @@ export interface operations {
             /** @description Queues */
             200: {
                 headers: {
-                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HealthComponentPublic"] | components["schemas"]["HealthQueues"];
+                    "application/json": components["schemas"]["HealthComponent"];
                 };
             };
             /** @description An unexpected error (the body carries only the request id) */
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency or the server's configuration is missing */
+            503: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -12101,8 +13065,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description An API key issued by an admin: a valid one shows the detail; an invalid one is ignored here (the public answer). */
-                "x-api-key"?: string;
+                /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
+                "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -12114,18 +13078,31 @@ export interface operations {
             /** @description Redis */
             200: {
                 headers: {
-                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HealthComponentPublic"] | components["schemas"]["HealthComponent"];
+                    "application/json": components["schemas"]["HealthComponent"];
                 };
             };
             /** @description An unexpected error (the body carries only the request id) */
             500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency or the server's configuration is missing */
+            503: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };

@@ -10,7 +10,8 @@
 export const BOOKMARK_HEADER = "X-D1-Bookmark";
 
 /** D1 bookmarks are four dash-separated hex groups; anything else is ignored, never forwarded. */
-const BOOKMARK = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/;
+export const BOOKMARK_PATTERN = "^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$";
+const BOOKMARK = new RegExp(BOOKMARK_PATTERN);
 
 export const validBookmark = (value: string | null | undefined): string | null => (value && BOOKMARK.test(value) ? value : null);
 

@@ -27,6 +27,8 @@ function contract(doc: Json) {
     const response = op.responses[String(result.status)];
     if (!response) return void violations.push(`${where}: status not documented for ${op.operationId}`);
     if (!result.headers.get("x-request-id")) violations.push(`${where}: no X-Request-Id`);
+    const declaredHeaders = Object.keys(response.headers ?? {}).map((name) => name.toLowerCase());
+    if (result.headers.get("x-d1-bookmark") && !declaredHeaders.includes("x-d1-bookmark")) violations.push(`${where}: X-D1-Bookmark not declared`);
     const schema = response.content?.["application/json"]?.schema;
     if (!schema || typeof result.body !== "object" || result.body === null) return;
     const key = `${op.operationId}:${result.status}`;
@@ -73,5 +75,33 @@ describe("the contract check itself", () => {
       expect.stringMatching(/^GET \/api\/v1\/health -> 200: body/),
       expect.stringContaining("no documented operation"),
     ]);
+  });
+
+  it("catches an X-D1-Bookmark the document does not declare; the document declares it on every operation", async () => {
+    const doc = await (await fetch(`${inject("workerUrl")}/api/openapi.json`)).json();
+    const { check, violations } = contract(doc);
+    const headers = new Headers({ "x-request-id": "r-1", "x-d1-bookmark": `00000001-00000002-00000003-${"0".repeat(32)}` });
+    check("GET", "/api/v1/health/live", { status: 200, body: { status: "ok" }, headers });
+    expect(violations).toEqual([]);
+    delete doc.paths["/api/v1/health/live"].get.responses["200"].headers["X-D1-Bookmark"];
+    check("GET", "/api/v1/health/live", { status: 200, body: { status: "ok" }, headers });
+    expect(violations).toEqual([expect.stringContaining("X-D1-Bookmark not declared")]);
+
+    const fresh = await (await fetch(`${inject("workerUrl")}/api/openapi.json`)).json();
+    const missing: string[] = [];
+    let operations = 0;
+    for (const [path, item] of Object.entries(fresh.paths as Record<string, Json>)) {
+      for (const [method, op] of Object.entries(item) as [string, Json][]) {
+        if (!op?.responses) continue;
+        operations++;
+        if (!op.parameters?.some((p: Json) => p.$ref === "#/components/parameters/D1Bookmark")) missing.push(`${method} ${path}: request header`);
+        for (const [status, response] of Object.entries(op.responses as Record<string, Json>)) {
+          if (status !== "101" && !response.headers?.["X-D1-Bookmark"]) missing.push(`${method} ${path} ${status}: response header`);
+        }
+      }
+    }
+    expect(operations).toBeGreaterThan(50);
+    expect(missing).toEqual([]);
+    expect(fresh.components.parameters.D1Bookmark).toMatchObject({ name: "X-D1-Bookmark", in: "header", required: false });
   });
 });

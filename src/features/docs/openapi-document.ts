@@ -1,5 +1,6 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { PatternRouter } from "hono/router/pattern-router";
+import { BOOKMARK_HEADER, BOOKMARK_PATTERN } from "../../db/request-db";
 import type { AppBindings } from "../../env";
 import { API_KEY_EXEMPT } from "../../middleware/api-key";
 import { optionalAuth, requireAuth } from "../../middleware/auth";
@@ -62,6 +63,10 @@ const COMPONENT_HEADERS: Json = {
   RetryAfter: header("Seconds to wait before trying again.", { type: "integer" }),
   IdempotentReplayed: header("`true` when this is the stored answer of an earlier request with the same `Idempotency-Key`.", { type: "string", enum: ["true"] }),
   CacheControl: header("`no-store` on personal answers and on errors."),
+  D1Bookmark: header(
+    "Present when the answer touched the database: the position it read or wrote. Send it back as the `X-D1-Bookmark` request header so the next read is at least that fresh.",
+    { type: "string", pattern: BOOKMARK_PATTERN },
+  ),
 };
 
 const COMPONENT_PARAMETERS: Json = {
@@ -85,6 +90,13 @@ const COMPONENT_PARAMETERS: Json = {
     required: false,
     description: "8-128 of `A-Za-z0-9._:-`. Repeating a request with the same key and body answers the first response again (with `Idempotent-Replayed: true`) instead of doing the work twice; the same key with another body is 422.",
     schema: { type: "string", pattern: "^[A-Za-z0-9._:-]{8,128}$" },
+  },
+  D1Bookmark: {
+    name: BOOKMARK_HEADER,
+    in: "header",
+    required: false,
+    description: "The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored.",
+    schema: { type: "string", pattern: BOOKMARK_PATTERN },
   },
   PartnerTimestamp: { name: PARTNER_REQUEST_HEADERS.timestamp, in: "header", required: true, description: "Unix seconds, within 5 minutes of the server's clock.", schema: { type: "string", pattern: "^[0-9]{1,12}$" } },
   PartnerNonce: { name: PARTNER_REQUEST_HEADERS.nonce, in: "header", required: true, description: "Single use, 8-128 of `A-Za-z0-9._:-`.", schema: { type: "string", pattern: "^[A-Za-z0-9._:-]{8,128}$" } },
@@ -136,7 +148,8 @@ function completeOperation(op: Json, method: string, path: string, traits: Set<T
     .join(" ");
 
   const params: Json[] = (op.parameters ??= []);
-  const refs: string[] = ["RequestId"];
+  // Every request reads the database through a session that starts at the bookmark it sends.
+  const refs: string[] = ["RequestId", "D1Bookmark"];
   const apiKey = path.startsWith("/api/") && !API_KEY_EXEMPT.some((re) => re.test(path.replace(/\{[^}]+\}/g, "x")));
   if (apiKey) refs.push("ApiKey");
   if (traits.has("idempotent") && method !== "get") refs.push("IdempotencyKey");
@@ -144,10 +157,12 @@ function completeOperation(op: Json, method: string, path: string, traits: Set<T
   const declared = new Set(params.map((p) => String(p.name ?? "").toLowerCase()));
   for (const ref of refs) if (!declared.has(String(COMPONENT_PARAMETERS[ref].name).toLowerCase())) params.push({ $ref: `#/components/parameters/${ref}` });
 
+  // 503: a missing configuration value, or a database without its migrations, stops any call but a
+  // probe (which reports it instead).
   const statuses = new Set<number>([500]);
   if (params.some((p) => p.in && p.in !== "header") || op.requestBody || traits.has("idempotent") || traits.has("partner")) statuses.add(400);
   if (bearer || (optional && !probe) || apiKey || traits.has("partner")) statuses.add(401);
-  if (bearer || (optional && !probe) || path.startsWith("/api/v1/auth/") || traits.has("partner")) statuses.add(503);
+  if (!probe) statuses.add(503);
   if (traits.has("role")) statuses.add(403);
   if (params.some((p) => p.in === "path")) statuses.add(404);
   if (op.requestBody) statuses.add(413);
@@ -159,8 +174,9 @@ function completeOperation(op: Json, method: string, path: string, traits: Set<T
   for (const status of statuses) responses[status] ??= errorResponse(ADDED_ERRORS[status]!);
   for (const [status, response] of Object.entries(responses) as [string, Json][]) {
     if (response.$ref) continue;
-    response.headers = { "X-Request-Id": { $ref: "#/components/headers/RequestId" }, ...response.headers };
     const code = Number(status);
+    response.headers = { "X-Request-Id": { $ref: "#/components/headers/RequestId" }, ...response.headers };
+    if (code !== 101) response.headers[BOOKMARK_HEADER] ??= { $ref: "#/components/headers/D1Bookmark" };
     if (code === 429) response.headers["Retry-After"] = { $ref: "#/components/headers/RetryAfter" };
     if (code >= 400) response.headers["Cache-Control"] ??= { $ref: "#/components/headers/CacheControl" };
     if (code < 300 && (bearer || optional)) response.headers["Cache-Control"] ??= { $ref: "#/components/headers/CacheControl" };
