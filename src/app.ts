@@ -7,6 +7,8 @@ import type { ZodError } from "zod";
 import type { AppBindings } from "./env";
 import { ApiError, ErrorCode, type ErrorBody } from "./lib/errors";
 import { allowedMethodsOf } from "./lib/allowed-methods";
+import { missingTable } from "./lib/d1-errors";
+import { requireSecret } from "./lib/jwt";
 import { describeZodError } from "./lib/openapi";
 import { apiKeyCheck } from "./middleware/api-key";
 import { requestId } from "./middleware/request-id";
@@ -55,6 +57,11 @@ export function createApp() {
   app.use("/api/*", apiKeyCheck);
   // The spec's root health paths: a valid key shows their detail too.
   app.use("/health/*", apiKeyCheck);
+  // Without a signing key no sign-in can succeed: say so before any work (and any write) is done.
+  app.use("/api/v1/auth/*", async (c, next) => {
+    requireSecret(c.env);
+    return next();
+  });
 
   for (const { path, router } of routes) app.route(path, router);
   registerDocs(app);
@@ -93,6 +100,14 @@ export function renderError(error: unknown, requestId: string): Response {
       : status === 415 ? "This endpoint does not accept a body of this Content-Type; send application/json."
       : "The request was refused.";
     apiError = new ApiError(status, code, sentence);
+  } else if (missingTable(error)) {
+    // A database whose migrations were never applied is the deployment's fault, and fixable.
+    console.error(JSON.stringify({ level: "error", request_id: requestId, msg: "database schema missing", table: missingTable(error) }));
+    apiError = new ApiError(
+      503,
+      ErrorCode.MISCONFIGURED,
+      "The database has no schema yet: apply the migrations (`wrangler d1 migrations apply DB`, with `--local` for a local run; `npm run dev` does it).",
+    );
   } else {
     console.error(JSON.stringify({ level: "error", request_id: requestId, error: String(error), stack: (error as Error)?.stack }));
     apiError = new ApiError(500, ErrorCode.INTERNAL_ERROR, "An unexpected error occurred. Please try again.");

@@ -8,6 +8,13 @@ const RAISED = /(?:^|: )([A-Za-z_]\w*): SQLITE_CONSTRAINT\b/;
 const BUILT_IN = /constraint failed/i;
 const UNIQUE_FAILED = /UNIQUE constraint failed: ([\w.]+(?:, [\w.]+)*)/i;
 
+const NO_SUCH_TABLE = /no such table: ([\w.]+)/i;
+
+/** The table a statement needed and the database lacks (its migrations were never applied), else null. */
+export function missingTable(error: unknown): string | null {
+  return NO_SUCH_TABLE.exec(d1ErrorText(error))?.[1] ?? null;
+}
+
 export function d1ErrorText(error: unknown): string {
   const message = String((error as Error)?.message ?? error);
   const cause = (error as { cause?: unknown })?.cause;

@@ -27,7 +27,7 @@ const encoder = new TextEncoder();
 const currentKid = (env: KeyEnv) => env.JWT_KID || "k1";
 
 /** Without a signing key nobody can sign in: a clear 503, not a 500 deep inside jose. */
-function requireSecret(env: KeyEnv): string {
+export function requireSecret(env: Pick<Env, "JWT_SECRET">): string {
   if (!env.JWT_SECRET) throw new ApiError(503, ErrorCode.MISCONFIGURED, "Sign-in is unavailable: the server has no JWT_SECRET configured.");
   return env.JWT_SECRET;
 }

@@ -58,7 +58,7 @@ describe("internal failures", () => {
   it("answer 500 in the one shape, without the driver's message, SQL or stack", async () => {
     const brokenDb = {
       prepare() {
-        throw new Error("D1_ERROR: no such table: users: SQLITE_ERROR at SELECT * FROM users");
+        throw new Error("D1_ERROR: disk I/O error: SQLITE_IOERR at SELECT * FROM users");
       },
     } as unknown as D1Database;
     const res = await app.fetch(

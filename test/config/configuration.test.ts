@@ -78,16 +78,52 @@ describe("configuration checked once at the entry", () => {
     expect(detailed.body.status).toBe("misconfigured");
     expect(detailed.body.components.configuration.problems).toEqual([expect.stringMatching(/^JWT_SECRET is required/)]);
 
-    const register = await call(bare, "POST", "/api/v1/auth/register", { username: `cfg${Date.now()}`, password: "a-long-password-1", email: `cfg${Date.now()}@example.com` });
+    const username = `cfg${Date.now()}`;
+    const register = await call(bare, "POST", "/api/v1/auth/register", { username, password: "a-long-password-1", email: `${username}@example.com` });
     expect(register.status).toBe(503);
     expect(register.body).toMatchObject({ code: "MISCONFIGURED", error: expect.stringContaining("JWT_SECRET") });
-    const login = await call(bare, "POST", "/api/v1/auth/login", { username: "nobody-here", password: "a-long-password-1" });
-    expect([401, 503]).toContain(login.status);
-    const profile = await call(bare, "GET", "/api/v1/auth/profile");
-    expect(profile.status).toBe(401);
+    // Refused before any work: no account was left behind that could never sign in.
+    expect(await env.DB.prepare("SELECT id FROM users WHERE username = ?").bind(username).first()).toBeNull();
+    for (const [method, path, body] of [
+      ["POST", "/api/v1/auth/login", { username: "nobody-here", password: "a-long-password-1" }],
+      ["POST", "/api/v1/auth/token", { username: "nobody-here", password: "a-long-password-1" }],
+      ["GET", "/api/v1/auth/profile", undefined],
+      ["GET", "/api/voucher/auth/profile", undefined],
+    ] as const) {
+      const answer = await call(bare, method, path, body);
+      expect(answer.status, path).toBe(503);
+      expect(answer.body, path).toMatchObject({ code: "MISCONFIGURED", error: expect.stringContaining("JWT_SECRET"), request_id: expect.any(String) });
+    }
 
     const lines = errors.mock.calls.map((args) => String(args[0])).filter((line) => line.includes("configuration invalid"));
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0]!)).toMatchObject({ level: "error", problems: [expect.stringMatching(/^JWT_SECRET/)] });
+  });
+
+  it("with a database whose migrations were never applied: 503 MISCONFIGURED naming the fix, not a 500", async () => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    // The real driver's error for a missing table, thrown by every statement as an empty database would.
+    const missing = await env.DB.prepare("SELECT * FROM no_such_table_here").all().then(
+      () => null,
+      (error: unknown) => error,
+    );
+    expect(String(missing)).toMatch(/no such table/);
+    const fail = () => Promise.reject(missing);
+    const statement = { bind: () => statement, all: fail, first: fail, run: fail, raw: fail };
+    const empty: Record<string, unknown> = { prepare: () => statement, batch: fail, exec: fail, getBookmark: () => null };
+    empty.withSession = () => empty;
+    const unmigrated = { ...env, DB: empty } as unknown as Env;
+
+    for (const [method, path, body] of [
+      ["POST", "/api/v1/auth/login", { username: "nobody-here", password: "a-long-password-1" }],
+      ["GET", "/api/v1/categories", undefined],
+    ] as const) {
+      const answer = await call(unmigrated, method, path, body);
+      expect(answer.status, path).toBe(503);
+      expect(answer.body, path).toMatchObject({ code: "MISCONFIGURED", error: expect.stringContaining("migrations"), request_id: expect.any(String) });
+      // The fix, never the driver's text or the SQL.
+      expect(JSON.stringify(answer.body), path).not.toMatch(/no_such_table_here|SELECT|D1_ERROR|SQLITE/);
+    }
+    expect(errors.mock.calls.map((args) => String(args[0])).some((line) => line.includes("database schema missing"))).toBe(true);
   });
 });
