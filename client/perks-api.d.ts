@@ -698,7 +698,7 @@ export interface paths {
         };
         /**
          * Database, Redis and queues
-         * @description Database, Redis and queues.
+         * @description Overall health. Anyone gets the status; an admin's access token (`Authorization: Bearer` or `Token`) or a valid `X-API-Key` also gets the detail. Any other caller, including a signed-in non-admin and a missing, invalid or expired token or key, gets the public answer: never a 401, so load balancers can use it. Always 200.
          */
         get: operations["getHealth"];
         put?: never;
@@ -738,7 +738,7 @@ export interface paths {
         };
         /**
          * Queue consumers (the spec's Celery check)
-         * @description Queue consumers (the spec's Celery check).
+         * @description Queue consumers (the spec's Celery check). Anyone gets the status; an admin's access token (`Authorization: Bearer` or `Token`) or a valid `X-API-Key` also gets the detail. Any other caller, including a signed-in non-admin and a missing, invalid or expired token or key, gets the public answer: never a 401, so load balancers can use it. Always 200.
          */
         get: operations["getHealthQueues"];
         put?: never;
@@ -758,7 +758,7 @@ export interface paths {
         };
         /**
          * Redis (the status cache)
-         * @description Redis (the status cache).
+         * @description Redis (the status cache). Anyone gets the status; an admin's access token (`Authorization: Bearer` or `Token`) or a valid `X-API-Key` also gets the detail. Any other caller, including a signed-in non-admin and a missing, invalid or expired token or key, gets the public answer: never a 401, so load balancers can use it. Always 200.
          */
         get: operations["getHealthRedis"];
         put?: never;
@@ -1590,7 +1590,7 @@ export interface paths {
         };
         /**
          * Alias of /api/v1/health/queues
-         * @description Alias of /api/v1/health/queues.
+         * @description Alias of /api/v1/health/queues. Anyone gets the status; an admin's access token (`Authorization: Bearer` or `Token`) or a valid `X-API-Key` also gets the detail. Any other caller, including a signed-in non-admin and a missing, invalid or expired token or key, gets the public answer: never a 401, so load balancers can use it. Always 200.
          */
         get: operations["getLegacyHealthCelery"];
         put?: never;
@@ -1610,7 +1610,7 @@ export interface paths {
         };
         /**
          * Alias of /api/v1/health/redis
-         * @description Alias of /api/v1/health/redis.
+         * @description Alias of /api/v1/health/redis. Anyone gets the status; an admin's access token (`Authorization: Bearer` or `Token`) or a valid `X-API-Key` also gets the detail. Any other caller, including a signed-in non-admin and a missing, invalid or expired token or key, gets the public answer: never a 401, so load balancers can use it. Always 200.
          */
         get: operations["getLegacyHealthRedis"];
         put?: never;
@@ -1893,20 +1893,22 @@ export interface components {
             }[];
             total_count: number;
         };
+        /** @description What an admin's access token or a valid X-API-Key sees. */
         Health: {
             components: {
                 configuration: components["schemas"]["HealthComponent"] & ({
+                    /** @description The missing or malformed settings, by name */
                     problems?: string[];
                 } & {
                     [key: string]: unknown;
                 });
                 database: components["schemas"]["HealthComponent"];
-                queues: components["schemas"]["HealthComponent"];
+                queues: components["schemas"]["HealthQueues"];
                 redis: components["schemas"]["HealthComponent"];
             };
             environment: string;
             /**
-             * @description `misconfigured`: a required setting is missing or malformed (see components.configuration.problems); `degraded`: a dependency is failing
+             * @description `misconfigured`: a required setting is missing or malformed; `degraded`: a dependency is failing or work is stuck
              * @enum {string}
              */
             status: "ok" | "degraded" | "misconfigured";
@@ -1920,6 +1922,29 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** @description What anyone sees: the status only. */
+        HealthComponentPublic: {
+            /** @enum {string} */
+            status: "ok" | "degraded" | "disabled" | "misconfigured";
+        };
+        /** @description What anyone sees: the overall status and the time. */
+        HealthPublic: {
+            /**
+             * @description `misconfigured`: a required setting is missing or malformed; `degraded`: a dependency is failing or work is stuck
+             * @enum {string}
+             */
+            status: "ok" | "degraded" | "misconfigured";
+            timestamp: string;
+        };
+        HealthQueues: components["schemas"]["HealthComponent"] & ({
+            /** @description Work waiting more than 15 minutes, counted up to 1000 (1000 means at least that many) */
+            backlog?: {
+                stuck_activations: number;
+                stuck_notifications: number;
+            };
+        } & {
+            [key: string]: unknown;
+        });
         LoginRequest: {
             password: string;
             username: string;
@@ -7217,6 +7242,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description An API key issued by an admin: a valid one shows the detail; an invalid one is ignored here (the public answer). */
+                "x-api-key"?: string;
                 /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
                 "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
@@ -7227,19 +7254,8 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Health */
+            /** @description Health: the public answer, or the detail for an admin or an API key */
             200: {
-                headers: {
-                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
-                    "X-Request-Id": components["headers"]["RequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Health"];
-                };
-            };
-            /** @description An unexpected error (the body carries only the request id) */
-            500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
                     "X-D1-Bookmark": components["headers"]["D1Bookmark"];
@@ -7247,11 +7263,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["HealthPublic"] | components["schemas"]["Health"];
                 };
             };
-            /** @description A dependency or the server's configuration is missing */
-            503: {
+            /** @description An unexpected error (the body carries only the request id) */
+            500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
                     "X-D1-Bookmark": components["headers"]["D1Bookmark"];
@@ -7322,6 +7338,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description An API key issued by an admin: a valid one shows the detail; an invalid one is ignored here (the public answer). */
+                "x-api-key"?: string;
                 /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
                 "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
@@ -7335,28 +7353,17 @@ export interface operations {
             /** @description Queues */
             200: {
                 headers: {
-                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
-                    "X-Request-Id": components["headers"]["RequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HealthComponent"];
-                };
-            };
-            /** @description An unexpected error (the body carries only the request id) */
-            500: {
-                headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
                     "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["HealthComponentPublic"] | components["schemas"]["HealthQueues"];
                 };
             };
-            /** @description A dependency or the server's configuration is missing */
-            503: {
+            /** @description An unexpected error (the body carries only the request id) */
+            500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
                     "X-D1-Bookmark": components["headers"]["D1Bookmark"];
@@ -7373,6 +7380,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description An API key issued by an admin: a valid one shows the detail; an invalid one is ignored here (the public answer). */
+                "x-api-key"?: string;
                 /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
                 "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
@@ -7386,28 +7395,17 @@ export interface operations {
             /** @description Redis */
             200: {
                 headers: {
-                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
-                    "X-Request-Id": components["headers"]["RequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HealthComponent"];
-                };
-            };
-            /** @description An unexpected error (the body carries only the request id) */
-            500: {
-                headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
                     "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["HealthComponentPublic"] | components["schemas"]["HealthComponent"];
                 };
             };
-            /** @description A dependency or the server's configuration is missing */
-            503: {
+            /** @description An unexpected error (the body carries only the request id) */
+            500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
                     "X-D1-Bookmark": components["headers"]["D1Bookmark"];
@@ -13014,6 +13012,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description An API key issued by an admin: a valid one shows the detail; an invalid one is ignored here (the public answer). */
+                "x-api-key"?: string;
                 /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
                 "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
@@ -13027,28 +13027,17 @@ export interface operations {
             /** @description Queues */
             200: {
                 headers: {
-                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
-                    "X-Request-Id": components["headers"]["RequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HealthComponent"];
-                };
-            };
-            /** @description An unexpected error (the body carries only the request id) */
-            500: {
-                headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
                     "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["HealthComponentPublic"] | components["schemas"]["HealthQueues"];
                 };
             };
-            /** @description A dependency or the server's configuration is missing */
-            503: {
+            /** @description An unexpected error (the body carries only the request id) */
+            500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
                     "X-D1-Bookmark": components["headers"]["D1Bookmark"];
@@ -13065,6 +13054,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description An API key issued by an admin: a valid one shows the detail; an invalid one is ignored here (the public answer). */
+                "x-api-key"?: string;
                 /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
                 "X-D1-Bookmark"?: components["parameters"]["D1Bookmark"];
                 /** @description Your id for this request (up to 64 of `A-Za-z0-9_=-`; anything else is replaced): echoed back, logged, and carried into the queue messages the request sends. */
@@ -13078,28 +13069,17 @@ export interface operations {
             /** @description Redis */
             200: {
                 headers: {
-                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
-                    "X-Request-Id": components["headers"]["RequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HealthComponent"];
-                };
-            };
-            /** @description An unexpected error (the body carries only the request id) */
-            500: {
-                headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
                     "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["HealthComponentPublic"] | components["schemas"]["HealthComponent"];
                 };
             };
-            /** @description A dependency or the server's configuration is missing */
-            503: {
+            /** @description An unexpected error (the body carries only the request id) */
+            500: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
                     "X-D1-Bookmark": components["headers"]["D1Bookmark"];
