@@ -131,7 +131,9 @@ async function main() {
   await applySql(db, migrationFiles());
   await seedDatabase(db);
   const voucherCost = Number((await db.prepare("SELECT value FROM site_settings WHERE key = 'voucher_cost'").first()).value);
-  await runAll(db, await benchDataStatements({ voucherCost }), { name: "bench data" });
+  // In batches: one batch of all ~650 bound statements is more than the Node-to-workerd proxy carries.
+  const benchStatements = await benchDataStatements({ voucherCost });
+  for (let i = 0; i < benchStatements.length; i += 100) await runAll(db, benchStatements.slice(i, i + 100), { name: "bench data" });
   const offerId = (await db.prepare("SELECT id FROM offers WHERE name = ?").bind(BENCH_OFFER).first()).id;
   const voucherId = (await db.prepare("SELECT id FROM vouchers WHERE uuid = ?").bind(BENCH_VOUCHER_UUID).first()).id;
   const userIds = (await db.prepare("SELECT id FROM users WHERE username LIKE 'bench_user_%' OR username = 'bench_merchant'").all()).results.map((r) => r.id);
