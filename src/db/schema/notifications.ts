@@ -4,6 +4,7 @@ import { users } from "./auth";
 export const NOTIFICATION_CHANNELS = ["email", "telegram", "whatsapp"] as const;
 export const NOTIFICATION_PRIORITIES = ["low", "normal", "high", "urgent"] as const;
 export const NOTIFICATION_STATUSES = ["pending", "queued", "sent", "failed", "skipped"] as const;
+export type NotificationStatus = (typeof NOTIFICATION_STATUSES)[number];
 export const NOTIFICATION_CATEGORIES = ["transactional", "order_update", "promotional", "system"] as const;
 
 /** Every notification is a row first, then a queue message: the row is the truth about delivery. */

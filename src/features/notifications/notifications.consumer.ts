@@ -1,3 +1,4 @@
+import type { NotificationStatus } from "../../db/schema";
 import type { Env } from "../../env";
 import { backoffSeconds } from "../../queues/consumers";
 import type { NotificationMessage } from "../../queues/messages";
@@ -101,6 +102,6 @@ export async function failExhaustedNotification(message: Message<NotificationMes
 }
 
 /** The sender's live sockets hear each delivery outcome (rows sent by the system have no user). */
-function announce(env: Env, userId: number | null | undefined, notificationId: string, status: "queued" | "sent" | "failed" | "skipped", at: string) {
+function announce(env: Env, userId: number | null | undefined, notificationId: string, status: Exclude<NotificationStatus, "pending">, at: string) {
   if (userId) publishUserEvent(env, userId, { type: "notification.status", notification_id: notificationId, status, updated_at: at });
 }

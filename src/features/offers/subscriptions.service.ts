@@ -67,6 +67,11 @@ export async function findSubscriptionByReference(env: Pick<Env, "DB">, referenc
   return env.DB.prepare(`${SELECT_SUBSCRIPTION} WHERE s.reference = ?`).bind(reference).first<SubscriptionRow>();
 }
 
+/** The subscription an activation's transaction created. */
+export async function findSubscriptionByTransaction(env: Pick<Env, "DB">, transactionId: string): Promise<SubscriptionRow | null> {
+  return env.DB.prepare(`${SELECT_SUBSCRIPTION} WHERE s.transaction_id = ?`).bind(transactionId).first<SubscriptionRow>();
+}
+
 /**
  * Renewal debits the offer's current price and extends the subscription by its duration from its
  * end (or from now if it already ended), in one wallet batch. The extension is computed in SQL

@@ -1,3 +1,6 @@
+import { and, eq } from "drizzle-orm";
+import { createDb } from "../../db/client";
+import { users } from "../../db/schema";
 import type { Env } from "../../env";
 import { notFound } from "../../lib/errors";
 import { referenceCode, uuid } from "../../lib/ids";
@@ -5,7 +8,7 @@ import { formatAmount } from "../../lib/money";
 import { addDays, nowIso } from "../../lib/time";
 import { walletApply, walletRefused } from "../wallet/wallet.service";
 import { getOffer } from "../offers/offers.service";
-import { findSubscriptionByReference, toSubscription, type SubscriptionRow } from "../offers/subscriptions.service";
+import { findSubscriptionByReference, findSubscriptionByTransaction, toSubscription } from "../offers/subscriptions.service";
 
 /**
  * Partner-initiated activation: the partner has already provisioned the offer on its side (the
@@ -14,7 +17,7 @@ import { findSubscriptionByReference, toSubscription, type SubscriptionRow } fro
  * wallet idempotency key, so a repeated call replays the first result.
  */
 export async function partnerActivate(env: Env, input: { user_id: number; offer_id: number; reference: string }) {
-  const user = await env.DB.prepare("SELECT id FROM users WHERE id = ? AND is_active = 1").bind(input.user_id).first();
+  const user = await createDb(env.DB).query.users.findFirst({ where: and(eq(users.id, input.user_id), eq(users.isActive, true)), columns: { id: true } });
   if (!user) throw notFound("User");
   const offer = await getOffer(env, input.offer_id);
   const transactionId = uuid();
@@ -34,12 +37,7 @@ export async function partnerActivate(env: Env, input: { user_id: number; offer_
     ],
   });
   if (!result.ok) walletRefused(result, offer.price, "partner activation");
-  const sub = await env.DB.prepare(
-    `SELECT s.id, s.user_id, s.reference, s.offer_id, o.name AS offer_name, s.status, s.transaction_id, s.starts_at, s.ends_at, s.created_at, s.updated_at
-       FROM subscriptions s JOIN offers o ON o.id = s.offer_id WHERE s.transaction_id = ?`,
-  )
-    .bind(result.transactionId)
-    .first<SubscriptionRow>();
+  const sub = await findSubscriptionByTransaction(env, result.transactionId!);
   return {
     replayed: result.replayed,
     body: { transaction_id: result.transactionId!, status: "SUCCESS" as const, amount: formatAmount(offer.price), reference: input.reference, subscription: toSubscription(sub!) },
