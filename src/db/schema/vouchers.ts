@@ -26,6 +26,19 @@ export const categories = sqliteTable("categories", {
 /** 1 percentage, 2 flat, 3 product. Values and bills are integers of hundredths. */
 export const VOUCHER_TYPES = { 1: "percentage", 2: "flat", 3: "product" } as const;
 
+/**
+ * A voucher's value columns by type (null where the type does not use them). A purchase carries
+ * its own copy, frozen at sale, so both tables declare them: one fresh set of builders per table.
+ */
+const valueColumns = () => ({
+  percentageValue: integer("percentage_value"),
+  percentageMinBill: integer("percentage_min_bill"),
+  flatAmount: integer("flat_amount"),
+  flatMinBill: integer("flat_min_bill"),
+  productName: text("product_name"),
+  productMinBill: integer("product_min_bill"),
+});
+
 export const vouchers = sqliteTable(
   "vouchers",
   {
@@ -37,12 +50,7 @@ export const vouchers = sqliteTable(
     message: text("message").notNull().default(""),
     termsConditions: text("terms_conditions").notNull().default(""),
     voucherType: integer("voucher_type").notNull(),
-    percentageValue: integer("percentage_value"),
-    percentageMinBill: integer("percentage_min_bill"),
-    flatAmount: integer("flat_amount"),
-    flatMinBill: integer("flat_min_bill"),
-    productName: text("product_name"),
-    productMinBill: integer("product_min_bill"),
+    ...valueColumns(),
     /**
      * Stock; null = unlimited. Purchases (sold_count) plus claimed gift-card copies (claimed_count)
      * never exceed it: CHECK voucher_stock and the trigger vouchers_stock_guard refuse inside D1.
@@ -105,12 +113,7 @@ export const voucherRedemptions = sqliteTable(
     lastRedeemedAt: text("last_redeemed_at"),
     updatedAt: text("updated_at").notNull(),
     voucherType: integer("voucher_type"),
-    percentageValue: integer("percentage_value"),
-    percentageMinBill: integer("percentage_min_bill"),
-    flatAmount: integer("flat_amount"),
-    flatMinBill: integer("flat_min_bill"),
-    productName: text("product_name"),
-    productMinBill: integer("product_min_bill"),
+    ...valueColumns(),
     termsConditions: text("terms_conditions"),
     /** People this purchase may still be shared to in total (0: not shareable). */
     maxShares: integer("max_shares").notNull().default(0),
