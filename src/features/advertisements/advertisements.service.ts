@@ -1,3 +1,6 @@
+import { and, eq } from "drizzle-orm";
+import { createDb } from "../../db/client";
+import { vouchers } from "../../db/schema";
 import type { Env } from "../../env";
 import { ApiError, ErrorCode, notFound } from "../../lib/errors";
 import { uuid } from "../../lib/ids";
@@ -33,12 +36,13 @@ function refused(result: Exclude<WalletResult, { ok: true }>, cost: number, maxD
 
 /** The merchant's own voucher, and only one that is on show: an ad for a hidden voucher would be paid for and never seen. */
 async function advertisableVoucher(env: Env, merchantId: number, voucherId: number) {
-  const voucher = await env.DB.prepare("SELECT id, title, is_active, valid_until FROM vouchers WHERE id = ? AND merchant_id = ?")
-    .bind(voucherId, merchantId)
-    .first<{ id: number; title: string; is_active: number; valid_until: string | null }>();
+  const voucher = await createDb(env.DB).query.vouchers.findFirst({
+    where: and(eq(vouchers.id, voucherId), eq(vouchers.merchantId, merchantId)),
+    columns: { id: true, title: true, isActive: true, validUntil: true },
+  });
   if (!voucher) throw notFound("Voucher");
-  if (!voucher.is_active) throw new ApiError(400, ErrorCode.INACTIVE, "This voucher is inactive, so it cannot be advertised.");
-  if (voucher.valid_until && voucher.valid_until <= nowIso()) throw new ApiError(400, ErrorCode.EXPIRED, "This voucher has expired, so it cannot be advertised.");
+  if (!voucher.isActive) throw new ApiError(400, ErrorCode.INACTIVE, "This voucher is inactive, so it cannot be advertised.");
+  if (voucher.validUntil && voucher.validUntil <= nowIso()) throw new ApiError(400, ErrorCode.EXPIRED, "This voucher has expired, so it cannot be advertised.");
   return voucher;
 }
 

@@ -1,5 +1,7 @@
 import type { AuthContext, Env } from "../../env";
-import { NOTIFICATION_CHANNELS, NOTIFICATION_PRIORITIES, NOTIFICATION_STATUSES, type NOTIFICATION_CATEGORIES } from "../../db/schema";
+import { eq } from "drizzle-orm";
+import { createDb } from "../../db/client";
+import { NOTIFICATION_CHANNELS, NOTIFICATION_PRIORITIES, NOTIFICATION_STATUSES, users, type NOTIFICATION_CATEGORIES } from "../../db/schema";
 import { describeZodError } from "../../lib/openapi";
 import { ApiError, ErrorCode, forbidden, notFound, validationError } from "../../lib/errors";
 import { normalizePhone } from "../../lib/phone";
@@ -77,7 +79,7 @@ function refusal(sender: Sender, own: OwnContacts, channel: SendBody["recipient_
 }
 
 async function ownContacts(env: Env, userId: number): Promise<OwnContacts> {
-  const row = await env.DB.prepare("SELECT email, phone FROM users WHERE id = ?").bind(userId).first<OwnContacts>();
+  const row = await createDb(env.DB).query.users.findFirst({ where: eq(users.id, userId), columns: { email: true, phone: true } });
   return { email: row?.email ?? null, phone: row?.phone ? normalizePhone(row.phone) : null };
 }
 

@@ -1,5 +1,6 @@
 import type { Env } from "../../env";
-import type { NOTIFICATION_CHANNELS } from "../../db/schema";
+import { createDb } from "../../db/client";
+import { notificationOptOuts, type NOTIFICATION_CHANNELS } from "../../db/schema";
 import { nowIso } from "../../lib/time";
 import { publicUrl } from "../../lib/public-url";
 
@@ -51,9 +52,10 @@ export async function optOutLink(env: Pick<Env, "JWT_SECRET" | "PUBLIC_BASE_URL"
 }
 
 export async function recordOptOut(env: Pick<Env, "DB">, channel: Channel, recipient: string) {
-  await env.DB.prepare("INSERT INTO notification_opt_outs (channel, recipient, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
-    .bind(channel, recipient.trim().toLowerCase(), nowIso())
-    .run();
+  await createDb(env.DB)
+    .insert(notificationOptOuts)
+    .values({ channel, recipient: recipient.trim().toLowerCase(), createdAt: nowIso() })
+    .onConflictDoNothing();
 }
 
 /** Which of these recipients opted out (as recipientKey strings); one query. */
