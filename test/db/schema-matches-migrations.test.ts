@@ -25,3 +25,25 @@ describe("drizzle schema and migrations agree", () => {
     for (const column of getTableConfig(table).columns) if (!column.primary) expect([name, column.name, migrated[column.name]]).toEqual([name, column.name, column.notNull]);
   });
 });
+
+describe("drizzle schema declares the migrations' indexes", () => {
+  const tables = [...new Set(Object.values(schema as Record<string, unknown>).filter((value): value is SQLiteTable => value instanceof SQLiteTable))];
+
+  it("every index a migration creates is declared on its table, with the same uniqueness, and no other", async () => {
+    // sql IS NOT NULL leaves out SQLite's automatic indexes for PRIMARY KEY and inline UNIQUE.
+    const { results } = await env.DB.prepare(
+      `SELECT m.tbl_name AS table_name, m.name, l."unique" AS is_unique FROM sqlite_master m
+         JOIN pragma_index_list(m.tbl_name) l ON l.name = m.name
+        WHERE m.type = 'index' AND m.sql IS NOT NULL AND m.tbl_name NOT LIKE '_cf_%' AND m.tbl_name NOT LIKE 'd1_%'`,
+    ).all<{ table_name: string; name: string; is_unique: number }>();
+    const migrated = results.map((r) => `${r.table_name}.${r.name}${r.is_unique ? " (unique)" : ""}`).sort();
+    const declared = tables
+      .flatMap((table) => {
+        const config = getTableConfig(table);
+        return config.indexes.map((index) => `${config.name}.${index.config.name}${index.config.unique ? " (unique)" : ""}`);
+      })
+      .sort();
+    expect(migrated.length).toBeGreaterThan(0);
+    expect(declared).toEqual(migrated);
+  });
+});

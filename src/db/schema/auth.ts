@@ -18,7 +18,7 @@ export const users = sqliteTable(
     updatedAt: text("updated_at").notNull(),
   },
   // Migration 0007: one username whatever its case.
-  (t) => [uniqueIndex("users_username_nocase_idx").on(sql`${t.username} COLLATE NOCASE`)],
+  (t) => [uniqueIndex("users_username_nocase_idx").on(sql`${t.username} COLLATE NOCASE`), index("users_email_idx").on(t.email)],
 );
 
 /** One row per issued refresh token; a family is one login's chain of rotations. */

@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { users } from "./auth";
 import { merchants, voucherRedemptions, vouchers } from "./vouchers";
@@ -75,5 +76,10 @@ export const advertisements = sqliteTable(
     createdAt: text("created_at").notNull(),
     updatedAt: text("updated_at").notNull(),
   },
-  (t) => [index("advertisements_active_idx").on(t.isActive, t.endDate), index("advertisements_merchant_idx").on(t.merchantId)],
+  (t) => [
+    index("advertisements_active_idx").on(t.isActive, t.endDate),
+    index("advertisements_merchant_idx").on(t.merchantId),
+    // Ads are looked up by place without regard to case.
+    index("advertisements_location_idx").on(sql`${t.city} COLLATE NOCASE`, sql`${t.state} COLLATE NOCASE`),
+  ],
 );

@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { users } from "./auth";
 
@@ -66,6 +67,10 @@ export const transactions = sqliteTable(
     index("transactions_user_idx").on(t.userId, t.createdAt),
     // The health check's stuck activations are a range of this index.
     index("transactions_status_type_created_idx").on(t.status, t.type, t.createdAt),
+    // The cron's unacknowledged partner cancels: a partial index, small whatever the table's size.
+    index("transactions_partner_cancel_idx")
+      .on(t.partnerCancelRequestedAt)
+      .where(sql`${t.partnerCancelRequestedAt} IS NOT NULL AND ${t.partnerCancelAcknowledgedAt} IS NULL`),
   ],
 );
 
