@@ -1908,7 +1908,7 @@ export interface components {
             };
             environment: string;
             /**
-             * @description `misconfigured`: a required setting is missing or malformed; `degraded`: a dependency is failing or work is stuck
+             * @description `misconfigured`: a required setting is missing or malformed, or the database has no schema; `degraded`: a dependency is failing or work is stuck
              * @enum {string}
              */
             status: "ok" | "degraded" | "misconfigured";
@@ -1930,7 +1930,7 @@ export interface components {
         /** @description What anyone sees: the overall status and the time. */
         HealthPublic: {
             /**
-             * @description `misconfigured`: a required setting is missing or malformed; `degraded`: a dependency is failing or work is stuck
+             * @description `misconfigured`: a required setting is missing or malformed, or the database has no schema; `degraded`: a dependency is failing or work is stuck
              * @enum {string}
              */
             status: "ok" | "degraded" | "misconfigured";

@@ -125,5 +125,9 @@ describe("configuration checked once at the entry", () => {
       expect(JSON.stringify(answer.body), path).not.toMatch(/no_such_table_here|SELECT|D1_ERROR|SQLITE/);
     }
     expect(errors.mock.calls.map((args) => String(args[0])).some((line) => line.includes("database schema missing"))).toBe(true);
+
+    // Health says so too, where before it called such a database ok.
+    const health = await call(unmigrated, "GET", "/api/v1/health");
+    expect(health.body).toEqual({ status: "misconfigured", timestamp: expect.any(String) });
   });
 });

@@ -18,7 +18,7 @@ export const PublicComponent = z
   .openapi("HealthComponentPublic", { description: "What anyone sees: the status only." });
 
 export const OverallStatus = z.enum(["ok", "degraded", "misconfigured"]).openapi({
-  description: "`misconfigured`: a required setting is missing or malformed; `degraded`: a dependency is failing or work is stuck",
+  description: "`misconfigured`: a required setting is missing or malformed, or the database has no schema; `degraded`: a dependency is failing or work is stuck",
 });
 export const PublicHealth = z
   .object({ status: OverallStatus, timestamp: z.string() })

@@ -1,5 +1,6 @@
 import type { Env } from "../../env";
 import { checkConfiguration } from "../../config";
+import { missingTable } from "../../lib/d1-errors";
 import { getRedis } from "../../lib/redis";
 
 export type ComponentStatus = { status: "ok" | "degraded" | "disabled" | "misconfigured"; latency_ms?: number; detail?: string };
@@ -16,7 +17,17 @@ async function timed(run: () => Promise<string | void>): Promise<ComponentStatus
   }
 }
 
-export const checkDatabase = (env: Env) => timed(async () => void (await env.DB.prepare("SELECT 1").first()));
+/** Reads the first migration's table, so a database that was never migrated is `misconfigured`, not `ok`. */
+export async function checkDatabase(env: Env): Promise<ComponentStatus> {
+  const started = Date.now();
+  try {
+    await env.DB.prepare("SELECT 1 FROM users LIMIT 1").first();
+    return { status: "ok", latency_ms: Date.now() - started };
+  } catch (error) {
+    if (missingTable(error)) return { status: "misconfigured", latency_ms: Date.now() - started, detail: "schema missing: apply the migrations" };
+    return { status: "degraded", latency_ms: Date.now() - started, detail: "unreachable" };
+  }
+}
 
 export async function checkRedis(env: Env): Promise<ComponentStatus> {
   const redis = getRedis(env);
@@ -82,7 +93,7 @@ export async function overallHealth(env: Env, view: { detail: boolean }) {
   const configuration = checkConfigurationHealth(env);
   const [database, redis, queues] = await Promise.all([checkDatabase(env), checkRedis(env), checkQueues(env, view)]);
   const status: HealthStatus =
-    configuration.status === "misconfigured" ? "misconfigured" : [database, redis, queues].some((c) => c.status === "degraded") ? "degraded" : "ok";
+    [configuration, database].some((c) => c.status === "misconfigured") ? "misconfigured" : [database, redis, queues].some((c) => c.status === "degraded") ? "degraded" : "ok";
   const timestamp = new Date().toISOString();
   if (!view.detail) return { status, timestamp };
   return { status, timestamp, environment: env.ENVIRONMENT, components: { configuration, database, redis, queues } };
