@@ -60,6 +60,26 @@ describe("contract: the API answers what its OpenAPI document declares", () => {
   });
 });
 
+describe("the deploy bundle validates like the tested source", () => {
+  // The bundle's zod is wrangler.toml's [alias] (zod without its translations); the workerd suite
+  // runs the source with zod itself, so the bundle's error messages are checked here, on the bundle.
+  it("reports a wrong type as a wrong type, a missing field as required, in the error shape", async () => {
+    const base = inject("workerUrl");
+    const post = async (body: unknown) => {
+      const res = await fetch(`${base}/api/v1/auth/register`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+      return { status: res.status, body: (await res.json()) as Json };
+    };
+    const wrongType = await post({ username: 123, password: "long-enough-password" });
+    expect(wrongType.status).toBe(400);
+    expect(wrongType.body).toMatchObject({ code: expect.any(String), request_id: expect.any(String) });
+    expect(wrongType.body.error).toMatch(/username/);
+    expect(wrongType.body.error).toMatch(/string/);
+    expect(wrongType.body.error).not.toMatch(/required/);
+    const missing = await post({ password: "long-enough-password" });
+    expect([missing.status, missing.body.error]).toEqual([400, "username is required"]);
+  });
+});
+
 describe("the contract check itself", () => {
   it("catches an undocumented status, a body off its schema and an unknown operation", async () => {
     const doc = await (await fetch(`${inject("workerUrl")}/api/openapi.json`)).json();
