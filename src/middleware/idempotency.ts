@@ -3,6 +3,7 @@ import { createMiddleware } from "hono/factory";
 import type { AppBindings } from "../env";
 import { ApiError, ErrorCode, validationError } from "../lib/errors";
 import { sha256Hex } from "../lib/crypto";
+import { afterRefusedClaim, claimStatements, isClaimConflict, type StoredAnswer } from "../lib/claim-in-batch";
 
 const KEY_FORMAT = /^[A-Za-z0-9._:-]{8,128}$/;
 
@@ -38,8 +39,8 @@ const inProgress = () =>
   });
 
 /**
- * Thrown by walletApply when the wallet's batch found the key already claimed (nothing was
- * written); the middleware answers from the prior claim. A 409 if it ever escapes.
+ * Thrown by walletApply or batchWithClaim when the batch found the key already claimed (nothing
+ * was written); the middleware answers from the prior claim. A 409 if it ever escapes.
  */
 export class IdempotencyConflict extends ApiError {
   constructor(readonly prior: PriorClaim | null) {
@@ -128,7 +129,7 @@ export const idempotency = createMiddleware<AppBindings>(async (c, next) => {
 });
 
 /**
- * Where a deferred claim stands: `pending` until the wallet's batch commits it; then `claimed`
+ * Where a deferred claim stands: `pending` until the route's batch commits it; then `claimed`
  * (an in-progress row, the answer stored after the handler) or `answered` (the answer committed in
  * that batch too).
  */
@@ -139,30 +140,30 @@ interface DeferredClaim extends Claim {
 /** Per request: the env object the middleware hands on is the request's own. */
 const deferred = new WeakMap<object, DeferredClaim>();
 
-/** For walletApply: the request's claim, if it has one not yet committed. */
+/** For walletApply and batchWithClaim: the request's claim, if it has one not yet committed. */
 export function pendingClaim(env: object): Claim | null {
   const claim = deferred.get(env);
   return claim?.state === "pending" ? claim : null;
 }
 
-/** For walletApply: its batch committed the claim (with the answer, or in progress). */
+/** For walletApply and batchWithClaim: the batch committed the claim (with the answer, or in progress). */
 export function claimCommitted(env: object, answered: boolean) {
   const claim = deferred.get(env);
   if (claim) claim.state = answered ? "answered" : "claimed";
 }
 
 /**
- * The same contract as `idempotency`, for a route whose first write is one wallet operation
- * (`walletApply`) and which does nothing before it but read: the claim is not a round trip of its
- * own but rides in the wallet's D1 batch, with the answer when the route gives it
- * (`WalletOperation.answer`), so the batch is the claim, the money and the stored answer at once.
- * Two requests with one key both get as far as the wallet; the wallet object runs one after the
- * other, and the second's batch fails on the claim (nothing of it is written) and replays the
- * first's answer (or 409 / 422 as above). A request that answers without reaching the wallet (a
- * 404, a refused balance) stores its answer in one upsert afterwards, unless another was stored
- * first, which is then the answer.
+ * The same contract as `idempotency`, for a route whose one write is one D1 batch, either the
+ * wallet's (`walletApply`) or its own (`batchWithClaim`), and which does nothing before it but
+ * read: the claim is not a round trip of its own but rides in that batch, with the answer when the
+ * route gives it (`WalletOperation.answer`, or `batchWithClaim`'s `answer`), so the batch is the
+ * claim, the writes and the stored answer at once. Two requests with one key both get as far as the
+ * batch; the second's fails on the claim (nothing of it is written) and replays the first's answer
+ * (or 409 / 422 as above). A request that answers without reaching the batch (a 404, a refused
+ * balance) stores its answer in one upsert afterwards, unless another was stored first, which is
+ * then the answer.
  */
-export const idempotencyInWalletBatch = createMiddleware<AppBindings>(async (c, next) => {
+export const idempotencyInBatch = createMiddleware<AppBindings>(async (c, next) => {
   const found = await claimOf(c);
   if (!found) return next();
   const claim: DeferredClaim = { ...found, state: "pending" };
@@ -186,8 +187,34 @@ export const idempotencyInWalletBatch = createMiddleware<AppBindings>(async (c, 
       .run();
     return;
   }
-  // Pending: nothing of this request was claimed (it answered before the wallet, or the wallet replayed a debit).
+  // Pending: nothing of this request was claimed (it answered before its batch, or the wallet replayed a debit).
   if (status >= 500) return;
   const body = await c.res.clone().text();
   if (!(await upsertClaim(db, claim, { status, body }))) c.res = answerFromPrior(await priorClaim(db, claim.scope), claim.requestHash);
 });
+
+/** The wallet routes' name for `idempotencyInBatch`. */
+export const idempotencyInWalletBatch = idempotencyInBatch;
+
+/**
+ * A route's one write behind `idempotencyInBatch`: the request's pending claim goes first in the
+ * batch and `answer` (when given, and its `onlyIf` holds) is stored done at its end. Without a
+ * pending claim it is a plain batch. Returns the results of `statements` only. A key another
+ * request holds throws IdempotencyConflict, with nothing written.
+ */
+export async function batchWithClaim<T = unknown>(env: { DB: D1Database }, statements: D1PreparedStatement[], answer?: StoredAnswer): Promise<D1Result<T>[]> {
+  const claim = pendingClaim(env);
+  if (!claim) return env.DB.batch<T>(statements);
+  const { first, last } = claimStatements(env.DB, claim, answer);
+  for (let retried = false; ; retried = true) {
+    try {
+      const results = await env.DB.batch<T>([...first, ...statements, ...last]);
+      claimCommitted(env, last.length > 0 && results[results.length - 1]!.meta.changes === 1);
+      return results.slice(first.length, first.length + statements.length);
+    } catch (error) {
+      if (!isClaimConflict(error)) throw error;
+      const outcome = await afterRefusedClaim(env.DB, claim, retried);
+      if (!outcome.retry) throw new IdempotencyConflict(outcome.prior);
+    }
+  }
+}

@@ -1,11 +1,13 @@
-// Money writes with an Idempotency-Key: the claim and the stored answer commit in the wallet
-// object's own D1 batch, with the money, instead of two round trips of the request's own.
+// Writes with an Idempotency-Key whose claim and stored answer commit in the write's own D1 batch
+// (the wallet object's, with the money, or a redeem's), instead of two round trips of their own.
 import { env } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import { BASE } from "../helpers/api";
 import { createUser, walletState } from "../helpers/factories";
+import { sha256Hex } from "../../src/lib/crypto";
+import { eventCount, insertMerchant, insertPurchase, insertVoucher, redemptionRow } from "../helpers/voucher-factories";
 import { createMerchantViaApi, createVoucherViaApi } from "../helpers/marketplace-api";
 import { makeOffer } from "../helpers/offer-factories";
 
@@ -109,5 +111,126 @@ describe("Idempotency-Key in the wallet's batch", () => {
     const other = await post(db, "/api/v1/voucher-purchase/purchase/", poor.token, { voucher_id: voucher.id + 1 }, poorKey);
     expect(other.status).toBe(422);
     expect(await walletState(poor.id)).toEqual({ balance: 500, ledger_sum: 500, debits: 0 });
+  });
+});
+
+/**
+ * The worker's D1 binding with every round trip the request makes recorded: a query, or a batch
+ * with the SQL of its statements. `beforeBatch` runs just before each batch (a fault: another
+ * till writing between the request's read and its write).
+ */
+function roundTripDb(beforeBatch?: () => Promise<unknown>) {
+  const trips: { kind: "query" | "batch"; sql: string[] }[] = [];
+  const sqlOf = new WeakMap<object, string>();
+  const wrapStatement = (statement: D1PreparedStatement, sql: string): D1PreparedStatement => {
+    const wrapped = new Proxy(statement, {
+      get(target, property) {
+        if (property === "bind") return (...values: unknown[]) => wrapStatement(target.bind(...values), sql);
+        const value = Reflect.get(target, property, target);
+        if (typeof value !== "function") return value;
+        if (["first", "all", "run", "raw"].includes(String(property))) return (...args: unknown[]) => (trips.push({ kind: "query", sql: [sql] }), value.apply(target, args));
+        return value.bind(target);
+      },
+    });
+    sqlOf.set(wrapped, sql);
+    return wrapped;
+  };
+  const wrapDb = <T extends D1Database | D1DatabaseSession>(db: T): T =>
+    new Proxy(db, {
+      get(target, property) {
+        if (property === "withSession") return (constraint?: string) => wrapDb((target as D1Database).withSession(constraint));
+        if (property === "prepare") return (sql: string) => wrapStatement(target.prepare(sql), sql);
+        if (property === "batch")
+          return async (statements: D1PreparedStatement[]) => {
+            await beforeBatch?.();
+            trips.push({ kind: "batch", sql: statements.map((s) => sqlOf.get(s) ?? "?") });
+            return target.batch(statements);
+          };
+        const value = Reflect.get(target, property, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+  return { db: wrapDb(env.DB), trips };
+}
+
+const REDEEM = "/api/v1/merchant/scan/redeem/";
+const redeemScope = (userId: number, key: string) => `${userId}:POST:/api/v1/merchant/scan/redeem:${key}`;
+
+async function redeemable(remaining: number) {
+  const merchant = await insertMerchant();
+  const voucher = await insertVoucher(merchant);
+  const purchase = await insertPurchase(await createUser(), voucher, { remaining });
+  return { merchant, purchase };
+}
+
+describe("Idempotency-Key in a redeem's batch", () => {
+  it("a redeem with a key is one read and one batch: the claim, the redeem and the answer commit together, and a replay gives that answer", async () => {
+    const { merchant, purchase } = await redeemable(3);
+    const key = `redeem-${crypto.randomUUID()}`;
+    const { db, trips } = roundTripDb();
+    const first = await post(db, REDEEM, merchant.user.token, { redemption_id: purchase.id, quantity: 2, location: "Till 1" }, key);
+    expect(first.status).toBe(200);
+    expect(first.body.remaining_redemptions).toBe(1);
+    // Besides the per-isolate "is this user active" check (cached after this first call).
+    const own = trips.filter((t) => !t.sql[0]!.startsWith("SELECT is_active"));
+    expect(own.map((t) => t.kind)).toEqual(["query", "batch"]);
+    const batch = own[1]!.sql;
+    expect(batch[0]).toMatch(/^INSERT INTO idempotency_keys/);
+    expect(batch.at(-1)).toMatch(/^UPDATE idempotency_keys SET state = 'done'/);
+    const stored = await storedKey(redeemScope(merchant.user.id, key));
+    expect(stored).toMatchObject({ state: "done", response_status: 200 });
+    // The remaining count was filled in by the batch itself.
+    expect(JSON.parse(stored!.response_body)).toEqual(first.body);
+
+    const replay = await post(db, REDEEM, merchant.user.token, { redemption_id: purchase.id, quantity: 2, location: "Till 1" }, key);
+    expect(replay.status).toBe(200);
+    expect(replay.headers.get("idempotent-replayed")).toBe("true");
+    expect(replay.body).toEqual(first.body);
+    const other = await post(db, REDEEM, merchant.user.token, { redemption_id: purchase.id, quantity: 1 }, key);
+    expect(other.status).toBe(422);
+    expect((await redemptionRow(purchase.id)).remaining_redemptions).toBe(1);
+    expect(await eventCount(purchase.id)).toBe(1);
+  });
+
+  it("a concurrent burst with one key redeems once, and every answer is the first's", async () => {
+    const { merchant, purchase } = await redeemable(5);
+    const key = `redeem-${crypto.randomUUID()}`;
+    const answers = await Promise.all(Array.from({ length: 8 }, () => post(env.DB, REDEEM, merchant.user.token, { redemption_id: purchase.id, quantity: 1 }, key)));
+    expect(answers.map((a) => a.status)).toEqual(Array(8).fill(200));
+    expect(answers.filter((a) => a.headers.get("idempotent-replayed") !== "true")).toHaveLength(1);
+    expect(new Set(answers.map((a) => a.body.transaction_id)).size).toBe(1);
+    expect(answers.every((a) => a.body.remaining_redemptions === 4)).toBe(true);
+    expect((await redemptionRow(purchase.id)).remaining_redemptions).toBe(4);
+    expect(await eventCount(purchase.id)).toBe(1);
+  });
+
+  it("a redeem whose guarded write changes nothing (another till was first) stores its 409, not the success answer", async () => {
+    const { merchant, purchase } = await redeemable(1);
+    const key = `redeem-${crypto.randomUUID()}`;
+    // Between this request's read and its batch, another till takes the last use.
+    const { db } = roundTripDb(() => env.DB.prepare("UPDATE voucher_redemptions SET remaining_redemptions = 0 WHERE id = ?").bind(purchase.id).run());
+    const lost = await post(db, REDEEM, merchant.user.token, { redemption_id: purchase.id, quantity: 1 }, key);
+    expect(lost.status).toBe(409);
+    expect(lost.body.code).toBe("NOT_REDEEMABLE");
+    expect(await storedKey(redeemScope(merchant.user.id, key))).toMatchObject({ state: "done", response_status: 409 });
+    const replay = await post(env.DB, REDEEM, merchant.user.token, { redemption_id: purchase.id, quantity: 1 }, key);
+    expect(replay.status).toBe(409);
+    expect(replay.headers.get("idempotent-replayed")).toBe("true");
+    expect(await eventCount(purchase.id)).toBe(0);
+  });
+
+  it("a claim left by a redeem that died is taken over by its retry after the timeout, which redeems once", async () => {
+    const { merchant, purchase } = await redeemable(2);
+    const key = `redeem-${crypto.randomUUID()}`;
+    const body = { redemption_id: purchase.id, quantity: 1 };
+    const longAgo = new Date(Date.now() - 10 * 60_000).toISOString();
+    await env.DB.prepare("INSERT INTO idempotency_keys (scope, request_hash, state, claimed_at, claim_token) VALUES (?, ?, 'in_progress', ?, 'dead-request')")
+      .bind(redeemScope(merchant.user.id, key), await sha256Hex(JSON.stringify(body)), longAgo)
+      .run();
+    const retry = await post(env.DB, REDEEM, merchant.user.token, body, key);
+    expect(retry.status).toBe(200);
+    expect(retry.body.remaining_redemptions).toBe(1);
+    expect(await storedKey(redeemScope(merchant.user.id, key))).toMatchObject({ state: "done", response_status: 200 });
+    expect(await eventCount(purchase.id)).toBe(1);
   });
 });

@@ -2,7 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { publicRequestUrl } from "../../lib/public-url";
 import { bearerSecurity, createRouter, errorResponses, jsonBody, jsonContent } from "../../lib/openapi";
 import { currentUser, requireAuth } from "../../middleware/auth";
-import { idempotency } from "../../middleware/idempotency";
+import { idempotencyInBatch } from "../../middleware/idempotency";
 import { rateLimit } from "../../middleware/rate-limit";
 import { RedeemBody, RedeemResponse, ScanBody, ScanResponse } from "./merchant-scan.schemas";
 import { redeemVoucher, scanVoucher } from "./merchant-scan.service";
@@ -12,7 +12,7 @@ const tags = ["Merchant scan"];
 export const merchantScanRouter = createRouter();
 merchantScanRouter.use("*", requireAuth);
 merchantScanRouter.use("/scan", rateLimit("SCAN_LIMITER", "scan"));
-merchantScanRouter.use("/redeem", idempotency);
+merchantScanRouter.use("/redeem", idempotencyInBatch);
 
 merchantScanRouter.openapi(
   createRoute({

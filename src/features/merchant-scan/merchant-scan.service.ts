@@ -1,6 +1,7 @@
 import type { Env } from "../../env";
 import { ApiError, ErrorCode, forbidden, notFound } from "../../lib/errors";
 import { nowIso } from "../../lib/time";
+import { batchWithClaim } from "../../middleware/idempotency";
 import { voucherTypeName, voucherValueOfRow } from "../vouchers/voucher-value";
 import { notAMerchant } from "./merchant-access";
 import { cannotRedeemReason, redeemableCondition } from "../vouchers/redeemable";
@@ -84,7 +85,8 @@ export interface RedeemInput {
 /**
  * Redeem: the decrement is one guarded UPDATE (status, expiry, owner and remaining checked inside
  * D1), and the event row is inserted in the same batch only if that UPDATE changed a row, so a
- * lost race or a refused redeem records nothing.
+ * lost race or a refused redeem records nothing. An Idempotency-Key claim and the answer ride in
+ * that batch too (`idempotencyInBatch`): a redeem is one read and one write.
  */
 export async function redeemVoucher(env: Pick<Env, "DB">, userId: number, input: RedeemInput) {
   const row = await lookupForScan(env, userId, { kind: "redemption_id", value: input.redemption_id });
@@ -100,27 +102,7 @@ export async function redeemVoucher(env: Pick<Env, "DB">, userId: number, input:
     });
 
   const reference = eventReference(row.id, now);
-  const [updated, inserted] = await env.DB.batch<{ remaining_redemptions: number }>([
-    env.DB.prepare(
-      `UPDATE voucher_redemptions
-          SET remaining_redemptions = remaining_redemptions - ?1,
-              purchase_status = CASE WHEN remaining_redemptions - ?1 = 0 THEN 'redeemed' ELSE purchase_status END,
-              status_changed_at = CASE WHEN remaining_redemptions - ?1 = 0 THEN ?2 ELSE status_changed_at END,
-              last_redeemed_at = ?2, updated_at = ?2
-        WHERE id = ?3 AND merchant_id = ?4 AND ${redeemableCondition("voucher_redemptions", { now: "?2", units: "?1" })}
-       RETURNING remaining_redemptions`,
-    ).bind(input.quantity, now, row.id, row.my_merchant_id),
-    env.DB.prepare(
-      `INSERT INTO redemption_events (reference, redemption_id, merchant_id, redeemed_by, quantity, remaining_after, location, notes, created_at)
-       SELECT ?1, id, merchant_id, ?2, ?3, remaining_redemptions, ?4, ?5, ?6 FROM voucher_redemptions WHERE id = ?7 AND changes() = 1`,
-    ).bind(reference, userId, input.quantity, input.location, input.notes, now, row.id),
-  ]);
-  const remaining = updated!.results[0]?.remaining_redemptions;
-  if (remaining === undefined || inserted!.meta.changes !== 1) {
-    // Another till redeemed it between our read and our write.
-    throw new ApiError(409, ErrorCode.NOT_REDEEMABLE, "This voucher was just redeemed elsewhere and has no redemptions left for this request.");
-  }
-  return {
+  const answer = {
     message: "Voucher redeemed successfully",
     voucher_title: row.title,
     user_name: holderName(row),
@@ -128,10 +110,41 @@ export async function redeemVoucher(env: Pick<Env, "DB">, userId: number, input:
     redemption_location: input.location,
     purchase_reference: row.purchase_reference,
     quantity_redeemed: input.quantity,
-    remaining_redemptions: remaining,
+    remaining_redemptions: 0,
     merchant_name: row.business_name,
     transaction_id: reference,
   };
+  const [updated, inserted] = await batchWithClaim<{ remaining_redemptions: number }>(
+    env,
+    [
+      env.DB.prepare(
+        `UPDATE voucher_redemptions
+            SET remaining_redemptions = remaining_redemptions - ?1,
+                purchase_status = CASE WHEN remaining_redemptions - ?1 = 0 THEN 'redeemed' ELSE purchase_status END,
+                status_changed_at = CASE WHEN remaining_redemptions - ?1 = 0 THEN ?2 ELSE status_changed_at END,
+                last_redeemed_at = ?2, updated_at = ?2
+          WHERE id = ?3 AND merchant_id = ?4 AND ${redeemableCondition("voucher_redemptions", { now: "?2", units: "?1" })}
+         RETURNING remaining_redemptions`,
+      ).bind(input.quantity, now, row.id, row.my_merchant_id),
+      env.DB.prepare(
+        `INSERT INTO redemption_events (reference, redemption_id, merchant_id, redeemed_by, quantity, remaining_after, location, notes, created_at)
+         SELECT ?1, id, merchant_id, ?2, ?3, remaining_redemptions, ?4, ?5, ?6 FROM voucher_redemptions WHERE id = ?7 AND changes() = 1`,
+      ).bind(reference, userId, input.quantity, input.location, input.notes, now, row.id),
+    ],
+    // With an Idempotency-Key, this answer is stored in the same batch, only if the event row was written.
+    {
+      status: 200,
+      body: answer,
+      fill: [{ path: "$.remaining_redemptions", sql: "SELECT remaining_after FROM redemption_events WHERE reference = ?", params: [reference] }],
+      onlyIf: { sql: "EXISTS (SELECT 1 FROM redemption_events WHERE reference = ?)", params: [reference] },
+    },
+  );
+  const remaining = updated!.results[0]?.remaining_redemptions;
+  if (remaining === undefined || inserted!.meta.changes !== 1) {
+    // Another till redeemed it between our read and our write.
+    throw new ApiError(409, ErrorCode.NOT_REDEEMABLE, "This voucher was just redeemed elsewhere and has no redemptions left for this request.");
+  }
+  return { ...answer, remaining_redemptions: remaining };
 }
 
 /** "RDM-<redemption>-<yyyymmddhhmmss>-<random>": readable like the spec's, unique by the suffix. */
