@@ -10,7 +10,7 @@ const WARMUP_SECONDS = Math.min(0.5, DURATION_SECONDS);
  * One endpoint: `next()` gives each request its {method, path, headers, body}, so requests can
  * rotate tokens, references and transaction ids. A short warm-up first (JIT, caches, DO start).
  */
-export async function measure(baseUrl, next, { connections = CONNECTIONS, duration = DURATION_SECONDS } = {}) {
+export async function measure(baseUrl, next, { connections = CONNECTIONS, duration = DURATION_SECONDS, warmup = true } = {}) {
   const run = (seconds) =>
     autocannon({
       url: baseUrl,
@@ -27,7 +27,7 @@ export async function measure(baseUrl, next, { connections = CONNECTIONS, durati
         },
       ],
     });
-  await run(WARMUP_SECONDS);
+  if (warmup) await run(WARMUP_SECONDS);
   const result = await run(duration);
   return {
     requests: result.requests.total,

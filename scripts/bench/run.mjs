@@ -6,7 +6,7 @@
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { ensureRedis } from "../redis/ensure-redis.mjs";
 import { seedDatabase } from "../seed.mjs";
 import { runAll } from "../lib/d1.mjs";
@@ -28,15 +28,18 @@ import { writeCountingEntry } from "./d1-counter.mjs";
 import { FLOORS, buildPlan } from "./endpoints.mjs";
 import { buildFloor, floorTablesSql, floorWorkerOptions } from "./floor.mjs";
 import { CONNECTIONS, DURATION_SECONDS, formatTable, measure } from "./load.mjs";
+import { formatSummary, profileKeys, profiled, summarise, writeProfile } from "./profile.mjs";
 import { applySql, buildBundle, migrationFiles, restart, startBridgeProcess, startWorker, tempDir, urls, withWorkers, workerOptions } from "./worker.mjs";
 
 const PROBES = process.argv.includes("--probes");
+/** `--profile=health_live,merchant_scan`: CPU profiles of these endpoints and their floors (scripts/bench/profile.mjs). */
+const PROFILE = profileKeys();
 /**
  * BENCH_ONLY=health_live,merchant_scan,hot: only these endpoint keys (and "hot" for the hot wallet),
  * for quick before/after comparisons while developing; the cold phase and the D1 counts run only
  * for the keys selected. Never for a recorded run.
  */
-const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(",").map((k) => k.trim()).filter(Boolean)) : null;
+const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(",").map((k) => k.trim()).filter(Boolean)) : PROFILE;
 const selected = (key) => !ONLY || ONLY.has(key);
 
 const started = Date.now();
@@ -121,7 +124,9 @@ async function main() {
   // Phase "warm": Redis and the read cache on. Phase "cold": no Redis, READ_CACHE_SECONDS=0.
   const options = async ({ script = scriptPath, extraModules = [], withRedis = true, cache = true } = {}) => {
     const app = await workerOptions({ scriptPath: script, extraModules, redis: withRedis ? redis : null, persistPath: data.dir, vars: cache ? {} : { READ_CACHE_SECONDS: "0" } });
-    return withWorkers(app, floorWorkerOptions({ floorPath, app, redis }));
+    const workers = withWorkers(app, floorWorkerOptions({ floorPath, app, redis }));
+    // The inspector (on a free port) only when profiling: it is not free for workerd.
+    return PROFILE ? { ...workers, inspectorPort: 0 } : workers;
   };
   const { mf } = await startWorker(await options());
   cleanups.push(() => mf.dispose());
@@ -186,7 +191,24 @@ async function main() {
       const measured = await measure(base, endpoint.next);
       results.push({ ...row, available: true, ...measured });
       log(`${endpoint.name}: ${measured.rps} req/s, p50 ${measured.p50_ms} ms, p99 ${measured.p99_ms} ms, errors ${measured.errors}`);
+      if (PROFILE?.has(endpoint.key)) await profileEndpoint(endpoint, phase);
     }
+  };
+  // A profiled run of its own after the timed one (sampling slows the isolate): the floor's, then the endpoint's.
+  const profiles = [];
+  const profileRun = async (workerName, url, next, name) => {
+    const { profile, requests } = await profiled(mf, workerName, async () => (await measure(url, next, { warmup: false })).requests);
+    const summary = summarise(profile, requests, outdir);
+    profiles.push({ name, file: writeProfile(name, profile), summary });
+    console.log(formatSummary(name, summary));
+  };
+  const profiledFloors = new Set();
+  const profileEndpoint = async (endpoint, phase) => {
+    if (!profiledFloors.has(`${endpoint.floor}:${phase}`)) {
+      profiledFloors.add(`${endpoint.floor}:${phase}`);
+      await profileRun("floor", floorUrl, plan.floors[endpoint.floor], `floor-${endpoint.floor}-${phase}`);
+    }
+    await profileRun("perks-edge-bench", base, endpoint.next, `${endpoint.key}-${phase}`);
   };
 
   await runPhase("warm");
@@ -246,6 +268,7 @@ async function main() {
     floors,
     endpoints: results,
     probes,
+    profiles: PROFILE ? profiles.map(({ name, file, summary }) => ({ name, file: relative(ROOT, file), ...summary })) : undefined,
     hot_wallet: hot,
     conservation: consistency,
     duration_s: Math.round((Date.now() - started) / 100) / 10,
@@ -256,6 +279,7 @@ async function main() {
 
   console.log(`\n${formatTable(results, floors)}\n`);
   if (probes) console.log(`${formatProbes(probes)}\n`);
+  for (const p of profiles) console.log(`profile ${p.name}: ${p.summary.us_per_request} µs of the isolate's CPU per request (${relative(ROOT, p.file)})`);
   if (hot) console.log(
     `hot wallet: ${HOT_ATTEMPTS} concurrent purchases, ${hot.successes} succeeded, ${hot.refused} refused for balance, ${hot.rps} req/s ` +
       `(floor: one object's serialised batches, ${hot.floor.rps} req/s; ratio ${hot.ratio}); final balance ${hot.final_balance} = start ${hot.start_balance} - ${hot.successes} x ${voucherCost}: ${hot.balance_ok ? "ok" : "MISMATCH"}`,
