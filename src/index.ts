@@ -21,6 +21,7 @@ import { prunePartnerNonces } from "./features/partner/partner.auth";
 import { runSubscriptionExpiry } from "./features/offers/subscriptions.service";
 import { expirePurchases } from "./features/voucher-purchase/expire-purchases";
 import { BOOKMARK_HEADER, requestDb, sessionBookmark } from "./db/request-db";
+import { liveAnswer } from "./features/health/health.live";
 
 export { WalletDurableObject } from "./features/wallet/wallet.durable-object";
 export { UserEventsDurableObject } from "./features/events/user-events.durable-object";
@@ -63,6 +64,9 @@ export const cronJobs: CronTable = {
 // Each entry sees the env checked once, with defaults filled in (src/config.ts).
 export default {
   fetch: async (request, env, ctx) => {
+    // Liveness probes before any middleware (the answer is the route's own; see liveAnswer).
+    const live = liveAnswer(request);
+    if (live) return live;
     // Every request reads through its own D1 session (replicas allowed, own writes visible).
     // The checked env is the prototype: one small object per request, not a copy of every binding.
     const checked = configured(env);
