@@ -17,7 +17,8 @@ async function shape(response: Response, sentId: string | undefined) {
   return { status: response.status, headers: headers.sort(), body: await response.text() };
 }
 
-const request = (method: string, path: string, headers: Record<string, string> = {}) => new Request(`${BASE}${path}`, { method, headers });
+const request = (method: string, path: string, headers: Record<string, string> = {}) =>
+  new Request(`${BASE}${path}`, { method, headers }) as Request<unknown, IncomingRequestCfProperties>;
 
 describe("liveness answered before the app", () => {
   it("answers exactly what the app's route answers: status, every header, body", async () => {
