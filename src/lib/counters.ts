@@ -38,6 +38,32 @@ export function takeFromCounter(db: D1Database, key: string, n: number, limit: n
     .bind(key, n, now.toISOString(), cutoffOf(now, windowSeconds), limit);
 }
 
+/**
+ * A counter's count in its current window (0 once the window ended), as a SQL expression with
+ * two parameters: the key and the window's cutoff (`counterCutoff`). For statements
+ * that check a limit inside a batch before the batch counts (`takeFromCounter` / `hitCounterIf`
+ * later in the same batch): a batch is one transaction, so nothing else counts in between.
+ */
+export const COUNT_IN_WINDOW_SQL = "COALESCE((SELECT count FROM rate_counters WHERE key = ? AND window_started_at > ?), 0)";
+
+/** The cutoff of a window of `windowSeconds` ending now: a window that started at or before it is over. */
+export const counterCutoff = cutoffOf;
+
+/**
+ * `hitCounter` only when `condition` (SQL with its own parameters, evaluated once) holds: a
+ * later statement of a batch counts what an earlier one did (a row it inserted).
+ */
+export function hitCounterIf(db: D1Database, key: string, windowSeconds: number, now: Date, condition: { sql: string; params: unknown[] }): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT INTO rate_counters (key, count, window_started_at) SELECT ?, 1, ? WHERE ${condition.sql}
+       ON CONFLICT (key) DO UPDATE SET
+         count = CASE WHEN window_started_at <= ? THEN 1 ELSE count + 1 END,
+         window_started_at = CASE WHEN window_started_at <= ? THEN excluded.window_started_at ELSE window_started_at END`,
+    )
+    .bind(key, now.toISOString(), ...condition.params, cutoffOf(now, windowSeconds), cutoffOf(now, windowSeconds));
+}
+
 /** Seconds until the window that started at `startedAt` ends (at least 1). */
 export function secondsLeft(startedAt: string, windowSeconds: number, now = new Date()): number {
   return Math.max(1, Math.ceil((new Date(startedAt).getTime() + windowSeconds * 1000 - now.getTime()) / 1000));

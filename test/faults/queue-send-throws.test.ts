@@ -67,6 +67,25 @@ describe("queue send throwing", () => {
     await expectConservation(user.id);
   });
 
+  it("a send request whose queue send throws answers 201 pending, as the row is, and the cron sends it once", async () => {
+    const notifications = recordingQueue<{ type: string; notification_id: string }>();
+    notifications.failing = true;
+    const workerEnv = { ...env, NOTIFICATIONS: notifications } as unknown as Env;
+    const user = await createUser();
+    const { result: res } = await quietly(() =>
+      call(workerEnv, "POST", "/api/v1/notifications/send/", { token: user.token, body: { title: "Hello", message: "World", recipient_type: "email", recipient: user.email } }),
+    );
+    expect(res.status).toBe(201);
+    expect(res.body.status).toBe("pending");
+    const stored = await env.DB.prepare("SELECT status, updated_at FROM notifications WHERE id = ?").bind(res.body.id).first();
+    expect(stored).toEqual({ status: "pending", updated_at: res.body.updated_at });
+
+    notifications.failing = false;
+    await tick(workerEnv, later(6 * 60));
+    await tick(workerEnv, later(6 * 60 + 1));
+    expect(notifications.sent).toEqual([{ type: "notification.deliver", notification_id: res.body.id }]);
+  });
+
   it("a notification whose queue send throws stays pending and the cron enqueues it once the queue is back", async () => {
     const notifications = recordingQueue();
     notifications.failing = true;

@@ -1,6 +1,6 @@
 import type { Env } from "../../env";
 import { ApiError, ErrorCode } from "../../lib/errors";
-import { secondsLeft, takeFromCounter } from "../../lib/counters";
+import { COUNT_IN_WINDOW_SQL, counterCutoff, hitCounterIf, secondsLeft, takeFromCounter } from "../../lib/counters";
 import { recipientKey } from "./opt-out";
 
 /**
@@ -14,15 +14,34 @@ const DAY = 86_400;
 export const senderHourlyLimit = (env: Pick<Env, "SENDER_HOURLY_MESSAGE_LIMIT">) => Number(env.SENDER_HOURLY_MESSAGE_LIMIT) || 200;
 export const recipientDailyLimit = (env: Pick<Env, "RECIPIENT_DAILY_MESSAGE_LIMIT">) => Number(env.RECIPIENT_DAILY_MESSAGE_LIMIT) || 20;
 
+const senderKey = (userId: number) => `messages:sender:${userId}`;
+
 /** Takes `n` messages from the account's hourly allowance, or answers 429 with Retry-After. */
 export async function takeSenderBudget(env: Pick<Env, "DB" | "SENDER_HOURLY_MESSAGE_LIMIT">, userId: number, n: number) {
   if (n <= 0) return;
-  const limit = senderHourlyLimit(env);
-  const key = `messages:sender:${userId}`;
   const now = new Date();
-  const taken = await takeFromCounter(env.DB, key, n, limit, HOUR, now).first();
-  if (taken) return;
-  const row = await env.DB.prepare("SELECT window_started_at FROM rate_counters WHERE key = ?").bind(key).first<{ window_started_at: string }>();
+  const taken = await takeFromCounter(env.DB, senderKey(userId), n, senderHourlyLimit(env), HOUR, now).first();
+  if (!taken) await refuseSenderBudget(env, userId, n, now);
+}
+
+/**
+ * The sender's allowance inside the batch that writes the messages: `room` (SQL and its
+ * parameters) is true while `n` more fit, and guards every row; `take` counts them and goes last,
+ * so every guard saw the count before it. A row back from `take` means the messages were taken;
+ * none means nothing of the batch was written and the caller answers `refuseSenderBudget`.
+ */
+export function senderBudgetInBatch(env: Pick<Env, "DB" | "SENDER_HOURLY_MESSAGE_LIMIT">, userId: number, n: number, now: Date) {
+  const limit = senderHourlyLimit(env);
+  return {
+    room: { sql: `${COUNT_IN_WINDOW_SQL} + ? <= ?`, params: [senderKey(userId), counterCutoff(now, HOUR), n, limit] },
+    take: takeFromCounter(env.DB, senderKey(userId), n, limit, HOUR, now),
+  };
+}
+
+/** The 429 for a sender whose `n` messages did not fit, with the seconds until the window ends. */
+export async function refuseSenderBudget(env: Pick<Env, "DB" | "SENDER_HOURLY_MESSAGE_LIMIT">, userId: number, n: number, now: Date): Promise<never> {
+  const limit = senderHourlyLimit(env);
+  const row = await env.DB.prepare("SELECT window_started_at FROM rate_counters WHERE key = ?").bind(senderKey(userId)).first<{ window_started_at: string }>();
   const wait = row ? secondsLeft(row.window_started_at, HOUR, now) : HOUR;
   throw new ApiError(
     429,
@@ -35,10 +54,20 @@ export async function takeSenderBudget(env: Pick<Env, "DB" | "SENDER_HOURLY_MESS
   );
 }
 
-/** One counter statement per message: a row back means the recipient may still get it today. */
-export function recipientDailyStatement(env: Pick<Env, "DB" | "RECIPIENT_DAILY_MESSAGE_LIMIT">, channel: string, recipient: string, now: Date) {
-  const day = now.toISOString().slice(0, 10);
-  return takeFromCounter(env.DB, `messages:recipient:${recipientKey(channel, recipient)}:${day}`, 1, recipientDailyLimit(env), DAY, now);
+const recipientDailyKey = (channel: string, recipient: string, now: Date) => `messages:recipient:${recipientKey(channel, recipient)}:${now.toISOString().slice(0, 10)}`;
+
+/**
+ * The recipient's daily cap inside the batch that writes the message: `full` (SQL and its
+ * parameters) is true when the recipient already had the day's messages, and decides in the
+ * row's INSERT whether it is `skipped`; `count(rowIsSent)` comes after that INSERT and counts the
+ * message only when the row was written and not skipped, so a deduplicated retry uses nothing.
+ */
+export function recipientDailyInBatch(env: Pick<Env, "DB" | "RECIPIENT_DAILY_MESSAGE_LIMIT">, channel: string, recipient: string, now: Date) {
+  const key = recipientDailyKey(channel, recipient, now);
+  return {
+    full: { sql: `${COUNT_IN_WINDOW_SQL} + 1 > ?`, params: [key, counterCutoff(now, DAY), recipientDailyLimit(env)] },
+    count: (rowIsSent: { sql: string; params: unknown[] }) => hitCounterIf(env.DB, key, DAY, now, rowIsSent),
+  };
 }
 
 export const RECIPIENT_LIMIT_REACHED = "recipient daily message limit reached";

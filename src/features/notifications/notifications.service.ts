@@ -5,10 +5,9 @@ import { NOTIFICATION_CHANNELS, NOTIFICATION_PRIORITIES, NOTIFICATION_STATUSES, 
 import { describeZodError } from "../../lib/openapi";
 import { ApiError, ErrorCode, forbidden, notFound, validationError } from "../../lib/errors";
 import { normalizePhone } from "../../lib/phone";
-import { takeSenderBudget } from "./message-budget";
 import { pageWindow, paginated, type Pagination } from "../../lib/pagination";
 import { addDays } from "../../lib/time";
-import { notify, notifyMany, type NotifyInput } from "./notify";
+import { NOTIFICATION_COLUMNS, notifyMany, type NotifyInput } from "./notify";
 import { normalizeRecipient } from "./recipients";
 import { MAX_SCHEDULE_DAYS, SendBody } from "./notifications.schemas";
 
@@ -36,8 +35,7 @@ export interface NotificationRow {
   updated_at: string;
 }
 
-const COLUMNS =
-  "id, customer_id, channel, recipient, title, message, priority, category, status, attempts, last_error, scheduled_at, sent_at, created_at, updated_at";
+const COLUMNS = NOTIFICATION_COLUMNS;
 
 export function toNotification(row: NotificationRow) {
   return {
@@ -118,9 +116,9 @@ export async function sendNotification(env: Env, sender: Sender, body: SendBody)
   const own = sender.anyRecipient ? { email: null, phone: null } : await ownContacts(env, sender.userId);
   const refused = refusal(sender, own, checked.input.channel, checked.input.recipient, body);
   if (refused) throw forbidden(refused);
-  await takeSenderBudget(env, sender.userId, 1);
-  const { id } = await notify(env, checked.input);
-  return toNotification((await loadRow(env, id))!);
+  // The allowance is taken in the row's own batch: one write to the database, and the answer is the row as written.
+  const [result] = await notifyMany(env, [checked.input], { senderUserId: sender.userId });
+  return toNotification(result!.row!);
 }
 
 /**
@@ -147,8 +145,7 @@ export async function sendBulk(env: Env, sender: Sender, items: unknown[]) {
   if (refused.length > 0) {
     throw new ApiError(403, ErrorCode.FORBIDDEN, refused[0]!.reason, { refused_indexes: refused.map((r) => r.index) });
   }
-  await takeSenderBudget(env, sender.userId, accepted.length);
-  const created = await notifyMany(env, accepted.map((a) => a.input));
+  const created = await notifyMany(env, accepted.map((a) => a.input), { senderUserId: sender.userId });
   accepted.forEach((a, i) => results.push({ index: a.index, status: "queued", id: created[i]!.id }));
   results.sort((a, b) => a.index - b.index);
   return { total: items.length, queued: accepted.length, failed: items.length - accepted.length, results };

@@ -4,8 +4,9 @@ import { nowIso } from "../../lib/time";
 import type { NOTIFICATION_CATEGORIES, NOTIFICATION_CHANNELS, NOTIFICATION_PRIORITIES, NOTIFICATION_STATUSES } from "../../db/schema";
 import type { NotificationMessage } from "../../queues/messages";
 import { loadPreferences, preferenceBlock } from "./preferences";
-import { RECIPIENT_LIMIT_REACHED, recipientDailyStatement } from "./message-budget";
-import { optedOut, optOutLink, recipientKey } from "./opt-out";
+import { RECIPIENT_LIMIT_REACHED, recipientDailyInBatch, refuseSenderBudget, senderBudgetInBatch } from "./message-budget";
+import { optOutLink } from "./opt-out";
+import type { NotificationRow } from "./notifications.service";
 
 export interface NotifyInput {
   /** The user on whose behalf (or to whom) it is sent; owns the notification's history row. */
@@ -28,6 +29,8 @@ export interface NotifyResult {
   id: string;
   duplicate: boolean;
   status: (typeof NOTIFICATION_STATUSES)[number];
+  /** The row as written (and as the queue send left it); absent for a duplicate. */
+  row?: NotificationRow;
 }
 
 /** Cloudflare Queues delay a message by at most 12 hours; later ones wait as `pending` for the cron. */
@@ -64,46 +67,80 @@ export async function notifyUser(
   return notify(env, { ...input, userId, channel: "email", recipient: user.email });
 }
 
+export interface NotifyOptions {
+  /** Count the messages against this account's hourly allowance in the same batch (429 when they do not fit; then nothing is written). */
+  senderUserId?: number;
+}
+
+/** The columns of a `NotificationRow`. */
+export const NOTIFICATION_COLUMNS =
+  "id, customer_id, channel, recipient, title, message, priority, category, status, attempts, last_error, scheduled_at, sent_at, created_at, updated_at";
+
 /**
- * Many notifications with one D1 batch and queue batches of 100. Rows a customer's preferences
- * hold back are stored `skipped` with the reason, so history shows why nothing was sent.
+ * Many notifications in one D1 batch, then queue batches of 100. Each row's INSERT decides its
+ * status in SQL: `skipped` with the reason when the customer's preferences hold it back, the
+ * recipient opted out or had the day's messages (so history shows why nothing was sent), else
+ * `queued` when it goes to the queue now and `pending` when the cron sweep will send it later.
+ * The row is written `queued` before the message is sent, so the request makes no write after
+ * the send: a send that fails puts its rows back to `pending` (the sweep sends them), and rows
+ * whose request died before sending are sent again by the sweep once they wait too long.
  */
-export async function notifyMany(env: Env, inputs: NotifyInput[]): Promise<NotifyResult[]> {
+export async function notifyMany(env: Env, inputs: NotifyInput[], options: NotifyOptions = {}): Promise<NotifyResult[]> {
   if (inputs.length === 0) return [];
-  const now = nowIso();
-  const optional = inputs.filter(isOptional);
-  const [prefs, optedOutKeys] = await Promise.all([
-    loadPreferences(env, inputs.flatMap((i) => (i.customerId ? [i.customerId] : []))),
-    optedOut(env, optional),
-  ]);
+  const at = new Date();
+  const now = at.toISOString();
+  const prefs = await loadPreferences(env, inputs.flatMap((i) => (i.customerId ? [i.customerId] : [])));
+  const budget = options.senderUserId === undefined ? null : senderBudgetInBatch(env, options.senderUserId, inputs.length, at);
   const rows = await Promise.all(
     inputs.map(async (input) => {
       const priority = input.priority ?? "normal";
       const category = input.category ?? "system";
-      let block = input.customerId ? preferenceBlock(prefs.get(input.customerId), { channel: input.channel, category, priority }) : null;
-      let message = input.message;
-      if (isOptional(input)) {
-        if (!block && optedOutKeys.has(recipientKey(input.channel, input.recipient))) block = OPTED_OUT;
-        // Every message a recipient may refuse says how, with a link that works without an account.
-        message = `${message}\n\nStop these messages: ${await optOutLink(env, input.channel, input.recipient)}`;
-      }
-      return { id: uuid(), input, priority, category, message, block };
+      const block = input.customerId ? preferenceBlock(prefs.get(input.customerId), { channel: input.channel, category, priority }) : null;
+      const optional = isOptional(input);
+      // Every message a recipient may refuse says how, with a link that works without an account.
+      const message = optional ? `${input.message}\n\nStop these messages: ${await optOutLink(env, input.channel, input.recipient)}` : input.message;
+      const queuedNow = secondsUntil(input.scheduledAt, at.getTime()) <= MAX_QUEUE_DELAY_SECONDS;
+      return { id: uuid(), input, priority, category, message, block, optional, queuedNow };
     }),
   );
 
-  const inserted = await env.DB.batch(
-    rows.map(({ id, input, priority, category, message, block }) =>
+  const statements: D1PreparedStatement[] = [];
+  const insertAt: number[] = [];
+  for (const row of rows) {
+    const { id, input, priority, category, message, block, optional, queuedNow } = row;
+    // Urgent messages are not capped; a row held back by preferences is never counted.
+    const daily = priority !== "urgent" && !block ? recipientDailyInBatch(env, input.channel, input.recipient, at) : null;
+    const guard = budget ? budget.room : { sql: "1", params: [] };
+    insertAt.push(statements.length);
+    statements.push(
       env.DB.prepare(
         `INSERT INTO notifications (id, user_id, customer_id, channel, recipient, title, message, priority, category, status, last_error, dedupe_key, scheduled_at, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING`,
+         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, CASE WHEN reason IS NULL THEN ? ELSE 'skipped' END, reason, ?, ?, ?, ?
+           FROM (SELECT CASE
+                   WHEN ? IS NOT NULL THEN ?
+                   WHEN ? AND EXISTS (SELECT 1 FROM notification_opt_outs WHERE channel = ? AND recipient = ?) THEN ?
+                   WHEN ? AND ${daily?.full.sql ?? "0"} THEN ?
+                 END AS reason)
+          WHERE ${guard.sql}
+         ON CONFLICT (dedupe_key) DO NOTHING
+         RETURNING ${NOTIFICATION_COLUMNS}`,
       ).bind(
         id, input.userId ?? null, input.customerId ?? null, input.channel, input.recipient, input.title, message, priority, category,
-        block ? "skipped" : "pending", block, input.dedupeKey ?? null, input.scheduledAt ?? null, now, now,
+        queuedNow ? "queued" : "pending", input.dedupeKey ?? null, input.scheduledAt ?? null, now, now,
+        block, block,
+        optional ? 1 : 0, input.channel, input.recipient.trim().toLowerCase(), OPTED_OUT,
+        daily ? 1 : 0, ...(daily?.full.params ?? []), RECIPIENT_LIMIT_REACHED,
+        ...guard.params,
       ),
-    ),
-  );
-  await capPerRecipient(env, rows.filter((r, i) => inserted[i]!.meta.changes === 1 && !r.block && r.priority !== "urgent"));
-  const duplicateKeys = rows.filter((_, i) => inserted[i]!.meta.changes === 0).map((r) => r.input.dedupeKey ?? "");
+    );
+    if (daily) statements.push(daily.count({ sql: "EXISTS (SELECT 1 FROM notifications WHERE id = ? AND status <> 'skipped')", params: [id] }));
+  }
+  if (budget) statements.push(budget.take);
+  const results = await env.DB.batch(statements);
+  if (budget && results.at(-1)!.results.length === 0) await refuseSenderBudget(env, options.senderUserId!, inputs.length, at);
+
+  const written = rows.map((_, i) => (results[insertAt[i]!]!.results[0] as NotificationRow | undefined) ?? null);
+  const duplicateKeys = rows.filter((_, i) => !written[i]).map((r) => r.input.dedupeKey ?? "");
   const existing = new Map<string, { id: string; status: NotifyResult["status"] }>();
   if (duplicateKeys.length > 0) {
     const { results } = await env.DB.prepare(
@@ -114,52 +151,36 @@ export async function notifyMany(env: Env, inputs: NotifyInput[]): Promise<Notif
     for (const row of results) existing.set(row.dedupe_key, row);
   }
 
-  const nowMs = Date.now();
-  const toEnqueue = rows.filter(
-    (r, i) => inserted[i]!.meta.changes === 1 && !r.block && secondsUntil(r.input.scheduledAt, nowMs) <= MAX_QUEUE_DELAY_SECONDS,
-  );
-  const queued = await enqueue(env, toEnqueue.map((r) => ({ id: r.id, scheduledAt: r.input.scheduledAt ?? null })));
+  const toEnqueue = written.filter((row): row is NotificationRow => row?.status === "queued");
+  await enqueue(env, toEnqueue);
 
   return rows.map((r, i) => {
-    if (inserted[i]!.meta.changes === 0) {
+    const row = written[i];
+    if (!row) {
       const prior = existing.get(r.input.dedupeKey ?? "");
       return { id: prior?.id ?? r.id, duplicate: true, status: prior?.status ?? "pending" };
     }
-    const status = r.block ? "skipped" : queued.has(r.id) ? "queued" : "pending";
-    return { id: r.id, duplicate: false, status };
+    return { id: row.id, duplicate: false, status: row.status, row };
   });
 }
 
 /**
- * Each recipient gets at most RECIPIENT_DAILY_MESSAGE_LIMIT non-urgent messages a day from
- * everyone together: the ones past it are stored `skipped` with the reason. Counted after the
- * insert, so a deduplicated retry uses nothing.
+ * Sends the queue messages of rows written `queued` (delayed until `scheduled_at`). A queue
+ * outage puts them back to `pending`, which the cron sweep enqueues later, and the caller's
+ * request (an order, a purchase) still succeeds. The rows passed in are updated to match.
  */
-async function capPerRecipient(env: Env, rows: { id: string; input: NotifyInput; block: string | null }[]) {
-  if (rows.length === 0) return;
-  const now = new Date();
-  const taken = await env.DB.batch(rows.map((r) => recipientDailyStatement(env, r.input.channel, r.input.recipient, now)));
-  const over = rows.filter((_, i) => taken[i]!.results.length === 0);
-  if (over.length === 0) return;
-  for (const row of over) row.block = RECIPIENT_LIMIT_REACHED;
-  await env.DB.prepare("UPDATE notifications SET status = 'skipped', last_error = ?, updated_at = ? WHERE id IN (SELECT value FROM json_each(?))")
-    .bind(RECIPIENT_LIMIT_REACHED, nowIso(), JSON.stringify(over.map((r) => r.id)))
+async function enqueue(env: Env, rows: NotificationRow[]) {
+  const sent = await sendToQueue(env, rows.map((r) => ({ id: r.id, scheduledAt: r.scheduled_at })));
+  const unsent = rows.filter((r) => !sent.has(r.id));
+  if (unsent.length === 0) return;
+  const at = nowIso();
+  // Only a row no delivery has touched: if the message got through after all, the consumer's state stands.
+  await env.DB.prepare(
+    "UPDATE notifications SET status = 'pending', updated_at = ? WHERE status = 'queued' AND attempts = 0 AND id IN (SELECT value FROM json_each(?))",
+  )
+    .bind(at, JSON.stringify(unsent.map((r) => r.id)))
     .run();
-}
-
-/**
- * Sends the queue messages (delayed until `scheduledAt`) and marks the rows `queued`. A queue
- * outage leaves them `pending`: the cron sweep enqueues them later, and the caller's request
- * (an order, a purchase) still succeeds.
- */
-async function enqueue(env: Env, items: { id: string; scheduledAt: string | null }[]): Promise<Set<string>> {
-  const sent = await sendToQueue(env, items);
-  if (sent.size > 0) {
-    await env.DB.prepare("UPDATE notifications SET status = 'queued', updated_at = ? WHERE status = 'pending' AND id IN (SELECT value FROM json_each(?))")
-      .bind(nowIso(), JSON.stringify([...sent]))
-      .run();
-  }
-  return sent;
+  for (const row of unsent) Object.assign(row, { status: "pending", updated_at: at });
 }
 
 /** Queue messages in batches of 100; returns the ids whose message was accepted. */

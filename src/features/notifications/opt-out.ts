@@ -17,8 +17,17 @@ const encoder = new TextEncoder();
 const b64url = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 const fromB64url = (text: string) => Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
 
-function signingKey(env: Pick<Env, "JWT_SECRET">, usage: "sign" | "verify") {
-  return crypto.subtle.importKey("raw", encoder.encode(`opt-out:${env.JWT_SECRET}`), { name: "HMAC", hash: "SHA-256" }, false, [usage]);
+/** Imported once per isolate and secret: every optional message signs a link, a bulk request up to 100. */
+const keys = new Map<string, Promise<CryptoKey>>();
+function signingKey(env: Pick<Env, "JWT_SECRET">) {
+  let key = keys.get(env.JWT_SECRET);
+  if (!key) {
+    key = crypto.subtle.importKey("raw", encoder.encode(`opt-out:${env.JWT_SECRET}`), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+    // A failed import is not kept: the next call tries again.
+    key.catch(() => keys.delete(env.JWT_SECRET));
+    keys.set(env.JWT_SECRET, key);
+  }
+  return key;
 }
 
 /** Recipients are compared without case (email addresses are, in practice). */
@@ -26,7 +35,7 @@ export const recipientKey = (channel: string, recipient: string) => `${channel}:
 
 export async function optOutToken(env: Pick<Env, "JWT_SECRET">, channel: Channel, recipient: string): Promise<string> {
   const payload = b64url(encoder.encode(recipientKey(channel, recipient)));
-  const signature = new Uint8Array(await crypto.subtle.sign("HMAC", await signingKey(env, "sign"), encoder.encode(payload)));
+  const signature = new Uint8Array(await crypto.subtle.sign("HMAC", await signingKey(env), encoder.encode(payload)));
   return `${payload}.${b64url(signature)}`;
 }
 
@@ -35,7 +44,7 @@ export async function readOptOutToken(env: Pick<Env, "JWT_SECRET">, token: strin
   const match = /^([A-Za-z0-9_-]{4,700})\.([A-Za-z0-9_-]{43})$/.exec(token);
   if (!match) return null;
   try {
-    const ok = await crypto.subtle.verify("HMAC", await signingKey(env, "verify"), fromB64url(match[2]!), encoder.encode(match[1]!));
+    const ok = await crypto.subtle.verify("HMAC", await signingKey(env), fromB64url(match[2]!), encoder.encode(match[1]!));
     if (!ok) return null;
     const text = new TextDecoder().decode(fromB64url(match[1]!));
     const at = text.indexOf(":");
@@ -56,16 +65,4 @@ export async function recordOptOut(env: Pick<Env, "DB">, channel: Channel, recip
     .insert(notificationOptOuts)
     .values({ channel, recipient: recipient.trim().toLowerCase(), createdAt: nowIso() })
     .onConflictDoNothing();
-}
-
-/** Which of these recipients opted out (as recipientKey strings); one query. */
-export async function optedOut(env: Pick<Env, "DB">, recipients: { channel: string; recipient: string }[]): Promise<Set<string>> {
-  if (recipients.length === 0) return new Set();
-  const keys = [...new Set(recipients.map((r) => recipientKey(r.channel, r.recipient)))];
-  const { results } = await env.DB.prepare(
-    "SELECT channel, recipient FROM notification_opt_outs WHERE channel || ':' || recipient IN (SELECT value FROM json_each(?))",
-  )
-    .bind(JSON.stringify(keys))
-    .all<{ channel: string; recipient: string }>();
-  return new Set(results.map((r) => recipientKey(r.channel, r.recipient)));
 }

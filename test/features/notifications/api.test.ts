@@ -19,6 +19,18 @@ describe("POST /notifications/send/", () => {
     expect(row).toEqual({ user_id: user.id, category: "system" });
   });
 
+  it("answers the row as it was written: the same as reading it back", async () => {
+    const user = await createUser();
+    const res = await send(user.token, { ...valid, recipient: user.email, priority: "low" });
+    expect(res.status).toBe(201);
+    const read = await api("GET", `/api/v1/notifications/${res.body.id}`, { token: user.token });
+    // Delivery may already have moved the status on; everything the send decided is what was stored.
+    const decided = ({ status, attempts, sent_at, updated_at, last_error, ...rest }: Record<string, unknown>) => rest;
+    expect(decided(res.body)).toEqual(decided(read.body));
+    expect(res.body).toMatchObject({ status: "queued", attempts: 0, sent_at: null, last_error: null, customer: null, scheduled_at: null });
+    expect(res.body.message).toMatch(/^World\n\nStop these messages: http/);
+  });
+
   it("checks the recipient against the channel and normalises WhatsApp numbers", async () => {
     const user = await createUser({ role: "admin" });
     const badEmail = await send(user.token, { ...valid, recipient: "not-an-email" });

@@ -102,6 +102,28 @@ describe("scheduled notifications", () => {
     expect((await notificationRow(later)).status).toBe("pending");
   });
 
+  it("the cron sends again a queued row no delivery touched for 15 minutes (its request died before the queue send), once", async () => {
+    const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000).toISOString();
+    const lost = await insertNotification({ status: "queued" });
+    const young = await insertNotification({ status: "queued" });
+    const attempted = await insertNotification({ status: "queued" });
+    const dueLater = await insertNotification({ status: "queued", scheduledAt: minutesAgo(5) });
+    for (const id of [lost, attempted, dueLater]) await env.DB.prepare("UPDATE notifications SET updated_at = ? WHERE id = ?").bind(minutesAgo(16), id).run();
+    await env.DB.prepare("UPDATE notifications SET attempts = 1 WHERE id = ?").bind(attempted).run();
+    const sent: { body: { notification_id: string } }[] = [];
+    const queue = { sendBatch: async (messages: { body: { notification_id: string } }[]) => void sent.push(...messages) };
+    const controller = createScheduledController({ cron: CRON.frequent, scheduledTime: new Date() });
+    await worker.scheduled(controller, { ...env, NOTIFICATIONS: queue } as unknown as Env);
+    await worker.scheduled(controller, { ...env, NOTIFICATIONS: queue } as unknown as Env);
+
+    const mine = sent.map((m) => m.body.notification_id).filter((id) => [lost, young, attempted, dueLater].includes(id));
+    expect(mine).toEqual([lost]);
+    expect(await notificationRow(lost)).toMatchObject({ status: "queued", attempts: 0 });
+    // Sent once: it counts as queued from now, so the next sweep leaves it to the queue.
+    const { updated_at } = (await env.DB.prepare("SELECT updated_at FROM notifications WHERE id = ?").bind(lost).first<{ updated_at: string }>())!;
+    expect(updated_at > minutesAgo(1)).toBe(true);
+  });
+
   it("a failed queue send leaves the rows pending for the next run", async () => {
     const id = await insertNotification({ status: "pending", scheduledAt: new Date(Date.now() + 60_000).toISOString() });
     const queue = { sendBatch: async () => { throw new Error("queue unavailable"); } };

@@ -12,6 +12,7 @@ const send = (token: string, body: Record<string, unknown>, headers: Record<stri
 const stranger = () => `${unique("stranger")}@example.test`;
 const row = (id: string) =>
   env.DB.prepare("SELECT status, last_error, message, category FROM notifications WHERE id = ?").bind(id).first<{ status: string; last_error: string | null; message: string; category: string }>();
+const recipientCounterKey = (address: string) => `messages:recipient:email:${address.toLowerCase()}:${new Date().toISOString().slice(0, 10)}`;
 const linkIn = (message: string) => /Stop these messages: (\S+)/.exec(message)?.[1];
 
 describe("free text reaches strangers only through admins and scoped API keys", () => {
@@ -92,6 +93,42 @@ describe("limits count messages, not requests", () => {
       Array.from({ length: 10 }, () => sendNotification(limited, sender, { title: "t", message: "m", recipient_type: "email", recipient: stranger(), priority: "normal", category: "system" })),
     );
     expect(outcomes.filter((o) => o.status === "fulfilled").length).toBe(4);
+  });
+
+  it("a send past the allowance writes nothing: no row, no recipient count, the allowance unchanged", async () => {
+    const admin = await createUser({ role: "admin" });
+    const limited = { ...env, SENDER_HOURLY_MESSAGE_LIMIT: "1" } as typeof env;
+    const sender = { userId: admin.id, role: "admin" as const, anyRecipient: true };
+    const target = stranger();
+    const body = { title: "t", message: "m", recipient_type: "email" as const, recipient: target, priority: "normal" as const, category: "system" as const };
+    expect((await sendNotification(limited, sender, body)).status).toBe("queued");
+    await expect(sendNotification(limited, sender, body)).rejects.toMatchObject({ status: 429, headers: { "Retry-After": expect.stringMatching(/^\d+$/) } });
+    const rows = await env.DB.prepare("SELECT COUNT(*) AS n FROM notifications WHERE user_id = ?").bind(admin.id).first<{ n: number }>();
+    expect(rows!.n).toBe(1);
+    const counts = await env.DB.prepare("SELECT key, count FROM rate_counters WHERE key IN (?, ?) ORDER BY key")
+      .bind(`messages:sender:${admin.id}`, recipientCounterKey(target))
+      .all<{ key: string; count: number }>();
+    expect(counts.results.map((r) => r.count)).toEqual([1, 1]);
+  });
+
+  it("caps one recipient within a single bulk request too: the items past the day's number are skipped and not counted", async () => {
+    const capped = { ...env, RECIPIENT_DAILY_MESSAGE_LIMIT: "2" } as typeof env;
+    const admin = await createUser({ role: "admin" });
+    const target = stranger();
+    const items = Array.from({ length: 4 }, (_, i) => ({ title: `t${i}`, message: "m", recipient_type: "email", recipient: target }));
+    const result = await sendBulk(capped, { userId: admin.id, role: "admin", anyRecipient: true }, items);
+    expect(result.queued).toBe(4);
+    const statuses = await Promise.all(result.results.map(async (r) => (await row(r.id!))!));
+    expect(statuses.map((s) => [s.status, s.last_error])).toEqual([
+      ["queued", null],
+      ["queued", null],
+      ["skipped", "recipient daily message limit reached"],
+      ["skipped", "recipient daily message limit reached"],
+    ]);
+    const count = await env.DB.prepare("SELECT count FROM rate_counters WHERE key = ?")
+      .bind(recipientCounterKey(target))
+      .first<{ count: number }>();
+    expect(count!.count).toBe(2);
   });
 
   it("gives each recipient at most the daily number of non-urgent messages from everyone together", async () => {
