@@ -1,4 +1,4 @@
-import { jwtVerify, SignJWT, decodeProtectedHeader, errors as joseErrors } from "jose";
+import { jwtVerify, SignJWT, decodeProtectedHeader, errors as joseErrors, type JWTPayload } from "jose";
 import type { Env, Role } from "../env";
 import { ApiError, ErrorCode } from "./errors";
 
@@ -70,9 +70,43 @@ export async function signToken(
     .sign(await hmacKey(requireSecret(env)));
 }
 
+/**
+ * Access tokens already verified in this isolate, by their text: a till sends the same token with
+ * every scan, and the signature check with its base64 and JSON decoding was a large share of a
+ * signed-in request. An entry answers only while the token is unexpired (jose's rule: `exp` after
+ * now, in seconds) and for the same secret, issuer and audience; otherwise it is verified again.
+ */
+const VERIFIED_MAX = 1000;
+interface Verified {
+  payload: JWTPayload & { exp: number };
+  kid: string | undefined;
+  secret: string;
+  issuer: string;
+  audience: string;
+}
+const verified = new Map<string, Verified>();
+
+function remembered(env: KeyEnv, token: string): Verified | null {
+  const hit = verified.get(token);
+  if (!hit) return null;
+  if (hit.payload.exp > Math.floor(Date.now() / 1000) && hit.issuer === env.JWT_ISSUER && hit.audience === env.JWT_AUDIENCE && secretFor(env, hit.kid) === hit.secret)
+    return hit;
+  verified.delete(token);
+  return null;
+}
+
+function remember(env: KeyEnv, token: string, kid: string | undefined, secret: string, payload: JWTPayload) {
+  // Only what the fast path can recheck exactly: an expiry and no not-before.
+  if (typeof payload.exp !== "number" || payload.nbf !== undefined) return;
+  if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
+  verified.set(token, { payload: payload as Verified["payload"], kid, secret, issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE });
+}
+
 /** Returns the claims, or null for any token that is not a valid token of `type`. */
 export async function verifyToken<T>(env: KeyEnv, type: TokenType, token: string): Promise<(T & { exp: number }) | null> {
   try {
+    const hit = type === "access" ? remembered(env, token) : null;
+    if (hit) return hit.payload.typ === type ? ({ ...hit.payload } as unknown as T & { exp: number }) : null;
     const header = decodeProtectedHeader(token);
     if (header.alg !== ALGORITHM) return null;
     const secret = secretFor(env, header.kid);
@@ -84,7 +118,8 @@ export async function verifyToken<T>(env: KeyEnv, type: TokenType, token: string
       requiredClaims: ["exp", "iat", "sub", "typ"],
     });
     if (payload.typ !== type) return null;
-    return payload as unknown as T & { exp: number };
+    if (type === "access") remember(env, token, header.kid, secret, payload);
+    return { ...payload } as unknown as T & { exp: number };
   } catch (error) {
     if (error instanceof joseErrors.JOSEError || error instanceof TypeError || error instanceof SyntaxError) return null;
     throw error;
