@@ -1,5 +1,5 @@
 import type { TransactionStatus } from "../../db/schema";
-import { isUniqueViolation, refusingConstraint } from "../../lib/d1-errors";
+import { d1ErrorText, isUniqueViolation, refusingConstraint } from "../../lib/d1-errors";
 import { nowIso } from "../../lib/time";
 import { uuid } from "../../lib/ids";
 import type { Claim, PriorClaim } from "../../middleware/idempotency";
@@ -44,6 +44,8 @@ export interface WalletOperation {
   answer?: StoredAnswer;
   /** Set by walletApply from the request's deferred claim. */
   claim?: Claim;
+  /** The time written on the operation's rows (ledger entry, transaction, wallet); now by default. */
+  at?: string;
 }
 
 export interface StoredAnswer {
@@ -120,6 +122,11 @@ async function claimRefused(db: D1Database, op: WalletOperation, retried: boolea
 
 const claimConflict = (error: unknown) => isUniqueViolation(error, "idempotency_keys.scope");
 
+/**
+ * A debit of a wallet that was never created: the balance UPDATE matches no row, so the ledger
+ * entry's balance_after (read from the wallet) is NULL and its NOT NULL aborts the batch.
+ */
+const NO_WALLET = /NOT NULL constraint failed: ledger_entries\.balance_after/;
 
 /**
  * Applies one operation as a single D1 batch (D1's transaction). The wallet's CHECK
@@ -137,17 +144,64 @@ export interface ApplyOptions {
   deferRefusedBalance?: boolean;
 }
 
-export async function applyToD1(db: D1Database, op: WalletOperation, options: ApplyOptions = {}): Promise<WalletResult | ClaimTaken> {
+/** An operation's batch, prepared and bound, and how to read its results. */
+export interface PlannedBatch {
+  statements: D1PreparedStatement[];
+  /** The outcome of a batch that committed. */
+  outcome(results: D1Result[]): Extract<WalletResult, { ok: true }>;
+  free: boolean;
+}
+
+/**
+ * Everything of an operation that needs no database: validation, the statements prepared and
+ * bound, the answer's JSON. The wallet object does this before taking its place in the queue, so
+ * the serialised part is the batch alone.
+ *
+ * Order: the claim first (a key another request holds is found before anything else), then the
+ * balance change, so a refused debit stops at its second statement; the ledger entry reads the
+ * balance after it; then the transaction row, the feature's statements and the stored answer.
+ */
+export function planBatch(db: D1Database, op: WalletOperation): PlannedBatch {
   if (!Number.isSafeInteger(op.amount)) throw new Error("wallet amount must be an integer of minor units");
-  const retried = options.retried ?? false;
-  if (op.amount === 0) return applyFree(db, op, retried);
   const claim = claimStatements(db, op);
-  const now = nowIso();
+  const extra = (op.statements ?? []).map((s) => db.prepare(s.sql).bind(...s.params));
+  const before = claim.first.length;
+  const rowsOf = (results: D1Result[], from: number) => results.slice(from, from + extra.length).map((r) => r.results as unknown[]);
+  if (op.amount === 0) {
+    // No money moves: the feature's statements still commit or roll back together.
+    if (op.transaction) throw new Error("an operation that moves no money creates no transaction row");
+    const read = db.prepare("SELECT balance FROM wallets WHERE user_id = ?").bind(op.userId);
+    return {
+      statements: [...claim.first, ...extra, read, ...claim.last],
+      outcome: (results) => ({
+        ok: true,
+        replayed: false,
+        balance: (results[before + extra.length]!.results[0] as { balance: number } | undefined)?.balance ?? 0,
+        entryId: null,
+        transactionId: null,
+        results: rowsOf(results, before),
+      }),
+      free: true,
+    };
+  }
+  const now = op.at ?? nowIso();
   const transactionId = op.transaction ? (op.transaction.id ?? uuid()) : (op.transactionId ?? null);
   const statements: D1PreparedStatement[] = [
     ...claim.first,
-    db.prepare("INSERT INTO wallets (user_id, balance, updated_at) VALUES (?, 0, ?) ON CONFLICT (user_id) DO NOTHING").bind(op.userId, now),
+    op.amount < 0
+      ? // A debit never creates the wallet: with no wallet row it is refused (NO_WALLET).
+        db.prepare("UPDATE wallets SET balance = balance + ?, updated_at = ? WHERE user_id = ?").bind(op.amount, now, op.userId)
+      : // A credit creates the wallet if needed; the inserted balance is positive, so the CHECK passes either way.
+        db
+          .prepare("INSERT INTO wallets (user_id, balance, updated_at) VALUES (?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET balance = balance + excluded.balance, updated_at = excluded.updated_at")
+          .bind(op.userId, op.amount, now),
+    db
+      .prepare(
+        "INSERT INTO ledger_entries (user_id, amount, balance_after, kind, transaction_id, idempotency_key, note, created_at) VALUES (?, ?, (SELECT balance FROM wallets WHERE user_id = ?), ?, ?, ?, ?, ?) RETURNING id, balance_after",
+      )
+      .bind(op.userId, op.amount, op.userId, op.kind, transactionId, op.idempotencyKey, op.note ?? "", now),
   ];
+  const ledger = statements.length - 1;
   if (op.transaction) {
     const t = op.transaction;
     statements.push(
@@ -158,47 +212,32 @@ export async function applyToD1(db: D1Database, op: WalletOperation, options: Ap
         .bind(transactionId, op.userId, t.type, t.status ?? "SUCCESS", Math.abs(op.amount), t.offerId ?? null, t.reference ?? null, t.description ?? "", now, now),
     );
   }
-  statements.push(
-    db.prepare("UPDATE wallets SET balance = balance + ?, updated_at = ? WHERE user_id = ?").bind(op.amount, now, op.userId),
-    db
-      .prepare(
-        "INSERT INTO ledger_entries (user_id, amount, balance_after, kind, transaction_id, idempotency_key, note, created_at) SELECT ?, ?, balance, ?, ?, ?, ?, ? FROM wallets WHERE user_id = ? RETURNING id, balance_after",
-      )
-      .bind(op.userId, op.amount, op.kind, transactionId, op.idempotencyKey, op.note ?? "", now, op.userId),
-  );
-  const extra = (op.statements ?? []).map((s) => db.prepare(s.sql).bind(...s.params));
-  try {
-    const results = await db.batch([...statements, ...extra, ...claim.last]);
-    const entry = results[statements.length - 1]!.results[0] as { id: number; balance_after: number };
-    return {
-      ok: true,
-      replayed: false,
-      balance: entry.balance_after,
-      entryId: entry.id,
-      transactionId,
-      results: results.slice(statements.length, statements.length + extra.length).map((r) => r.results as unknown[]),
-    };
-  } catch (error) {
-    if (op.claim && claimConflict(error)) return claimRefused(db, op, retried, () => applyToD1(db, op, { ...options, retried: true }));
-    if (refusingConstraint(error) === "wallet_non_negative")
-      return { ok: false, reason: "INSUFFICIENT_FUNDS", balance: options.deferRefusedBalance ? Number.NaN : await balanceOf(db, op.userId) };
-    if (isUniqueViolation(error, "ledger_entries.idempotency_key")) return replay(db, op);
-    return refusedByConstraint(error);
-  }
+  const first = statements.length;
+  return {
+    statements: [...statements, ...extra, ...claim.last],
+    outcome: (results) => {
+      const entry = results[ledger]!.results[0] as { id: number; balance_after: number };
+      return { ok: true, replayed: false, balance: entry.balance_after, entryId: entry.id, transactionId, results: rowsOf(results, first) };
+    },
+    free: false,
+  };
 }
 
-/** No money moves: the feature's statements still commit or roll back together. */
-async function applyFree(db: D1Database, op: WalletOperation, retried: boolean): Promise<WalletResult | ClaimTaken> {
-  if (op.transaction) throw new Error("an operation that moves no money creates no transaction row");
-  const claim = claimStatements(db, op);
-  const extra = (op.statements ?? []).map((s) => db.prepare(s.sql).bind(...s.params));
-  const first = claim.first.length;
+export async function applyToD1(db: D1Database, op: WalletOperation, options: ApplyOptions = {}): Promise<WalletResult | ClaimTaken> {
+  return runPlanned(db, op, planBatch(db, op), options);
+}
+
+/** Runs a planned batch; a refusal is read from D1's error (nothing of the batch stays). */
+export async function runPlanned(db: D1Database, op: WalletOperation, plan: PlannedBatch, options: ApplyOptions = {}): Promise<WalletResult | ClaimTaken> {
+  const retried = options.retried ?? false;
   try {
-    const results = await db.batch([...claim.first, ...extra, db.prepare("SELECT balance FROM wallets WHERE user_id = ?").bind(op.userId), ...claim.last]);
-    const balance = (results[first + extra.length]!.results[0] as { balance: number } | undefined)?.balance ?? 0;
-    return { ok: true, replayed: false, balance, entryId: null, transactionId: null, results: results.slice(first, first + extra.length).map((r) => r.results as unknown[]) };
+    return plan.outcome(await db.batch(plan.statements));
   } catch (error) {
-    if (op.claim && claimConflict(error)) return claimRefused(db, op, retried, () => applyFree(db, op, true));
+    if (op.claim && claimConflict(error)) return claimRefused(db, op, retried, () => applyToD1(db, op, { ...options, retried: true }));
+    if (plan.free) return refusedByConstraint(error);
+    if (refusingConstraint(error) === "wallet_non_negative" || NO_WALLET.test(d1ErrorText(error)))
+      return { ok: false, reason: "INSUFFICIENT_FUNDS", balance: options.deferRefusedBalance ? Number.NaN : await balanceOf(db, op.userId) };
+    if (isUniqueViolation(error, "ledger_entries.idempotency_key")) return replay(db, op);
     return refusedByConstraint(error);
   }
 }

@@ -76,6 +76,41 @@ describe("POST /voucher-purchase/purchase/", () => {
     expect(purchases!.n).toBe(5);
   });
 
+  it("50 concurrent purchases against one wallet that can pay for 30: exactly 30 bought, 20 refused for balance, money and stock agree", async () => {
+    const merchant = await createMerchantViaApi();
+    const voucher = await createVoucherViaApi(merchant);
+    const buyer = await createUser({ balance: 30_000 });
+
+    const responses = await Promise.all(Array.from({ length: 50 }, (_, i) => purchaseViaApi(buyer.token, voucher.id, { "Idempotency-Key": `hot-wallet-${i}-${buyer.id}` })));
+    const bought = responses.filter((r) => r.status === 201);
+    expect(bought).toHaveLength(30);
+    const refused = responses.filter((r) => r.status !== 201);
+    expect(refused).toHaveLength(20);
+    for (const r of refused) {
+      expect(r.status).toBe(400);
+      expect(r.body.code).toBe("INSUFFICIENT_BALANCE");
+      expect(isCleanError(r.body)).toBe(true);
+    }
+    // Each answer's balance is the one its own debit left: 29 000, 28 000, ... 0, each once.
+    expect(bought.map((r) => r.body.remaining_balance).sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i * 10));
+    expect(await walletState(buyer.id)).toEqual({ balance: 0, ledger_sum: 0, debits: 30 });
+    expect((await voucherRow(voucher.id)).sold_count).toBe(30);
+    const rows = await env.DB.prepare("SELECT COUNT(*) AS n FROM voucher_redemptions WHERE voucher_id = ? AND user_id = ?").bind(voucher.id, buyer.id).first<{ n: number }>();
+    expect(rows!.n).toBe(30);
+  });
+
+  it("a buyer whose wallet was never created is told the balance is insufficient (400), not a 500, and nothing is sold", async () => {
+    const merchant = await createMerchantViaApi();
+    const voucher = await createVoucherViaApi(merchant);
+    const buyer = await createUser();
+    await env.DB.prepare("DELETE FROM wallets WHERE user_id = ?").bind(buyer.id).run();
+    const res = await purchaseViaApi(buyer.token, voucher.id, { "Idempotency-Key": `no-wallet-${buyer.id}` });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ code: "INSUFFICIENT_BALANCE", details: { balance: "0.00", required: "10.00" } });
+    expect(isCleanError(res.body)).toBe(true);
+    expect((await voucherRow(voucher.id)).sold_count).toBe(0);
+  });
+
   it("buys once for the same Idempotency-Key, sequential or concurrent", async () => {
     const merchant = await createMerchantViaApi();
     const voucher = await createVoucherViaApi(merchant);

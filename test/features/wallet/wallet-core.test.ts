@@ -40,6 +40,39 @@ describe("wallet core", () => {
     expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM transactions WHERE user_id = ?").bind(user.id).first()).toEqual({ n: 0 });
   });
 
+  it("a debit of a wallet that was never created is refused for funds (balance 0) and writes nothing; a credit creates the wallet", async () => {
+    const user = await createUser();
+    await env.DB.prepare("DELETE FROM wallets WHERE user_id = ?").bind(user.id).run();
+    const marker = unique("nowallet");
+    const debit = await walletApply(env, {
+      userId: user.id,
+      amount: -100,
+      kind: "debit",
+      idempotencyKey: unique("k"),
+      transaction: { type: "ACTIVATION" },
+      statements: [{ sql: "INSERT INTO webhook_nonces (nonce, source, created_at) VALUES (?, 'test', 'now')", params: [marker] }],
+    });
+    expect(debit).toEqual({ ok: false, reason: "INSUFFICIENT_FUNDS", balance: 0 });
+    // Straight to D1 too (no wallet object): the same refusal, read in place.
+    expect(await applyToD1(env.DB, { userId: user.id, amount: -100, kind: "debit", idempotencyKey: unique("k") })).toEqual({ ok: false, reason: "INSUFFICIENT_FUNDS", balance: 0 });
+    expect(await env.DB.prepare("SELECT nonce FROM webhook_nonces WHERE nonce = ?").bind(marker).first()).toBeNull();
+    expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM transactions WHERE user_id = ?").bind(user.id).first()).toEqual({ n: 0 });
+    expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM wallets WHERE user_id = ?").bind(user.id).first()).toEqual({ n: 0 });
+
+    const credit = await walletApply(env, { userId: user.id, amount: 400, kind: "credit", idempotencyKey: unique("c") });
+    expect(credit).toMatchObject({ ok: true, balance: 400 });
+    const again = await walletApply(env, { userId: user.id, amount: 250, kind: "credit", idempotencyKey: unique("c") });
+    expect(again).toMatchObject({ ok: true, balance: 650 });
+    expect(await walletState(user.id)).toEqual({ balance: 650, ledger_sum: 650, debits: 0 });
+  });
+
+  it("a debit that empties the wallet exactly is accepted; one unit more is refused with the balance it found", async () => {
+    const user = await createUser({ balance: 300 });
+    expect(await walletApply(env, { userId: user.id, amount: -301, kind: "debit", idempotencyKey: unique("k") })).toEqual({ ok: false, reason: "INSUFFICIENT_FUNDS", balance: 300 });
+    expect(await walletApply(env, { userId: user.id, amount: -300, kind: "debit", idempotencyKey: unique("k") })).toMatchObject({ ok: true, balance: 0 });
+    expect(await walletState(user.id)).toEqual({ balance: 0, ledger_sum: 0, debits: 1 });
+  });
+
   it("the same idempotency key applied twice (even concurrently) changes the balance once and replays", async () => {
     const user = await createUser({ balance: 1000 });
     const key = unique("once");
