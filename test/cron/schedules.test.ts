@@ -80,7 +80,8 @@ describe("cron", () => {
     await env.DB.prepare("UPDATE subscriptions SET ends_at = ? WHERE transaction_id = ?").bind(minutesAgo(60, at.getTime()), ended).run();
     // activation-outbox-relay: an activation whose queue send was lost two minutes ago.
     const stranded = await pendingActivation(user.id, offer.id);
-    await env.DB.prepare("INSERT INTO activation_outbox (transaction_id, created_at) VALUES (?, ?)").bind(stranded, minutesAgo(2, at.getTime())).run();
+    // Its outbox row (written in the debit's batch, never consumed) dates from then.
+    await env.DB.prepare("UPDATE activation_outbox SET created_at = ? WHERE transaction_id = ?").bind(minutesAgo(2, at.getTime()), stranded).run();
     // pending-activation-sweep: an activation pending for more than a day.
     const abandoned = await pendingActivation(user.id, offer.id);
     const dayAgo = minutesAgo(25 * 60, at.getTime());

@@ -45,6 +45,26 @@ describe("queue send throwing", () => {
     await expectConservation(user.id);
   });
 
+  it("a queued activation leaves its outbox row to the consumer, which removes it when the message arrives: the relay then sends nothing more", async () => {
+    const activations = recordingQueue();
+    const workerEnv = { ...env, ACTIVATIONS: activations } as unknown as Env;
+    const user = await createUser({ balance: 5000 });
+    const offer = await makeOffer({ price: 2000 });
+    const created = await call(workerEnv, "POST", "/api/v1/activation/", { token: user.token, body: { offer_id: offer.id } });
+    expect(created.status).toBe(202);
+    const id = created.body.transaction_id as string;
+    expect(activations.sent).toMatchObject([{ type: "activation.requested", transaction_id: id }]);
+    // The request did not spend a round trip deleting it.
+    expect(await outboxRow(id)).not.toBeNull();
+
+    await deliverTo(workerEnv, QueueName.activations, activations.sent);
+    expect(await outboxRow(id)).toBeNull();
+    expect((await txRow(id))!.status).toBe("SUCCESS");
+    await tick(workerEnv, later(OUTBOX_RELAY_AFTER_SECONDS + 1));
+    expect(activations.sent.filter((m: any) => m.transaction_id === id)).toHaveLength(1);
+    await expectConservation(user.id);
+  });
+
   it("the relay leaves a request that is still running alone, and drops the row of an activation already settled", async () => {
     const activations = recordingQueue();
     const workerEnv = { ...env, ACTIVATIONS: activations } as unknown as Env;

@@ -1,7 +1,7 @@
 import type { Env } from "../../env";
 import { backoffSeconds } from "../../queues/consumers";
 import type { ActivationMessage } from "../../queues/messages";
-import { completeActivation, loadActivation } from "./activation.service";
+import { completeActivation, loadActivation, receiveActivation } from "./activation.service";
 import { activateWithPartner } from "../partner/partner.client";
 import { handleCancelMessage } from "./partner-cancel";
 
@@ -14,7 +14,7 @@ export const DEAD_LETTER_REASON = "The partner did not answer after several atte
  */
 export async function handleActivationMessage(message: Message<ActivationMessage>, env: Env): Promise<void> {
   if (message.body.type === "activation.cancel") return handleCancelMessage(message, env);
-  const tx = await loadActivation(env.DB, message.body.transaction_id);
+  const tx = await receiveActivation(env.DB, message.body.transaction_id);
   if (!tx || tx.status !== "PENDING") {
     message.ack();
     return;

@@ -26,25 +26,38 @@ export interface ActivationRow {
   sandbox_outcome: "succeed" | "fail";
 }
 
-export async function loadActivation(db: D1Database, transactionId: string): Promise<ActivationRow | null> {
-  return db
-    .prepare(
-      `SELECT t.id, t.user_id, t.status, t.amount, t.offer_id, t.created_at, t.updated_at, s.reference,
+const ACTIVATION_SQL = `SELECT t.id, t.user_id, t.status, t.amount, t.offer_id, t.created_at, t.updated_at, s.reference,
               o.name AS offer_name, o.duration_days, o.partner, o.sandbox_outcome
          FROM transactions t JOIN subscriptions s ON s.transaction_id = t.id JOIN offers o ON o.id = s.offer_id
-        WHERE t.id = ? AND t.type = 'ACTIVATION'`,
-    )
-    .bind(transactionId)
-    .first<ActivationRow>();
+        WHERE t.id = ? AND t.type = 'ACTIVATION'`;
+
+export async function loadActivation(db: D1Database, transactionId: string): Promise<ActivationRow | null> {
+  return db.prepare(ACTIVATION_SQL).bind(transactionId).first<ActivationRow>();
+}
+
+/**
+ * The consumer's first read of an activation whose message arrived: the outbox row that stood
+ * for the message is deleted in the same round trip, so the request that queued it did not have
+ * to. A redelivery deletes nothing.
+ */
+export async function receiveActivation(db: D1Database, transactionId: string): Promise<ActivationRow | null> {
+  const [, row] = await db.batch([
+    db.prepare("DELETE FROM activation_outbox WHERE transaction_id = ?").bind(transactionId),
+    db.prepare(ACTIVATION_SQL).bind(transactionId),
+  ]);
+  return (row!.results[0] as ActivationRow | undefined) ?? null;
 }
 
 /**
  * The spec's sequence: debit, transaction (PENDING), pending subscription and an outbox row in one
- * wallet batch, then the Redis hash (best effort), then the queue message. If the queue refuses
- * the message the client still gets its 202 (it has paid and the activation is recorded): the
- * outbox row stays and the cron relays it (`relayActivationOutbox`). A repeated wallet key
- * replays: the message is sent again while the activation is still pending (the consumer is
- * idempotent), so a client retrying after a lost answer cannot leave an activation stranded.
+ * wallet batch, then the Redis hash (best effort) and the queue message, side by side: both need
+ * only the committed batch, and the hash's compare-and-set keeps a settled status the consumer
+ * wrote first. The hash is written before the answer, so the status is in Redis as soon as the
+ * client has its 202. The outbox row is removed by the consumer when the message arrives; if the
+ * queue refuses the message the client still gets its 202 (it has paid and the activation is
+ * recorded) and the cron relays the row (`relayActivationOutbox`). A repeated wallet key replays: the message is sent again while the
+ * activation is still pending (the consumer is idempotent), so a client retrying after a lost
+ * answer cannot leave an activation stranded.
  */
 export async function requestActivation(env: Env, input: { userId: number; offerId: number; idempotencyKey?: string }) {
   const offer = await getOffer(env, input.offerId);
@@ -56,13 +69,14 @@ export async function requestActivation(env: Env, input: { userId: number; offer
     kind: "debit",
     idempotencyKey: `activation:${input.idempotencyKey ?? transactionId}`,
     note: `Activation of offer ${offer.id}`,
+    // The transaction's created_at and updated_at, which the Redis hash repeats.
+    at: now,
     transaction: { id: transactionId, type: "ACTIVATION", status: "PENDING", offerId: offer.id, description: `Activation: ${offer.name}` },
     statements: [
       {
         sql: "INSERT INTO subscriptions (user_id, offer_id, transaction_id, reference, status, created_at, updated_at) VALUES (?, ?, ?, ?, 'pending', ?, ?)",
         params: [input.userId, offer.id, transactionId, referenceCode("SUB", 10), now, now],
       },
-      { sql: "SELECT created_at, updated_at FROM transactions WHERE id = ?", params: [transactionId] },
       { sql: "INSERT INTO activation_outbox (transaction_id, created_at) VALUES (?, ?)", params: [transactionId, now] },
     ],
     // Stored with an Idempotency-Key in the same batch: what the route answers.
@@ -78,13 +92,14 @@ export async function requestActivation(env: Env, input: { userId: number; offer
     const existing = await loadActivation(env.DB, id);
     if (!existing) throw new Error("replayed activation without a transaction");
     if (existing.status !== "PENDING") return { transaction_id: id, status: existing.status };
-    await cacheTransaction(env, existing);
+    await Promise.all([cacheTransaction(env, existing), queueActivations(env, [id])]);
   } else {
-    const times = (result.results[1]?.[0] ?? { created_at: now, updated_at: now }) as { created_at: string; updated_at: string };
-    await cacheTransaction(env, { id, user_id: input.userId, status: "PENDING", amount: offer.price, offer_id: offer.id, ...times });
-    publishUserEvent(env, input.userId, { type: "activation.status", transaction_id: id, status: "PENDING", updated_at: times.updated_at });
+    await Promise.all([
+      cacheTransaction(env, { id, user_id: input.userId, status: "PENDING", amount: offer.price, offer_id: offer.id, created_at: now, updated_at: now }),
+      queueActivations(env, [id]),
+    ]);
+    publishUserEvent(env, input.userId, { type: "activation.status", transaction_id: id, status: "PENDING", updated_at: now });
   }
-  await relayActivations(env, [id]);
   return { transaction_id: id, status: "PENDING" as const };
 }
 
@@ -92,18 +107,25 @@ export async function requestActivation(env: Env, input: { userId: number; offer
 export const OUTBOX_RELAY_AFTER_SECONDS = 60;
 
 /**
- * Sends the activations' queue messages and, once the queue accepted them, deletes their outbox
- * rows. A refused send leaves the rows for the cron; returns how many were sent.
+ * Sends the activations' queue messages; a refused send is logged and answers false. The outbox
+ * rows stay: the consumer removes a row when its message arrives (`receiveActivation`), and the
+ * cron relays the rows of messages that never did.
  */
-async function relayActivations(env: Env, ids: string[]): Promise<number> {
-  if (ids.length === 0) return 0;
+async function queueActivations(env: Env, ids: string[]): Promise<boolean> {
+  if (ids.length === 0) return true;
   try {
     if (ids.length === 1) await env.ACTIVATIONS.send({ type: "activation.requested", transaction_id: ids[0]! });
     else await env.ACTIVATIONS.sendBatch(ids.map((id) => ({ body: { type: "activation.requested" as const, transaction_id: id } })));
+    return true;
   } catch (error) {
     console.error(JSON.stringify({ level: "error", msg: "activation not queued; the outbox relay will send it", transaction_ids: ids, error: String(error) }));
-    return 0;
+    return false;
   }
+}
+
+/** The cron's relay: sends the messages and, once the queue accepted them, deletes the rows. Returns how many were sent. */
+async function relayActivations(env: Env, ids: string[]): Promise<number> {
+  if (ids.length === 0 || !(await queueActivations(env, ids))) return 0;
   // A failure here only means a second message later: the consumer is idempotent.
   await env.DB.prepare("DELETE FROM activation_outbox WHERE transaction_id IN (SELECT value FROM json_each(?))").bind(JSON.stringify(ids)).run();
   return ids.length;
