@@ -22,6 +22,7 @@ import { runSubscriptionExpiry } from "./features/offers/subscriptions.service";
 import { expirePurchases } from "./features/voucher-purchase/expire-purchases";
 import { BOOKMARK_HEADER, requestDb, sessionBookmark } from "./db/request-db";
 import { liveAnswer } from "./features/health/health.live";
+import { perRequestEnv } from "./lib/log";
 
 export { WalletDurableObject } from "./features/wallet/wallet.durable-object";
 export { UserEventsDurableObject } from "./features/events/user-events.durable-object";
@@ -71,7 +72,7 @@ export default {
     // The checked env is the prototype: one small object per request, not a copy of every binding.
     const checked = configured(env);
     const DB = requestDb(checked.DB, request);
-    const requestEnv = Object.create(checked) as Env;
+    const requestEnv = perRequestEnv(checked);
     requestEnv.DB = DB;
     const response = await app.fetch(rewriteAlias(request), requestEnv, ctx);
     const bookmark = sessionBookmark(DB);

@@ -39,16 +39,20 @@ const MATCH: Record<QrKey["kind"], string> = {
   none: "(0 AND r.uuid = ?2)",
 };
 
-/**
- * The scan's only D1 round trip (two only when a replica misses). The terms shown at the till are the purchase's own, frozen when it
- * was sold (a claimed gift card's are its source purchase's), whatever the merchant edited since. The one-row subquery `q` keeps a row even when nothing
- * matches, so the caller learns in the same query whether they are a merchant at all and why
- * the key matched nothing (a voucher UUID, an unclaimed gift card, or nothing).
- */
-export async function lookupForScan(env: Pick<Env, "DB">, userId: number, key: QrKey): Promise<ScanRow> {
-  const isUuid = key.kind === "uuid";
-  const isGift = key.kind === "reference" && String(key.value).startsWith("GFT-");
-  const sql = `
+/** The statement for one kind of key (and gift code or not), built once per isolate: it was a share of the scan's own time. */
+const statements = new Map<string, string>();
+function scanSql(kind: QrKey["kind"], isGift: boolean): string {
+  const cacheKey = `${kind}:${isGift}`;
+  let sql = statements.get(cacheKey);
+  if (sql === undefined) {
+    sql = buildScanSql(kind, kind === "uuid", isGift);
+    statements.set(cacheKey, sql);
+  }
+  return sql;
+}
+
+function buildScanSql(kind: QrKey["kind"], isUuid: boolean, isGift: boolean): string {
+  return `
     SELECT me.id AS my_merchant_id, me.is_active AS my_merchant_active,
       r.id, r.uuid, r.user_id, r.merchant_id, r.purchase_reference, r.purchase_status, r.is_gift_voucher,
       r.remaining_redemptions, r.purchased_at, r.expiry_date,
@@ -59,10 +63,20 @@ export async function lookupForScan(env: Pick<Env, "DB">, userId: number, key: Q
       ${isGift ? "(SELECT gv.merchant_id FROM gift_card_shares s JOIN vouchers gv ON gv.id = s.voucher_id WHERE s.claim_reference = ?2 AND s.is_claimed = 0)" : "NULL"} AS unclaimed_share_merchant_id
     FROM (SELECT ?1 AS uid) q
     LEFT JOIN merchants me ON me.user_id = q.uid
-    LEFT JOIN voucher_redemptions r ON ${MATCH[key.kind]}
+    LEFT JOIN voucher_redemptions r ON ${MATCH[kind]}
     LEFT JOIN vouchers v ON v.id = r.voucher_id
     LEFT JOIN users u ON u.id = r.user_id
     LEFT JOIN merchants m ON m.id = r.merchant_id`;
+}
+
+/**
+ * The scan's only D1 round trip (two only when a replica misses). The terms shown at the till are the purchase's own, frozen when it
+ * was sold (a claimed gift card's are its source purchase's), whatever the merchant edited since. The one-row subquery `q` keeps a row even when nothing
+ * matches, so the caller learns in the same query whether they are a merchant at all and why
+ * the key matched nothing (a voucher UUID, an unclaimed gift card, or nothing).
+ */
+export async function lookupForScan(env: Pick<Env, "DB">, userId: number, key: QrKey): Promise<ScanRow> {
+  const sql = scanSql(key.kind, key.kind === "reference" && String(key.value).startsWith("GFT-"));
   const row = (await env.DB.prepare(sql).bind(userId, key.value).first<ScanRow>())!;
   if (row.id !== null && row.my_merchant_id !== null) return row;
   // A read replica may not have a purchase or profile made a moment ago (the buyer's bookmark is not
