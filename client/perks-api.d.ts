@@ -948,7 +948,7 @@ export interface paths {
         put?: never;
         /**
          * Send one notification by email, Telegram or WhatsApp (now or at scheduled_at)
-         * @description A user may send only to their own profile email or phone; any other recipient needs the admin role or an `X-API-Key` with the `notifications:send` scope (403 otherwise). Each message counts against the sender's hourly allowance and the recipient's daily cap.
+         * @description A user may send only to their own profile email or phone; any other recipient needs the admin role or an `X-API-Key` with the `notifications:send` scope (403 otherwise). Each message counts against the sender's hourly allowance and the recipient's daily cap. Accepts `Idempotency-Key`: the same key replays the first answer and one message is sent, however close behind the retries come; the same key with another body is 422.
          */
         post: operations["postNotificationsSend"];
         delete?: never;
@@ -8525,6 +8525,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description 8-128 of `A-Za-z0-9._:-`. Repeating a request with the same key and body answers the first response again (with `Idempotent-Replayed: true`) instead of doing the work twice; the same key with another body is 422. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
                 /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
@@ -8545,6 +8547,7 @@ export interface operations {
             201: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
@@ -8589,6 +8592,18 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Body too large */
             413: {
                 headers: {
@@ -8603,6 +8618,18 @@ export interface operations {
             };
             /** @description The body is not in a media type this endpoint accepts */
             415: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Idempotency-Key reused with another body */
+            422: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
                     "X-D1-Bookmark": components["headers"]["D1Bookmark"];

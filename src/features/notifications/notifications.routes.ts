@@ -5,6 +5,7 @@ import { publicRequestUrl } from "../../lib/public-url";
 import { bearerSecurity, createRouter, errorResponses, jsonBody, jsonContent } from "../../lib/openapi";
 import { PaginatedSchema, PaginationQuery } from "../../lib/pagination";
 import { currentUser, requireAuth } from "../../middleware/auth";
+import { idempotencyInBatch } from "../../middleware/idempotency";
 import { rateLimit } from "../../middleware/rate-limit";
 import { BulkBody, BulkResult, ListQuery, Notification, NotificationIdParam, SendBody, Stats, StatsQuery } from "./notifications.schemas";
 import { getNotification, listNotifications, notificationStats, sendBulk, sendNotification } from "./notifications.service";
@@ -30,10 +31,12 @@ notificationsRouter.openapi(
     tags,
     summary: "Send one notification by email, Telegram or WhatsApp (now or at scheduled_at)",
     description:
-      "A user may send only to their own profile email or phone; any other recipient needs the admin role or an `X-API-Key` with the `notifications:send` scope (403 otherwise). Each message counts against the sender's hourly allowance and the recipient's daily cap.",
+      "A user may send only to their own profile email or phone; any other recipient needs the admin role or an `X-API-Key` with the `notifications:send` scope (403 otherwise). Each message counts against the sender's hourly allowance and the recipient's daily cap. " +
+      "Accepts `Idempotency-Key`: the same key replays the first answer and one message is sent, however close behind the retries come; the same key with another body is 422.",
     security,
+    middleware: [idempotencyInBatch] as const,
     request: { body: jsonBody(SendBody) },
-    responses: { 201: jsonContent(Notification, "Accepted for delivery"), ...errorResponses(400, 401, 403, 429) },
+    responses: { 201: jsonContent(Notification, "Accepted for delivery"), ...errorResponses(400, 401, 403, 409, 422, 429) },
   }),
   async (c) => c.json(await sendNotification(c.env, sender(c), c.req.valid("json")), 201),
 );

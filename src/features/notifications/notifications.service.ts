@@ -6,6 +6,8 @@ import { normalizePhone } from "../../lib/phone";
 import { pageWindow, paginated, type Pagination } from "../../lib/pagination";
 import { addDays } from "../../lib/time";
 import { NOTIFICATION_COLUMNS, notifyMany, type NotifyInput } from "./notify";
+import type { StoredAnswer } from "../../lib/claim-in-batch";
+import { pendingClaim } from "../../middleware/idempotency";
 import { normalizeRecipient } from "./recipients";
 import { MAX_SCHEDULE_DAYS, SendBody } from "./notifications.schemas";
 
@@ -115,9 +117,29 @@ export async function sendNotification(env: Env, sender: Sender, body: SendBody)
   const own = sender.anyRecipient ? { email: null, phone: null } : await ownContacts(env, sender.userId);
   const refused = refusal(sender, own, checked.input.channel, checked.input.recipient, body);
   if (refused) throw forbidden(refused);
-  // The allowance is taken in the row's own batch: one write to the database, and the answer is the row as written.
-  const [result] = await notifyMany(env, [checked.input], { senderUserId: sender.userId });
-  return toNotification(result!.row!);
+  // The allowance, the row and (with an Idempotency-Key) the claim and this answer are one batch;
+  // the answer is the row as written.
+  const claim = pendingClaim(env);
+  const [result] = await notifyMany(env, [checked.input], { senderUserId: sender.userId, answer: ([row]) => sendAnswer(row!) });
+  const answer = toNotification(result!.row!);
+  if (claim && result!.queueSendFailed) {
+    // The stored answer said `queued`; a replay must say what this answer says.
+    await env.DB.prepare("UPDATE idempotency_keys SET response_body = ? WHERE scope = ? AND claim_token = ? AND state = 'done'")
+      .bind(JSON.stringify(answer), claim.scope, claim.token)
+      .run();
+  }
+  return answer;
+}
+
+/** The 201 of a send, stored with its claim only when the row was written (a refused allowance writes none). */
+function sendAnswer(row: NotificationRow): StoredAnswer {
+  const decided = (column: "status" | "last_error") => ({ path: `$.${column}`, sql: `SELECT ${column} FROM notifications WHERE id = ?`, params: [row.id] });
+  return {
+    status: 201,
+    body: toNotification(row),
+    fill: [decided("status"), decided("last_error")],
+    onlyIf: { sql: "EXISTS (SELECT 1 FROM notifications WHERE id = ?)", params: [row.id] },
+  };
 }
 
 /**

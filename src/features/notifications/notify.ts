@@ -7,6 +7,8 @@ import { loadPreferences, preferenceBlock } from "./preferences";
 import { RECIPIENT_LIMIT_REACHED, recipientDailyInBatch, refuseSenderBudget, senderBudgetInBatch } from "./message-budget";
 import { optOutLink } from "./opt-out";
 import type { NotificationRow } from "./notifications.service";
+import type { StoredAnswer } from "../../lib/claim-in-batch";
+import { batchWithClaim } from "../../middleware/idempotency";
 
 export interface NotifyInput {
   /** The user on whose behalf (or to whom) it is sent; owns the notification's history row. */
@@ -31,6 +33,8 @@ export interface NotifyResult {
   status: (typeof NOTIFICATION_STATUSES)[number];
   /** The row as written (and as the queue send left it); absent for a duplicate. */
   row?: NotificationRow;
+  /** Written `queued`, but the queue refused its message: the row is `pending` again. */
+  queueSendFailed?: boolean;
 }
 
 /** Cloudflare Queues delay a message by at most 12 hours; later ones wait as `pending` for the cron. */
@@ -70,6 +74,12 @@ export async function notifyUser(
 export interface NotifyOptions {
   /** Count the messages against this account's hourly allowance in the same batch (429 when they do not fit; then nothing is written). */
   senderUserId?: number;
+  /**
+   * For a route behind `idempotencyInBatch`: its answer, stored with the request's
+   * Idempotency-Key claim in the rows' own batch. Given the rows as they will be written; their
+   * `status` and `last_error` are decided by the batch (fill them in from it).
+   */
+  answer?: (planned: NotificationRow[]) => StoredAnswer;
 }
 
 /** The columns of a `NotificationRow`. */
@@ -136,7 +146,7 @@ export async function notifyMany(env: Env, inputs: NotifyInput[], options: Notif
     if (daily) statements.push(daily.count({ sql: "EXISTS (SELECT 1 FROM notifications WHERE id = ? AND status <> 'skipped')", params: [id] }));
   }
   if (budget) statements.push(budget.take);
-  const results = await env.DB.batch(statements);
+  const results = options.answer ? await batchWithClaim(env, statements, options.answer(rows.map((r) => planned(r, now)))) : await env.DB.batch(statements);
   if (budget && results.at(-1)!.results.length === 0) await refuseSenderBudget(env, options.senderUserId!, inputs.length, at);
 
   const written = rows.map((_, i) => (results[insertAt[i]!]!.results[0] as NotificationRow | undefined) ?? null);
@@ -152,7 +162,7 @@ export async function notifyMany(env: Env, inputs: NotifyInput[], options: Notif
   }
 
   const toEnqueue = written.filter((row): row is NotificationRow => row?.status === "queued");
-  await enqueue(env, toEnqueue);
+  const unsent = await enqueue(env, toEnqueue);
 
   return rows.map((r, i) => {
     const row = written[i];
@@ -160,8 +170,17 @@ export async function notifyMany(env: Env, inputs: NotifyInput[], options: Notif
       const prior = existing.get(r.input.dedupeKey ?? "");
       return { id: prior?.id ?? r.id, duplicate: true, status: prior?.status ?? "pending" };
     }
-    return { id: row.id, duplicate: false, status: row.status, row };
+    return { id: row.id, duplicate: false, status: row.status, row, ...(unsent.has(row.id) ? { queueSendFailed: true } : {}) };
   });
+}
+
+/** A row as notifyMany's INSERT writes it when nothing holds it back. */
+function planned(r: { id: string; input: NotifyInput; priority: NotificationRow["priority"]; category: NotificationRow["category"]; message: string; queuedNow: boolean }, now: string): NotificationRow {
+  return {
+    id: r.id, customer_id: r.input.customerId ?? null, channel: r.input.channel, recipient: r.input.recipient, title: r.input.title, message: r.message,
+    priority: r.priority, category: r.category, status: r.queuedNow ? "queued" : "pending", attempts: 0, last_error: null,
+    scheduled_at: r.input.scheduledAt ?? null, sent_at: null, created_at: now, updated_at: now,
+  };
 }
 
 /**
@@ -169,10 +188,10 @@ export async function notifyMany(env: Env, inputs: NotifyInput[], options: Notif
  * outage puts them back to `pending`, which the cron sweep enqueues later, and the caller's
  * request (an order, a purchase) still succeeds. The rows passed in are updated to match.
  */
-async function enqueue(env: Env, rows: NotificationRow[]) {
+async function enqueue(env: Env, rows: NotificationRow[]): Promise<Set<string>> {
   const sent = await sendToQueue(env, rows.map((r) => ({ id: r.id, scheduledAt: r.scheduled_at })));
   const unsent = rows.filter((r) => !sent.has(r.id));
-  if (unsent.length === 0) return;
+  if (unsent.length === 0) return new Set();
   const at = nowIso();
   // Only a row no delivery has touched: if the message got through after all, the consumer's state stands.
   await env.DB.prepare(
@@ -181,6 +200,7 @@ async function enqueue(env: Env, rows: NotificationRow[]) {
     .bind(at, JSON.stringify(unsent.map((r) => r.id)))
     .run();
   for (const row of unsent) Object.assign(row, { status: "pending", updated_at: at });
+  return new Set(unsent.map((r) => r.id));
 }
 
 /** Queue messages in batches of 100; returns the ids whose message was accepted. */

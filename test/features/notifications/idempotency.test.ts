@@ -1,0 +1,129 @@
+// POST /notifications/send/ with an Idempotency-Key: the claim and the stored answer commit in the
+// batch that writes the notification, so a retry (however close behind) sends nothing twice.
+import { env } from "cloudflare:workers";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import worker from "../../../src/index";
+import type { Env } from "../../../src/env";
+import { BASE } from "../../helpers/api";
+import { createUser, unique } from "../../helpers/factories";
+import { quietly, recordingQueue } from "../../faults/helpers";
+
+type Queue = ReturnType<typeof recordingQueue<{ type: string; notification_id: string }>>;
+
+async function sendWithKey(workerEnv: Env, token: string, body: Record<string, unknown>, key: string) {
+  const ctx = createExecutionContext();
+  const response = await worker.fetch(
+    new Request(`${BASE}/api/v1/notifications/send/`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json", "idempotency-key": key },
+      body: JSON.stringify(body),
+    }) as Request<unknown, IncomingRequestCfProperties>,
+    workerEnv,
+    ctx,
+  );
+  await waitOnExecutionContext(ctx);
+  return { status: response.status, replayed: response.headers.get("idempotent-replayed"), body: (await response.json()) as Record<string, any> };
+}
+
+async function setUp(overrides: Partial<Env> = {}) {
+  const user = await createUser();
+  const queue: Queue = recordingQueue();
+  const workerEnv = { ...env, NOTIFICATIONS: queue, ...overrides } as unknown as Env;
+  const body = { title: "Hello", message: "World", recipient_type: "email", recipient: user.email };
+  return { user, queue, workerEnv, body, key: unique("notify-key") };
+}
+
+const rowsOf = (userId: number) =>
+  env.DB.prepare("SELECT id, status FROM notifications WHERE user_id = ?").bind(userId).all<{ id: string; status: string }>().then((r) => r.results);
+const senderCount = (userId: number) => env.DB.prepare("SELECT count FROM rate_counters WHERE key = ?").bind(`messages:sender:${userId}`).first<number>("count");
+
+describe("notification send with an Idempotency-Key", () => {
+  it("ten concurrent sends with one key write one notification and one queue message, take one message of the allowance, and all answer the same", async () => {
+    const { user, queue, workerEnv, body, key } = await setUp();
+    const answers = await Promise.all(Array.from({ length: 10 }, () => sendWithKey(workerEnv, user.token, body, key)));
+
+    expect(answers.map((a) => a.status)).toEqual(Array(10).fill(201));
+    const first = answers.find((a) => a.replayed === null)!;
+    expect(answers.filter((a) => a.replayed === "true")).toHaveLength(9);
+    for (const answer of answers) expect(answer.body).toEqual(first.body);
+    expect(await rowsOf(user.id)).toEqual([{ id: first.body.id, status: "queued" }]);
+    expect(queue.sent).toMatchObject([{ type: "notification.deliver", notification_id: first.body.id }]);
+    expect(await senderCount(user.id)).toBe(1);
+  });
+
+  it("a later retry replays the same body; the key with another body is 422 and sends nothing", async () => {
+    const { user, queue, workerEnv, body, key } = await setUp();
+    const first = await sendWithKey(workerEnv, user.token, body, key);
+    expect(first).toMatchObject({ status: 201, replayed: null, body: { status: "queued", recipient: user.email } });
+    const again = await sendWithKey(workerEnv, user.token, body, key);
+    expect(again).toEqual({ status: 201, replayed: "true", body: first.body });
+    const other = await sendWithKey(workerEnv, user.token, { ...body, title: "Another" }, key);
+    expect(other.status).toBe(422);
+    expect(other.body.code).toBe("IDEMPOTENCY_KEY_REUSED");
+    expect((await rowsOf(user.id)).map((r) => r.id)).toEqual([first.body.id]);
+    expect(queue.sent).toHaveLength(1);
+  });
+
+  it("what the batch decided is what is stored: a send skipped for the recipient's daily cap replays skipped with the reason", async () => {
+    const { user, queue, workerEnv, body, key } = await setUp();
+    const capped = { ...workerEnv, RECIPIENT_DAILY_MESSAGE_LIMIT: "1" } as Env;
+    expect((await sendWithKey(capped, user.token, body, unique("notify-key"))).body.status).toBe("queued");
+    const skipped = await sendWithKey(capped, user.token, body, key);
+    expect(skipped.body).toMatchObject({ status: "skipped", last_error: "recipient daily message limit reached" });
+    expect(await sendWithKey(capped, user.token, body, key)).toEqual({ status: 201, replayed: "true", body: skipped.body });
+    expect(queue.sent).toHaveLength(1);
+  });
+
+  it("a send whose queue send fails answers pending, and its replay says pending too", async () => {
+    const { user, queue, workerEnv, body, key } = await setUp();
+    queue.failing = true;
+    const { result: first } = await quietly(() => sendWithKey(workerEnv, user.token, body, key));
+    expect(first).toMatchObject({ status: 201, body: { status: "pending" } });
+    queue.failing = false;
+    expect(await sendWithKey(workerEnv, user.token, body, key)).toEqual({ status: 201, replayed: "true", body: first.body });
+    expect(await rowsOf(user.id)).toEqual([{ id: first.body.id, status: "pending" }]);
+    expect(queue.sent).toEqual([]);
+  });
+
+  it("a send past the hourly allowance writes nothing and its 429 is what the key replays", async () => {
+    const { user, queue, workerEnv, body, key } = await setUp({ SENDER_HOURLY_MESSAGE_LIMIT: "1" });
+    expect((await sendWithKey(workerEnv, user.token, body, unique("notify-key"))).status).toBe(201);
+    const refused = await sendWithKey(workerEnv, user.token, body, key);
+    expect(refused.status).toBe(429);
+    expect(refused.body.code).toBe("RATE_LIMITED");
+    expect(await sendWithKey(workerEnv, user.token, body, key)).toMatchObject({ status: 429, replayed: "true", body: { code: "RATE_LIMITED", error: refused.body.error } });
+    expect(await rowsOf(user.id)).toHaveLength(1);
+    expect(await senderCount(user.id)).toBe(1);
+    expect(queue.sent).toHaveLength(1);
+  });
+
+  it("a 5xx releases the key: the batch refused, nothing written, and the same key then sends once", async () => {
+    const { user, queue, workerEnv, body, key } = await setUp();
+    let refuse = true;
+    const failingDb = new Proxy(env.DB, {
+      get(target, property) {
+        if (property === "withSession")
+          return (constraint?: string) => {
+            const session = target.withSession(constraint);
+            return new Proxy(session, {
+              get(s, p) {
+                if (p === "batch" && refuse) return async () => ((refuse = false), Promise.reject(new Error("D1_ERROR: injected: the database is unavailable")));
+                const value = Reflect.get(s, p, s);
+                return typeof value === "function" ? value.bind(s) : value;
+              },
+            });
+          };
+        const value = Reflect.get(target, property, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const { result: failed } = await quietly(() => sendWithKey({ ...workerEnv, DB: failingDb } as Env, user.token, body, key));
+    expect(failed.status).toBe(500);
+    expect(await rowsOf(user.id)).toEqual([]);
+    const retry = await sendWithKey(workerEnv, user.token, body, key);
+    expect(retry).toMatchObject({ status: 201, replayed: null });
+    expect(await rowsOf(user.id)).toEqual([{ id: retry.body.id, status: "queued" }]);
+    expect(queue.sent.map((m) => m.notification_id)).toEqual([retry.body.id]);
+  });
+});
