@@ -8,22 +8,42 @@ import { balanceOf, planBatch, runPlanned, type ClaimTaken, type WalletOperation
  * one after another, in arrival order. The D1 CHECK constraint still guards the balance if two
  * instances ever ran at once (e.g. during a deploy).
  *
- * Only the batch runs inside the chain: the statements are prepared before the operation takes
- * its place, and a refusal's balance is read after it has left, so each operation holds the
- * wallet for one D1 round trip and nothing else.
+ * Only D1 runs inside the chain: the statements are prepared before the operation takes its
+ * place, and the balance a refusal reports is read after it has left when it is not known yet.
  */
 export class WalletDurableObject extends DurableObject<Env> {
   private tail: Promise<unknown> = Promise.resolve();
+  /**
+   * At most what the wallet holds, as far as this instance has seen (the balance after its last
+   * operation, or less than a debit D1 just refused); null when it has not seen any. Only a hint:
+   * a debit it says cannot be paid reads the balance (one small read instead of a batch that
+   * would fail), and D1 decides everything else. A credit written past this instance only makes
+   * that read find the money and run the batch after all.
+   */
+  private atMost: number | null = null;
 
   /** The result, and the D1 bookmark after it (walletApply hands that to the caller's session). */
   async apply(op: WalletOperation): Promise<(WalletResult | ClaimTaken) & { bookmark: string | null }> {
     // A session on the primary: its bookmark lets the caller's later reads see this write.
     const session = this.env.DB.withSession("first-primary") as unknown as D1Database;
     const plan = planBatch(session, op);
-    const run = this.tail.then(() => runPlanned(session, op, plan, { deferRefusedBalance: true }));
+    const run = this.tail.then(() => this.run(session, op, plan));
     this.tail = run.catch(() => undefined);
     const result = await run;
     if (!result.ok && result.reason === "INSUFFICIENT_FUNDS" && Number.isNaN(result.balance)) result.balance = await balanceOf(session, op.userId);
     return { ...result, bookmark: (session as unknown as D1DatabaseSession).getBookmark() };
+  }
+
+  private async run(session: D1Database, op: WalletOperation, plan: ReturnType<typeof planBatch>): Promise<WalletResult | ClaimTaken> {
+    const debit = -op.amount;
+    if (debit > 0 && this.atMost !== null && this.atMost < debit) {
+      const balance = await balanceOf(session, op.userId);
+      this.atMost = balance;
+      if (balance < debit) return { ok: false, reason: "INSUFFICIENT_FUNDS", balance };
+    }
+    const result = await runPlanned(session, op, plan, { deferRefusedBalance: true });
+    if (result.ok) this.atMost = result.replayed ? null : result.balance;
+    else if (result.reason === "INSUFFICIENT_FUNDS") this.atMost = Math.min(this.atMost ?? debit - 1, debit - 1);
+    return result;
   }
 }

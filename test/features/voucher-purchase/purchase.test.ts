@@ -88,7 +88,7 @@ describe("POST /voucher-purchase/purchase/", () => {
     expect(refused).toHaveLength(20);
     for (const r of refused) {
       expect(r.status).toBe(400);
-      expect(r.body.code).toBe("INSUFFICIENT_BALANCE");
+      expect(r.body).toMatchObject({ code: "INSUFFICIENT_BALANCE", details: { balance: "0.00", required: "10.00" } });
       expect(isCleanError(r.body)).toBe(true);
     }
     // Each answer's balance is the one its own debit left: 29 000, 28 000, ... 0, each once.

@@ -73,6 +73,19 @@ describe("wallet core", () => {
     expect(await walletState(user.id)).toEqual({ balance: 0, ledger_sum: 0, debits: 1 });
   });
 
+  it("after a refusal, money credited past the wallet object (straight to D1) still pays the next debit", async () => {
+    const user = await createUser({ balance: 100 });
+    expect(await walletApply(env, { userId: user.id, amount: -300, kind: "debit", idempotencyKey: unique("k") })).toEqual({ ok: false, reason: "INSUFFICIENT_FUNDS", balance: 100 });
+    expect(await walletApply(env, { userId: user.id, amount: -200, kind: "debit", idempotencyKey: unique("k") })).toEqual({ ok: false, reason: "INSUFFICIENT_FUNDS", balance: 100 });
+    await env.DB.batch([
+      env.DB.prepare("UPDATE wallets SET balance = balance + 500 WHERE user_id = ?").bind(user.id),
+      env.DB.prepare("INSERT INTO ledger_entries (user_id, amount, balance_after, kind, idempotency_key, note, created_at) VALUES (?, 500, 600, 'credit', ?, 'outside', 'now')").bind(user.id, unique("outside")),
+    ]);
+    expect(await walletApply(env, { userId: user.id, amount: -300, kind: "debit", idempotencyKey: unique("k") })).toMatchObject({ ok: true, balance: 300 });
+    expect(await walletApply(env, { userId: user.id, amount: -400, kind: "debit", idempotencyKey: unique("k") })).toEqual({ ok: false, reason: "INSUFFICIENT_FUNDS", balance: 300 });
+    expect(await walletState(user.id)).toEqual({ balance: 300, ledger_sum: 300, debits: 1 });
+  });
+
   it("the same idempotency key applied twice (even concurrently) changes the balance once and replays", async () => {
     const user = await createUser({ balance: 1000 });
     const key = unique("once");
