@@ -75,33 +75,57 @@ export type WalletResult =
 export type ClaimTaken = { ok: false; reason: "IDEMPOTENCY_KEY_CLAIMED"; prior: PriorClaim | null };
 
 /**
- * The claim first (a UNIQUE refusal of it aborts the batch before any money moves) and, last,
- * the answer stored with it, so claim, money and answer are one batch.
+ * The request's claim, stored with its answer, so claim, money and answer are one batch.
+ *
+ * An operation that moves money claims with one INSERT at the end of its batch, already `done`
+ * with the answer (`claimLast`): a second request with the key is refused by the ledger's own key
+ * at the batch's second statement (its wallet key is derived from the Idempotency-Key), or by the
+ * claim, and either way finds the first one's claim (`claimRefused`). An operation that moves no money has
+ * no ledger key, so its claim comes first and its answer is an UPDATE at the end.
  */
-function claimStatements(db: D1Database, op: WalletOperation): { first: D1PreparedStatement[]; last: D1PreparedStatement[] } {
+function claimStatements(db: D1Database, op: WalletOperation, claimLast: boolean): { first: D1PreparedStatement[]; last: D1PreparedStatement[] } {
   const claim = op.claim;
   if (!claim) return { first: [], last: [] };
+  const fill = op.answer?.fill ?? [];
+  const body = op.answer ? [JSON.stringify(op.answer.body), ...fill.flatMap((f) => [f.path, ...f.params])] : [];
+  const answerSql = `json_set(?${fill.map((f) => `, ?, (${f.sql})`).join("")})`;
+  if (claimLast) {
+    const insert = op.answer
+      ? db
+          .prepare(`INSERT INTO idempotency_keys (scope, request_hash, state, claimed_at, claim_token, response_status, response_body) VALUES (?, ?, 'done', ?, ?, ?, ${answerSql})`)
+          .bind(claim.scope, claim.requestHash, claim.claimedAt, claim.token, op.answer.status, ...body)
+      : db
+          .prepare("INSERT INTO idempotency_keys (scope, request_hash, state, claimed_at, claim_token) VALUES (?, ?, 'in_progress', ?, ?)")
+          .bind(claim.scope, claim.requestHash, claim.claimedAt, claim.token);
+    return { first: [], last: [insert] };
+  }
   const first = [
     db
       .prepare("INSERT INTO idempotency_keys (scope, request_hash, state, claimed_at, claim_token) VALUES (?, ?, 'in_progress', ?, ?)")
       .bind(claim.scope, claim.requestHash, claim.claimedAt, claim.token),
   ];
   if (!op.answer) return { first, last: [] };
-  const fill = op.answer.fill ?? [];
-  const paths = fill.map((f) => `, ?, (${f.sql})`).join("");
   const last = [
     db
-      .prepare(`UPDATE idempotency_keys SET state = 'done', response_status = ?, response_body = json_set(?${paths}) WHERE scope = ? AND claim_token = ?`)
-      .bind(op.answer.status, JSON.stringify(op.answer.body), ...fill.flatMap((f) => [f.path, ...f.params]), claim.scope, claim.token),
+      .prepare(`UPDATE idempotency_keys SET state = 'done', response_status = ?, response_body = ${answerSql} WHERE scope = ? AND claim_token = ?`)
+      .bind(op.answer.status, ...body, claim.scope, claim.token),
   ];
   return { first, last };
 }
 
 /**
- * The claim was refused: a dead claim (in progress past the timeout, same body) is removed and
- * the operation run again once; otherwise the prior claim decides the answer.
+ * The claim (or, for money, the ledger key derived from it) was refused: a dead claim (in
+ * progress past the timeout, same body) is removed and the operation run again once; otherwise
+ * the prior claim decides the answer. With no claim row at all, `unclaimed` decides (the ledger
+ * key was used without one: the wallet replays that debit).
  */
-async function claimRefused(db: D1Database, op: WalletOperation, retried: boolean, run: () => Promise<WalletResult | ClaimTaken>): Promise<WalletResult | ClaimTaken> {
+async function claimRefused(
+  db: D1Database,
+  op: WalletOperation,
+  retried: boolean,
+  run: () => Promise<WalletResult | ClaimTaken>,
+  unclaimed?: () => Promise<WalletResult>,
+): Promise<WalletResult | ClaimTaken> {
   const claim = op.claim!;
   const prior = await db
     .prepare(
@@ -117,6 +141,7 @@ async function claimRefused(db: D1Database, op: WalletOperation, retried: boolea
       .run();
     return run();
   }
+  if (!prior && unclaimed) return unclaimed();
   return { ok: false, reason: "IDEMPOTENCY_KEY_CLAIMED", prior: prior ? { request_hash: prior.request_hash, state: prior.state, response_status: prior.response_status, response_body: prior.response_body } : null };
 }
 
@@ -157,13 +182,13 @@ export interface PlannedBatch {
  * bound, the answer's JSON. The wallet object does this before taking its place in the queue, so
  * the serialised part is the batch alone.
  *
- * Order: the claim first (a key another request holds is found before anything else), then the
- * balance change, so a refused debit stops at its second statement; the ledger entry reads the
- * balance after it; then the transaction row, the feature's statements and the stored answer.
+ * Order: the balance change first, so a refused debit stops at its first statement; the ledger
+ * entry reads the balance after it (and its key finds a repeated operation); then the transaction
+ * row, the feature's statements and the claim with its answer (`claimStatements`).
  */
 export function planBatch(db: D1Database, op: WalletOperation): PlannedBatch {
   if (!Number.isSafeInteger(op.amount)) throw new Error("wallet amount must be an integer of minor units");
-  const claim = claimStatements(db, op);
+  const claim = claimStatements(db, op, op.amount !== 0);
   const extra = (op.statements ?? []).map((s) => db.prepare(s.sql).bind(...s.params));
   const before = claim.first.length;
   const rowsOf = (results: D1Result[], from: number) => results.slice(from, from + extra.length).map((r) => r.results as unknown[]);
@@ -233,11 +258,13 @@ export async function runPlanned(db: D1Database, op: WalletOperation, plan: Plan
   try {
     return plan.outcome(await db.batch(plan.statements));
   } catch (error) {
-    if (op.claim && claimConflict(error)) return claimRefused(db, op, retried, () => applyToD1(db, op, { ...options, retried: true }));
+    const repeated = !plan.free && isUniqueViolation(error, "ledger_entries.idempotency_key");
+    if (op.claim && (claimConflict(error) || repeated))
+      return claimRefused(db, op, retried, () => applyToD1(db, op, { ...options, retried: true }), repeated ? () => replay(db, op) : undefined);
     if (plan.free) return refusedByConstraint(error);
     if (refusingConstraint(error) === "wallet_non_negative" || NO_WALLET.test(d1ErrorText(error)))
       return { ok: false, reason: "INSUFFICIENT_FUNDS", balance: options.deferRefusedBalance ? Number.NaN : await balanceOf(db, op.userId) };
-    if (isUniqueViolation(error, "ledger_entries.idempotency_key")) return replay(db, op);
+    if (repeated) return replay(db, op);
     return refusedByConstraint(error);
   }
 }

@@ -99,6 +99,24 @@ describe("POST /voucher-purchase/purchase/", () => {
     expect(rows!.n).toBe(30);
   });
 
+  it("a retry of the purchase that spent the last points replays that purchase (201), though the balance could not pay it again", async () => {
+    const merchant = await createMerchantViaApi();
+    const voucher = await createVoucherViaApi(merchant);
+    const buyer = await createUser({ balance: COST });
+    const headers = { "Idempotency-Key": `last-points-${buyer.id}` };
+    const first = await purchaseViaApi(buyer.token, voucher.id, headers);
+    expect(first.status).toBe(201);
+    expect(first.body.remaining_balance).toBe(0);
+    const retries = await Promise.all(Array.from({ length: 3 }, () => purchaseViaApi(buyer.token, voucher.id, headers)));
+    for (const retry of retries) {
+      expect(retry.status).toBe(201);
+      expect(retry.headers.get("idempotent-replayed")).toBe("true");
+      expect(retry.body).toEqual(first.body);
+    }
+    expect(await walletState(buyer.id)).toEqual({ balance: 0, ledger_sum: 0, debits: 1 });
+    expect((await voucherRow(voucher.id)).sold_count).toBe(1);
+  });
+
   it("a buyer whose wallet was never created is told the balance is insufficient (400), not a 500, and nothing is sold", async () => {
     const merchant = await createMerchantViaApi();
     const voucher = await createVoucherViaApi(merchant);
