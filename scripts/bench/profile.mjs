@@ -112,6 +112,9 @@ export function summarise(profile, requests, outdir) {
   const parents = new Map();
   for (const n of profile.nodes) for (const child of n.children ?? []) parents.set(child, n.id);
   const own = new Map();
+  // The runtime's own frames (fetch, the D1 client, the rate-limit binding, Response, GC) charged
+  // to the nearest caller in a source file: which of the project's or a package's files made them.
+  const callers = new Map();
   let total = 0;
   for (const [id, us] of selfUs) {
     const node = byId.get(id);
@@ -120,6 +123,10 @@ export function summarise(profile, requests, outdir) {
     const { file, name } = locate(maps, outdir, node.callFrame);
     files.set(file, (files.get(file) ?? 0) + us);
     functions.set(name, (functions.get(name) ?? 0) + us);
+    let caller = file;
+    for (let at = id; at !== undefined && !/\.(ts|js|mjs)$/.test(caller); at = parents.get(at)) caller = locate(maps, outdir, byId.get(at).callFrame).file;
+    if (!/\.(ts|js|mjs)$/.test(caller) || caller === "index.js") caller = `${file} (no caller in a source file)`;
+    callers.set(caller, (callers.get(caller) ?? 0) + us);
     const seen = new Set();
     for (let at = id; at !== undefined; at = parents.get(at)) {
       const where = locate(maps, outdir, byId.get(at).callFrame);
@@ -131,7 +138,7 @@ export function summarise(profile, requests, outdir) {
   const perRequest = (us) => Math.round((us / requests) * 10) / 10;
   const rank = (map, n) =>
     [...map.entries()].sort((a, b) => b[1] - a[1]).slice(0, n).map(([name, us]) => ({ name, us_per_request: perRequest(us), share: Math.round((us / total) * 1000) / 10 }));
-  return { requests, us_per_request: perRequest(total), files: rank(files, 15), functions: rank(functions, 25), inclusive: rank(own, 25) };
+  return { requests, us_per_request: perRequest(total), files: rank(files, 15), functions: rank(functions, 25), inclusive: rank(own, 25), by_caller: rank(callers, 20) };
 }
 
 export function writeProfile(name, profile) {
@@ -150,5 +157,6 @@ export function formatSummary(title, summary) {
   table("self time by file:", summary.files);
   table("self time by function:", summary.functions);
   table("total time of the project's own functions (with what they call):", summary.inclusive);
+  table("self time, the runtime's own frames charged to their nearest caller in a source file:", summary.by_caller);
   return lines.join("\n");
 }

@@ -170,7 +170,7 @@ async function main() {
   const measureFloor = async (key, phase) => {
     const measured = await measure(floorUrl, plan.floors[key]);
     floors[`${key}:${phase}`] = { key, phase, ...FLOORS[key], ...measured };
-    log(`floor ${FLOORS[key].name} [${phase}]: ${measured.rps} req/s, p50 ${measured.p50_ms} ms, p99 ${measured.p99_ms} ms, errors ${measured.errors}`);
+    log(`floor ${FLOORS[key].name} [${phase}]: ${measured.rps} req/s, p50 ${measured.p50_ms} ms, p99 ${measured.p99_ms} ms, ${measured.cpu_us} µs workerd CPU per request, errors ${measured.errors}`);
   };
   const runPhase = async (phase) => {
     let lastFloor = null;
@@ -190,7 +190,7 @@ async function main() {
       if (answer.status >= 300) log(`${endpoint.name}: the probe answered ${answer.status} ${JSON.stringify(answer.body)}`);
       const measured = await measure(base, endpoint.next);
       results.push({ ...row, available: true, ...measured });
-      log(`${endpoint.name}: ${measured.rps} req/s, p50 ${measured.p50_ms} ms, p99 ${measured.p99_ms} ms, errors ${measured.errors}`);
+      log(`${endpoint.name}: ${measured.rps} req/s, p50 ${measured.p50_ms} ms, p99 ${measured.p99_ms} ms, ${measured.cpu_us} µs workerd CPU per request, errors ${measured.errors}`);
       if (PROFILE?.has(endpoint.key)) await profileEndpoint(endpoint, phase);
     }
   };
@@ -246,8 +246,10 @@ async function main() {
   for (const r of results) {
     const floor = floors[r.floor_key];
     if (!r.available || !floor) continue;
-    r.floor = { name: floor.name, rps: floor.rps, p50_ms: floor.p50_ms, p99_ms: floor.p99_ms, d1_round_trips: floor.d1 };
+    r.floor = { name: floor.name, rps: floor.rps, p50_ms: floor.p50_ms, p99_ms: floor.p99_ms, cpu_us: floor.cpu_us, d1_round_trips: floor.d1 };
     r.ratio = Math.round((r.rps / floor.rps) * 100) / 100;
+    // What the ratio would be on cores given to workerd alone: the floor's CPU per request over the endpoint's.
+    if (r.cpu_us && floor.cpu_us) r.cpu_ratio = Math.round((floor.cpu_us / r.cpu_us) * 100) / 100;
     r.p99_ratio = floor.p99_ms > 0 ? Math.round((r.p99_ms / floor.p99_ms) * 100) / 100 : undefined;
   }
   // The D1 proxy from before the restarts is stale; the data persisted on disk.
@@ -261,6 +263,7 @@ async function main() {
       load_generator: `autocannon, ${CONNECTIONS} connections, ${DURATION_SECONDS} s per endpoint after a short warm-up; each endpoint measured right after its floor`,
       errors: "non-2xx responses + socket errors + timeouts",
       ratio: "endpoint req/s divided by its floor's req/s, measured in the same phase of the same run",
+      cpu_ratio: "the floor's workerd CPU time per request divided by the endpoint's (utime + stime of the workerd process from /proc over the measured seconds, over the requests answered)",
       d1_counting:
         "a wrapper entry proxies env.DB and its sessions (worker and wallet Durable Object): each first/all/run/raw/batch/exec is one round trip; a batch of n is n statements; a write, a query without a session or the first query of a first-primary session goes to the primary; one request at a time, median of 3",
     },
