@@ -11,17 +11,17 @@ out.push(
   `${r.generated_at.slice(0, 16).replace("T", " ")} UTC, ${m.cores} cores (${m.cpu_model}), ${m.memory_gb} GB, Node ${m.node}, workerd ${m.workerd}, ` +
     `load average ${m.load_average_at_start.join(" ")} at the start and ${m.load_average_at_end.join(" ")} at the end; ${r.method.load_generator}. Whole run ${r.duration_s} s.`,
   "",
-  "| endpoint | req/s | p50 ms | p99 ms | errors | floor | floor req/s | floor p99 ms | ratio | p99 / floor p99 | D1 round trips (statements) | to the primary |",
-  "|---|---|---|---|---|---|---|---|---|---|---|---|",
+  "| endpoint | req/s | p50 ms | p99 ms | errors | floor | floor req/s | floor p99 ms | ratio | p99 / floor p99 | CPU µs | floor CPU µs | CPU ratio | D1 round trips (statements) | to the primary |",
+  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
 );
 for (const e of r.endpoints) {
   if (!e.available) {
-    out.push(`| ${e.name} | not available | | | | | | | | | | |`);
+    out.push(`| ${e.name} | not available | | | | | | | | | | | | | |`);
     continue;
   }
   const f = e.floor ?? {};
   out.push(
-    `| ${e.name} | ${e.rps} | ${e.p50_ms} | ${e.p99_ms} | ${e.errors} | ${f.name ?? ""} | ${f.rps ?? ""} | ${f.p99_ms ?? ""} | ${e.ratio?.toFixed(2) ?? ""} | ${e.p99_ratio?.toFixed(2) ?? ""} | ${e.d1 ? `${e.d1.round_trips} (${e.d1.statements})` : ""} | ${e.d1?.primary_round_trips ?? ""} |`,
+    `| ${e.name} | ${e.rps} | ${e.p50_ms} | ${e.p99_ms} | ${e.errors} | ${f.name ?? ""} | ${f.rps ?? ""} | ${f.p99_ms ?? ""} | ${e.ratio?.toFixed(2) ?? ""} | ${e.p99_ratio?.toFixed(2) ?? ""} | ${e.cpu_us ?? ""} | ${f.cpu_us ?? ""} | ${e.cpu_ratio?.toFixed(2) ?? ""} | ${e.d1 ? `${e.d1.round_trips} (${e.d1.statements})` : ""} | ${e.d1?.primary_round_trips ?? ""} |`,
   );
 }
 const h = r.hot_wallet;
