@@ -22,21 +22,23 @@ const OPEN = "status IN ('pending', 'queued')";
 
 /**
  * Delivers one notification. Queues deliver at least once, so the provider is called only after
- * a conditional UPDATE claims the row (open status, no live lease): a redelivered or concurrent
- * copy of the message finds it claimed or finished and sends nothing.
+ * a conditional UPDATE claims the row (open status, due, no live lease): a redelivered or
+ * concurrent copy of the message finds it claimed or finished and sends nothing. The claim
+ * returns the row, so a delivery reads nothing before it; only a refused claim looks at the row
+ * to say why.
  */
 export async function deliverNotification(message: Message<NotificationMessage>, env: Env) {
   const id = message.body.notification_id;
 
+  const now = nowIso();
   const row = await env.DB.prepare(
-    "SELECT id, user_id, customer_id, channel, recipient, title, message, priority, category, status, scheduled_at, lease_until FROM notifications WHERE id = ?",
+    `UPDATE notifications SET attempts = attempts + 1, lease_until = ?1, updated_at = ?2
+      WHERE id = ?3 AND ${OPEN} AND (lease_until IS NULL OR lease_until <= ?2) AND (scheduled_at IS NULL OR scheduled_at <= ?2)
+      RETURNING id, user_id, customer_id, channel, recipient, title, message, priority, category, status, scheduled_at, lease_until`,
   )
-    .bind(id)
+    .bind(addSeconds(now, LEASE_SECONDS), now, id)
     .first<DeliveryRow>();
-  if (!row || (row.status !== "pending" && row.status !== "queued")) return message.ack();
-
-  const wait = secondsUntil(row.scheduled_at);
-  if (wait > 0) return message.retry({ delaySeconds: Math.min(wait, MAX_QUEUE_DELAY_SECONDS) });
+  if (!row) return notClaimed(message, env, id);
 
   // Preferences are read at delivery time too: a customer may opt out after it was queued.
   if (row.customer_id !== null) {
@@ -44,25 +46,15 @@ export async function deliverNotification(message: Message<NotificationMessage>,
     const block = preferenceBlock(prefs.get(row.customer_id), row);
     if (block) {
       const at = nowIso();
-      const skipped = await env.DB.prepare(`UPDATE notifications SET status = 'skipped', last_error = ?, updated_at = ? WHERE id = ? AND ${OPEN}`)
+      // Not a delivery attempt: the claim's count is given back with the lease.
+      const skipped = await env.DB.prepare(
+        `UPDATE notifications SET status = 'skipped', last_error = ?, attempts = attempts - 1, lease_until = NULL, updated_at = ? WHERE id = ? AND ${OPEN}`,
+      )
         .bind(block, at, id)
         .run();
       if (skipped.meta.changes === 1) announce(env, row.user_id, id, "skipped", at);
       return message.ack();
     }
-  }
-
-  const now = nowIso();
-  const claimed = await env.DB.prepare(
-    `UPDATE notifications SET attempts = attempts + 1, lease_until = ?, updated_at = ?
-      WHERE id = ? AND ${OPEN} AND (lease_until IS NULL OR lease_until <= ?) RETURNING attempts`,
-  )
-    .bind(addSeconds(now, LEASE_SECONDS), now, id, now)
-    .first<{ attempts: number }>();
-  if (!claimed) {
-    // Another delivery holds the lease. Look again after it ends: if that delivery died, this
-    // copy is what finishes the job; if it succeeded, this copy then finds it done and acks.
-    return message.retry({ delaySeconds: LEASE_SECONDS });
   }
 
   const result = await providerFor(env, row.channel).send(env, row);
@@ -89,6 +81,19 @@ export async function deliverNotification(message: Message<NotificationMessage>,
     .run();
   announce(env, row.user_id, id, "failed", done);
   message.ack();
+}
+
+/** Why the claim was refused: finished or gone (ack), not due yet, or another delivery holds the lease. */
+async function notClaimed(message: Message<NotificationMessage>, env: Env, id: string) {
+  const row = await env.DB.prepare("SELECT status, scheduled_at FROM notifications WHERE id = ?")
+    .bind(id)
+    .first<Pick<DeliveryRow, "status" | "scheduled_at">>();
+  if (!row || (row.status !== "pending" && row.status !== "queued")) return message.ack();
+  const wait = secondsUntil(row.scheduled_at);
+  if (wait > 0) return message.retry({ delaySeconds: Math.min(wait, MAX_QUEUE_DELAY_SECONDS) });
+  // Another delivery holds the lease. Look again after it ends: if that delivery died, this copy
+  // is what finishes the job; if it succeeded, this copy then finds it done and acks.
+  return message.retry({ delaySeconds: LEASE_SECONDS });
 }
 
 /** Dead-letter queue: every retry failed; the row ends `failed` (an open row only: a sent one stays sent). */
