@@ -928,7 +928,7 @@ export interface paths {
         put?: never;
         /**
          * Send up to 100 notifications; each is validated and reported on its own
-         * @description The same recipient rules as /send: one item this sender may not send refuses the request with 403 and its indexes. Every item is one message against the limits.
+         * @description The same recipient rules as /send: one item this sender may not send refuses the request with 403 and its indexes. Every item is one message against the limits. Accepts `Idempotency-Key` as /send does: a retry replays the first answer and sends nothing again.
          */
         post: operations["postNotificationsBulk"];
         delete?: never;
@@ -8394,6 +8394,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description 8-128 of `A-Za-z0-9._:-`. Repeating a request with the same key and body answers the first response again (with `Idempotent-Replayed: true`) instead of doing the work twice; the same key with another body is 422. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description An API key issued by an admin. Checked whenever it is sent; required on every call when the server sets `REQUIRE_API_KEY=true`. */
                 "X-API-Key"?: components["parameters"]["ApiKey"];
                 /** @description The last `X-D1-Bookmark` this client received: the reads of this request (which a nearby read replica may serve) are at least that fresh, so the client sees its own writes. A value of another form is ignored. */
@@ -8414,6 +8416,7 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
@@ -8458,6 +8461,18 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Body too large */
             413: {
                 headers: {
@@ -8472,6 +8487,18 @@ export interface operations {
             };
             /** @description The body is not in a media type this endpoint accepts */
             415: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Idempotency-Key reused with another body */
+            422: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
                     "X-D1-Bookmark": components["headers"]["D1Bookmark"];

@@ -47,10 +47,13 @@ notificationsRouter.openapi(
     path: "/bulk",
     tags,
     summary: "Send up to 100 notifications; each is validated and reported on its own",
-    description: "The same recipient rules as /send: one item this sender may not send refuses the request with 403 and its indexes. Every item is one message against the limits.",
+    description:
+      "The same recipient rules as /send: one item this sender may not send refuses the request with 403 and its indexes. Every item is one message against the limits. " +
+      "Accepts `Idempotency-Key` as /send does: a retry replays the first answer and sends nothing again.",
     security,
+    middleware: [idempotencyInBatch] as const,
     request: { body: jsonBody(BulkBody) },
-    responses: { 200: jsonContent(BulkResult, "Per-item results"), ...errorResponses(400, 401, 403, 429) },
+    responses: { 200: jsonContent(BulkResult, "Per-item results"), ...errorResponses(400, 401, 403, 409, 422, 429) },
   }),
   async (c) => c.json(await sendBulk(c.env, sender(c), c.req.valid("json").notifications), 200),
 );

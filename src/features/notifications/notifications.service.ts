@@ -138,7 +138,7 @@ function sendAnswer(row: NotificationRow): StoredAnswer {
     status: 201,
     body: toNotification(row),
     fill: [decided("status"), decided("last_error")],
-    onlyIf: { sql: "EXISTS (SELECT 1 FROM notifications WHERE id = ?)", params: [row.id] },
+    onlyIf: rowWritten(row.id),
   };
 }
 
@@ -166,11 +166,22 @@ export async function sendBulk(env: Env, sender: Sender, items: unknown[]) {
   if (refused.length > 0) {
     throw new ApiError(403, ErrorCode.FORBIDDEN, refused[0]!.reason, { refused_indexes: refused.map((r) => r.index) });
   }
-  const created = await notifyMany(env, accepted.map((a) => a.input), { senderUserId: sender.userId });
-  accepted.forEach((a, i) => results.push({ index: a.index, status: "queued", id: created[i]!.id }));
-  results.sort((a, b) => a.index - b.index);
-  return { total: items.length, queued: accepted.length, failed: items.length - accepted.length, results };
+  const answer = (ids: string[]) => ({
+    total: items.length,
+    queued: accepted.length,
+    failed: items.length - accepted.length,
+    results: [...results, ...accepted.map((a, i) => ({ index: a.index, status: "queued" as const, id: ids[i]! }))].sort((a, b) => a.index - b.index),
+  });
+  // As for one send: allowance, rows and (with an Idempotency-Key) claim and answer are one batch.
+  const created = await notifyMany(env, accepted.map((a) => a.input), {
+    senderUserId: sender.userId,
+    answer: (planned) => ({ status: 200, body: answer(planned.map((row) => row.id)), onlyIf: rowWritten(planned[0]!.id) }),
+  });
+  return answer(created.map((c) => c.id));
 }
+
+/** The rows of one batch are written together or not at all (a refused allowance): one tells. */
+const rowWritten = (id: string) => ({ sql: "EXISTS (SELECT 1 FROM notifications WHERE id = ?)", params: [id] });
 
 function ownerFilter(caller: Caller, scope: Scope) {
   if (scope === "all" && caller.role !== "admin") throw forbidden("Only admins can see every user's notifications.");

@@ -1,5 +1,6 @@
-// POST /notifications/send/ with an Idempotency-Key: the claim and the stored answer commit in the
-// batch that writes the notification, so a retry (however close behind) sends nothing twice.
+// POST /notifications/send/ and /bulk/ with an Idempotency-Key: the claim and the stored answer
+// commit in the batch that writes the notifications, so a retry (however close behind) sends
+// nothing twice.
 import { env } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
@@ -11,10 +12,10 @@ import { quietly, recordingQueue } from "../../faults/helpers";
 
 type Queue = ReturnType<typeof recordingQueue<{ type: string; notification_id: string }>>;
 
-async function sendWithKey(workerEnv: Env, token: string, body: Record<string, unknown>, key: string) {
+async function sendWithKey(workerEnv: Env, token: string, body: Record<string, unknown>, key: string, path = "/api/v1/notifications/send/") {
   const ctx = createExecutionContext();
   const response = await worker.fetch(
-    new Request(`${BASE}/api/v1/notifications/send/`, {
+    new Request(`${BASE}${path}`, {
       method: "POST",
       headers: { authorization: `Bearer ${token}`, "content-type": "application/json", "idempotency-key": key },
       body: JSON.stringify(body),
@@ -125,5 +126,23 @@ describe("notification send with an Idempotency-Key", () => {
     expect(retry).toMatchObject({ status: 201, replayed: null });
     expect(await rowsOf(user.id)).toEqual([{ id: retry.body.id, status: "queued" }]);
     expect(queue.sent.map((m) => m.notification_id)).toEqual([retry.body.id]);
+  });
+});
+
+describe("bulk send with an Idempotency-Key", () => {
+  it("concurrent bulk requests with one key write the items once, queue each once, and answer the same ids", async () => {
+    const { user, queue, workerEnv, body, key } = await setUp();
+    const bulk = { notifications: [body, { ...body, title: "Second" }, { ...body, recipient: "not-an-email" }] };
+    const answers = await Promise.all(Array.from({ length: 5 }, () => sendWithKey(workerEnv, user.token, bulk, key, "/api/v1/notifications/bulk/")));
+
+    expect(answers.map((a) => a.status)).toEqual(Array(5).fill(200));
+    expect(answers.filter((a) => a.replayed === "true")).toHaveLength(4);
+    const first = answers[0]!.body;
+    for (const answer of answers) expect(answer.body).toEqual(first);
+    expect(first).toMatchObject({ total: 3, queued: 2, failed: 1 });
+    const ids = first.results.filter((r: { status: string }) => r.status === "queued").map((r: { id: string }) => r.id);
+    expect((await rowsOf(user.id)).map((r) => r.id).sort()).toEqual([...ids].sort());
+    expect(queue.sent.map((m) => m.notification_id).sort()).toEqual([...ids].sort());
+    expect(await senderCount(user.id)).toBe(2);
   });
 });
