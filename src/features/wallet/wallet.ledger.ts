@@ -1,4 +1,5 @@
 import type { TransactionStatus } from "../../db/schema";
+import { afterRefusedClaim, isClaimConflict } from "../../lib/claim-in-batch";
 import { d1ErrorText, isUniqueViolation, refusingConstraint } from "../../lib/d1-errors";
 import { nowIso } from "../../lib/time";
 import { uuid } from "../../lib/ids";
@@ -126,26 +127,11 @@ async function claimRefused(
   run: () => Promise<WalletResult | ClaimTaken>,
   unclaimed?: () => Promise<WalletResult>,
 ): Promise<WalletResult | ClaimTaken> {
-  const claim = op.claim!;
-  const prior = await db
-    .prepare(
-      `SELECT request_hash, state, response_status, response_body,
-              COALESCE(claimed_at, strftime('%Y-%m-%dT%H:%M:%fZ', created_at)) < ? AS dead FROM idempotency_keys WHERE scope = ?`,
-    )
-    .bind(claim.staleBefore, claim.scope)
-    .first<PriorClaim & { dead: number }>();
-  if (!retried && prior && prior.dead === 1 && prior.state === "in_progress" && prior.request_hash === claim.requestHash) {
-    await db
-      .prepare("DELETE FROM idempotency_keys WHERE scope = ? AND state = 'in_progress' AND COALESCE(claimed_at, strftime('%Y-%m-%dT%H:%M:%fZ', created_at)) < ?")
-      .bind(claim.scope, claim.staleBefore)
-      .run();
-    return run();
-  }
-  if (!prior && unclaimed) return unclaimed();
-  return { ok: false, reason: "IDEMPOTENCY_KEY_CLAIMED", prior: prior ? { request_hash: prior.request_hash, state: prior.state, response_status: prior.response_status, response_body: prior.response_body } : null };
+  const after = await afterRefusedClaim(db, op.claim!, retried);
+  if (after.retry) return run();
+  if (!after.prior && unclaimed) return unclaimed();
+  return { ok: false, reason: "IDEMPOTENCY_KEY_CLAIMED", prior: after.prior };
 }
-
-const claimConflict = (error: unknown) => isUniqueViolation(error, "idempotency_keys.scope");
 
 /**
  * A debit of a wallet that was never created: the balance UPDATE matches no row, so the ledger
@@ -259,7 +245,7 @@ export async function runPlanned(db: D1Database, op: WalletOperation, plan: Plan
     return plan.outcome(await db.batch(plan.statements));
   } catch (error) {
     const repeated = !plan.free && isUniqueViolation(error, "ledger_entries.idempotency_key");
-    if (op.claim && (claimConflict(error) || repeated))
+    if (op.claim && (isClaimConflict(error) || repeated))
       return claimRefused(db, op, retried, () => applyToD1(db, op, { ...options, retried: true }), repeated ? () => replay(db, op) : undefined);
     if (plan.free) return refusedByConstraint(error);
     if (refusingConstraint(error) === "wallet_non_negative" || NO_WALLET.test(d1ErrorText(error)))
