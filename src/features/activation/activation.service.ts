@@ -7,7 +7,6 @@ import { addDays, nowIso } from "../../lib/time";
 import { publishUserEvent } from "../events/publish";
 import { notifyUser } from "../notifications/notify";
 import { insufficientBalance, walletApply } from "../wallet/wallet.service";
-import { getOffer } from "../offers/offers.service";
 import { queueCancels, requestPartnerCancel } from "./partner-cancel";
 import { cacheTransaction, readCachedTransaction } from "./transaction-cache";
 
@@ -48,6 +47,13 @@ export async function receiveActivation(db: D1Database, transactionId: string): 
   return (row!.results[0] as ActivationRow | undefined) ?? null;
 }
 
+/** The offer being activated, or 404. Raw SQL: a drizzle client costs more CPU to build than this one read. */
+async function activeOffer(db: D1Database, offerId: number) {
+  const offer = await db.prepare("SELECT id, name, price FROM offers WHERE id = ? AND is_active = 1").bind(offerId).first<{ id: number; name: string; price: number }>();
+  if (!offer) throw notFound("Offer");
+  return offer;
+}
+
 /**
  * The spec's sequence: debit, transaction (PENDING), pending subscription and an outbox row in one
  * wallet batch, then the Redis hash (best effort) and the queue message, side by side: both need
@@ -60,7 +66,7 @@ export async function receiveActivation(db: D1Database, transactionId: string): 
  * answer cannot leave an activation stranded.
  */
 export async function requestActivation(env: Env, input: { userId: number; offerId: number; idempotencyKey?: string }) {
-  const offer = await getOffer(env, input.offerId);
+  const offer = await activeOffer(env.DB, input.offerId);
   const transactionId = uuid();
   const now = nowIso();
   const result = await walletApply(env, {
