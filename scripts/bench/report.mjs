@@ -37,7 +37,7 @@ out.push(
   `Conservation over ${r.conservation.wallets} wallets: ${r.conservation.mismatches.length === 0 ? "ok" : "MISMATCH"}.`,
 );
 if (r.probes) {
-  out.push("", `Probes (scan floor ${r.probes.baseline.rps} req/s, plus one cost each):`, "", "| probe | req/s | µs per request over the floor |", "|---|---|---|");
-  for (const [k, p] of Object.entries(r.probes)) if (k !== "baseline") out.push(`| ${k} | ${p.rps} | ${p.cost_us_per_request} |`);
+  out.push("", `Probes (scan floor ${r.probes.baseline.rps} req/s, plus one cost each):`, "", "| probe | req/s | µs per request over the floor | µs of workerd CPU per request over the floor |", "|---|---|---|---|");
+  for (const [k, p] of Object.entries(r.probes)) if (k !== "baseline") out.push(`| ${k} | ${p.rps} | ${p.cost_us_per_request} | ${p.cpu_cost_us_per_request ?? ""} |`);
 }
 console.log(out.join("\n"));

@@ -297,19 +297,23 @@ async function main() {
 async function runProbes(floorUrl, plan, measureFloor, floors) {
   await measureFloor("scan", "probes");
   const base = floors["scan:probes"];
-  const out = { baseline: { rps: base.rps, p99_ms: base.p99_ms } };
+  const out = { baseline: { rps: base.rps, p99_ms: base.p99_ms, cpu_us: base.cpu_us } };
   for (const probe of plan.probes) {
     const measured = await measure(floorUrl, probe.next);
     const costUs = Math.round((1 / measured.rps - 1 / base.rps) * 1e6);
-    out[probe.key] = { ...measured, cost_us_per_request: costUs };
-    log(`probe ${probe.key}: ${measured.rps} req/s (${costUs} µs per request over the scan floor), errors ${measured.errors}`);
+    // The same difference in workerd's CPU per request, which other work on the machine moves less.
+    const cpuCostUs = measured.cpu_us !== null && base.cpu_us !== null ? measured.cpu_us - base.cpu_us : null;
+    out[probe.key] = { ...measured, cost_us_per_request: costUs, cpu_cost_us_per_request: cpuCostUs };
+    log(`probe ${probe.key}: ${measured.rps} req/s (${costUs} µs per request over the scan floor; ${cpuCostUs} µs of workerd CPU), errors ${measured.errors}`);
   }
   return out;
 }
 
 function formatProbes(probes) {
-  const lines = [`probes (scan floor ${probes.baseline.rps} req/s + one cost each):`];
-  for (const [key, p] of Object.entries(probes)) if (key !== "baseline") lines.push(`  ${key.padEnd(34)} ${String(p.rps).padStart(8)} req/s  ${String(p.cost_us_per_request).padStart(5)} µs/request  errors ${p.errors}`);
+  const lines = [`probes (scan floor ${probes.baseline.rps} req/s, ${probes.baseline.cpu_us} µs workerd CPU per request, + one cost each):`];
+  for (const [key, p] of Object.entries(probes))
+    if (key !== "baseline")
+      lines.push(`  ${key.padEnd(34)} ${String(p.rps).padStart(8)} req/s  ${String(p.cost_us_per_request).padStart(6)} µs/request  ${String(p.cpu_cost_us_per_request).padStart(6)} µs CPU/request  errors ${p.errors}`);
   return lines.join("\n");
 }
 
