@@ -23,11 +23,11 @@ export async function handleActivationMessage(message: Message<ActivationMessage
   const outcome = await activateWithPartner(env, tx);
   switch (outcome.kind) {
     case "success":
-      await completeActivation(env, tx.id, { status: "SUCCESS" });
+      await completeActivation(env, tx.id, { status: "SUCCESS" }, tx);
       message.ack();
       return;
     case "refused":
-      await completeActivation(env, tx.id, { status: "FAILED", reason: outcome.reason });
+      await completeActivation(env, tx.id, { status: "FAILED", reason: outcome.reason }, tx);
       message.ack();
       return;
     case "accepted":
@@ -51,6 +51,6 @@ export async function failExhaustedActivation(message: Message<ActivationMessage
     return message.ack();
   }
   const tx = await loadActivation(env.DB, message.body.transaction_id);
-  if (tx?.status === "PENDING") await completeActivation(env, tx.id, { status: "FAILED", reason: DEAD_LETTER_REASON, cancelAtPartner: true });
+  if (tx?.status === "PENDING") await completeActivation(env, tx.id, { status: "FAILED", reason: DEAD_LETTER_REASON, cancelAtPartner: true }, tx);
   message.ack();
 }

@@ -174,10 +174,11 @@ async function lateSuccess(env: Env, transactionId: string, status: string): Pro
  * the partner callback all come here; the conditional updates (WHERE status = 'PENDING') decide
  * which of two racing deliveries acts. D1 first, then the whole hash (compare-and-set on
  * updated_at), then the owner's live sockets (only by the delivery that acted, so each change is
- * announced once).
+ * announced once). `loaded`: the row as the caller read it (the consumer), instead of reading it again.
  */
-export async function completeActivation(env: Env, transactionId: string, outcome: ActivationOutcome): Promise<CompletionResult> {
-  const tx = await loadActivation(env.DB, transactionId);
+export async function completeActivation(env: Env, transactionId: string, outcome: ActivationOutcome, loaded?: ActivationRow): Promise<CompletionResult> {
+  // A caller that has just read the row hands it over; it may be stale by then, which the guarded writes below decide.
+  const tx = loaded ?? (await loadActivation(env.DB, transactionId));
   if (!tx) throw notFound("Transaction");
   if (tx.status !== "PENDING") return outcome.status === "SUCCESS" ? lateSuccess(env, transactionId, tx.status) : { applied: false, status: tx.status };
   const now = nowIso();

@@ -33,6 +33,21 @@ describe("activation consumer", () => {
     expect(await walletState(user.id)).toEqual({ balance: 3000, ledger_sum: 3000, debits: 1 });
   });
 
+  it("settled by someone else while the consumer waits on the partner: the consumer's success changes nothing, the refund stays single", async () => {
+    const user = await createUser({ balance: 5000 });
+    const offer = await makeOffer({ price: 2000 });
+    const id = await pendingActivation(user.id, offer.id);
+    // The partner answers SUCCESS, but only after the activation was failed and refunded meanwhile (a dead-letter delivery, a callback).
+    outbound.on(PARTNER_URL, async () => {
+      await completeActivation(partnerEnv(), id, { status: "FAILED", reason: "settled meanwhile" });
+      return Response.json({ status: "SUCCESS", partner_reference: "P-late" });
+    });
+    await deliverActivation(id, { env: partnerEnv() });
+    expect(await txRow(id)).toMatchObject({ status: "FAILED", sub_status: "failed" });
+    expect(await refundsOf(id)).toEqual({ n: 1, total: 2000 });
+    expect(await walletState(user.id)).toEqual({ balance: 5000, ledger_sum: 5000, debits: 1 });
+  });
+
   it("the same message delivered twice changes nothing the second time (and calls the partner once)", async () => {
     const user = await createUser({ balance: 5000 });
     const offer = await makeOffer({ price: 2000 });
