@@ -19,24 +19,42 @@ export interface StoredAnswer {
   onlyIf?: { sql: string; params: unknown[] };
 }
 
-/** The claim's first statement and, with an answer, its last one. */
-export function claimStatements(db: D1Database, claim: Claim | undefined, answer?: StoredAnswer): { first: D1PreparedStatement[]; last: D1PreparedStatement[] } {
+/**
+ * The claim's statements: `first` go before the route's writes, `last` after them.
+ *
+ * By default the claim is an INSERT first (another request's claim aborts the batch before
+ * anything is written) and, with an answer, an UPDATE last that stores it. With `claimLast`, the
+ * claim is one INSERT at the end, already `done` with the answer: for a batch that refuses a
+ * repeat by itself before that (the wallet's ledger key, derived from the Idempotency-Key), which
+ * saves a statement; `onlyIf` has no meaning there.
+ */
+export function claimStatements(
+  db: D1Database,
+  claim: Claim | undefined,
+  answer?: StoredAnswer,
+  claimLast = false,
+): { first: D1PreparedStatement[]; last: D1PreparedStatement[] } {
   if (!claim) return { first: [], last: [] };
-  const first = [
+  const claimRow = () =>
     db
       .prepare("INSERT INTO idempotency_keys (scope, request_hash, state, claimed_at, claim_token) VALUES (?, ?, 'in_progress', ?, ?)")
-      .bind(claim.scope, claim.requestHash, claim.claimedAt, claim.token),
-  ];
-  if (!answer) return { first, last: [] };
+      .bind(claim.scope, claim.requestHash, claim.claimedAt, claim.token);
+  if (!answer) return claimLast ? { first: [], last: [claimRow()] } : { first: [claimRow()], last: [] };
   const fill = answer.fill ?? [];
-  const paths = fill.map((f) => `, ?, (${f.sql})`).join("");
+  const answerSql = `json_set(?${fill.map((f) => `, ?, (${f.sql})`).join("")})`;
+  const answerParams = [JSON.stringify(answer.body), ...fill.flatMap((f) => [f.path, ...f.params])];
+  if (claimLast) {
+    if (answer.onlyIf) throw new Error("a claim stored last cannot be conditional");
+    const done = db
+      .prepare(`INSERT INTO idempotency_keys (scope, request_hash, state, claimed_at, claim_token, response_status, response_body) VALUES (?, ?, 'done', ?, ?, ?, ${answerSql})`)
+      .bind(claim.scope, claim.requestHash, claim.claimedAt, claim.token, answer.status, ...answerParams);
+    return { first: [], last: [done] };
+  }
   const condition = answer.onlyIf ? ` AND (${answer.onlyIf.sql})` : "";
-  const last = [
-    db
-      .prepare(`UPDATE idempotency_keys SET state = 'done', response_status = ?, response_body = json_set(?${paths}) WHERE scope = ? AND claim_token = ?${condition}`)
-      .bind(answer.status, JSON.stringify(answer.body), ...fill.flatMap((f) => [f.path, ...f.params]), claim.scope, claim.token, ...(answer.onlyIf?.params ?? [])),
-  ];
-  return { first, last };
+  const store = db
+    .prepare(`UPDATE idempotency_keys SET state = 'done', response_status = ?, response_body = ${answerSql} WHERE scope = ? AND claim_token = ?${condition}`)
+    .bind(answer.status, ...answerParams, claim.scope, claim.token, ...(answer.onlyIf?.params ?? []));
+  return { first: [claimRow()], last: [store] };
 }
 
 /** The batch failed because another request holds the key (nothing of it was written). */

@@ -158,8 +158,8 @@ export function claimCommitted(env: object, answered: boolean) {
  * read: the claim is not a round trip of its own but rides in that batch, with the answer when the
  * route gives it (`WalletOperation.answer`, or `batchWithClaim`'s `answer`), so the batch is the
  * claim, the writes and the stored answer at once. Two requests with one key both get as far as the
- * batch; the second's fails on the claim (nothing of it is written) and replays the first's answer
- * (or 409 / 422 as above). A request that answers without reaching the batch (a 404, a refused
+ * batch; the second's fails on the claim, or for money on the ledger key derived from it (nothing
+ * of it is written), and replays the first's answer (or 409 / 422 as above). A request that answers without reaching the batch (a 404, a refused
  * balance) stores its answer in one upsert afterwards, unless another was stored first, which is
  * then the answer.
  */
@@ -192,9 +192,6 @@ export const idempotencyInBatch = createMiddleware<AppBindings>(async (c, next) 
   const body = await c.res.clone().text();
   if (!(await upsertClaim(db, claim, { status, body }))) c.res = answerFromPrior(await priorClaim(db, claim.scope), claim.requestHash);
 });
-
-/** The wallet routes' name for `idempotencyInBatch`. */
-export const idempotencyInWalletBatch = idempotencyInBatch;
 
 /**
  * A route's one write behind `idempotencyInBatch`: the request's pending claim goes first in the

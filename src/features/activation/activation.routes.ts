@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { bearerSecurity, createRouter, errorResponses, jsonBody, jsonContent } from "../../lib/openapi";
 import { currentUser, requireAuth } from "../../middleware/auth";
-import { idempotencyInWalletBatch } from "../../middleware/idempotency";
+import { idempotencyInBatch } from "../../middleware/idempotency";
 import { ActivationAccepted, ActivationBody, ActivationStatus, TransactionIdParam } from "./activation.schemas";
 import { activationStatus, requestActivation } from "./activation.service";
 
@@ -22,7 +22,7 @@ activationRouter.openapi(
       "400 `offer_id is required`; 404 for an unknown or inactive offer; 400 `Insufficient balance` with nothing debited. " +
       "Accepts `Idempotency-Key`: the same key replays the first answer with one debit; the same key with another body is 422.",
     security: bearerSecurity,
-    middleware: [idempotencyInWalletBatch] as const,
+    middleware: [idempotencyInBatch] as const,
     request: { body: jsonBody(ActivationBody) },
     responses: { 202: jsonContent(ActivationAccepted, "Accepted; poll the status"), ...errorResponses(400, 401, 404, 409, 422) },
   }),

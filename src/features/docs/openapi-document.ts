@@ -4,7 +4,7 @@ import { BOOKMARK_HEADER, BOOKMARK_PATTERN } from "../../db/request-db";
 import type { AppBindings } from "../../env";
 import { API_KEY_EXEMPT } from "../../middleware/api-key";
 import { optionalAuth, requireAuth } from "../../middleware/auth";
-import { idempotency, idempotencyInWalletBatch } from "../../middleware/idempotency";
+import { idempotency, idempotencyInBatch } from "../../middleware/idempotency";
 import { traitOf } from "../../lib/route-traits";
 import { partnerAuth, PARTNER_REQUEST_HEADERS } from "../partner/partner.auth";
 import { TAG_DESCRIPTIONS, tagFor } from "./tags";
@@ -26,7 +26,7 @@ function traitsOf(app: OpenAPIHono<AppBindings>) {
     const trait: Trait | undefined =
       route.handler === requireAuth ? "bearer"
       : route.handler === optionalAuth ? "optional"
-      : route.handler === idempotency || route.handler === idempotencyInWalletBatch ? "idempotent"
+      : route.handler === idempotency || route.handler === idempotencyInBatch ? "idempotent"
       : route.handler === partnerAuth ? "partner"
       : traitOf(route.handler);
     if (trait) router.add(route.method, route.path, trait);

@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { bearerSecurity, createRouter, errorResponses, jsonBody, jsonContent } from "../../lib/openapi";
 import { currentUser, requireAuth } from "../../middleware/auth";
-import { idempotency, idempotencyInWalletBatch } from "../../middleware/idempotency";
+import { idempotency, idempotencyInBatch } from "../../middleware/idempotency";
 import { CancelBody, CancelResponse, PurchaseBody, PurchaseResponse, RefundResponse } from "./voucher-purchase.schemas";
 import { cancelPurchase, purchaseVoucher, refundPurchase } from "./voucher-purchase.service";
 
@@ -9,7 +9,7 @@ const tags = ["Voucher purchases"];
 export const voucherPurchaseRouter = createRouter();
 voucherPurchaseRouter.use("*", requireAuth);
 // A purchase's claim rides in the wallet's batch; cancel and refund claim first.
-voucherPurchaseRouter.use("/purchase", idempotencyInWalletBatch);
+voucherPurchaseRouter.use("/purchase", idempotencyInBatch);
 voucherPurchaseRouter.use("/cancel", idempotency);
 voucherPurchaseRouter.use("/refund", idempotency);
 

@@ -1,5 +1,5 @@
 import type { TransactionStatus } from "../../db/schema";
-import { afterRefusedClaim, isClaimConflict } from "../../lib/claim-in-batch";
+import { afterRefusedClaim, claimStatements, isClaimConflict, type StoredAnswer } from "../../lib/claim-in-batch";
 import { d1ErrorText, isUniqueViolation, refusingConstraint } from "../../lib/d1-errors";
 import { nowIso } from "../../lib/time";
 import { uuid } from "../../lib/ids";
@@ -37,7 +37,7 @@ export interface WalletOperation {
   statements?: SqlStatement[];
   /**
    * The answer the route gives when this operation succeeds, stored with the request's
-   * Idempotency-Key claim in the same batch (see `idempotencyInWalletBatch`). `body` is the JSON
+   * Idempotency-Key claim in the same batch (see `idempotencyInBatch`). `body` is the JSON
    * answer; each `fill` puts the value of a scalar SQL expression, evaluated at the end of the
    * batch, at a JSON path of it (a row id, the balance after), so a replay gives what the first
    * request answered. Ignored when the request has no claim.
@@ -47,12 +47,6 @@ export interface WalletOperation {
   claim?: Claim;
   /** The time written on the operation's rows (ledger entry, transaction, wallet); now by default. */
   at?: string;
-}
-
-export interface StoredAnswer {
-  status: number;
-  body: unknown;
-  fill?: { path: string; sql: string; params: unknown[] }[];
 }
 
 /** The balance after the operation, in points (toPoints), as a `fill` of `answer`. */
@@ -74,45 +68,6 @@ export type WalletResult =
 
 /** The batch found the request's Idempotency-Key claimed by another request: nothing was written. */
 export type ClaimTaken = { ok: false; reason: "IDEMPOTENCY_KEY_CLAIMED"; prior: PriorClaim | null };
-
-/**
- * The request's claim, stored with its answer, so claim, money and answer are one batch.
- *
- * An operation that moves money claims with one INSERT at the end of its batch, already `done`
- * with the answer (`claimLast`): a second request with the key is refused by the ledger's own key
- * at the batch's second statement (its wallet key is derived from the Idempotency-Key), or by the
- * claim, and either way finds the first one's claim (`claimRefused`). An operation that moves no money has
- * no ledger key, so its claim comes first and its answer is an UPDATE at the end.
- */
-function claimStatements(db: D1Database, op: WalletOperation, claimLast: boolean): { first: D1PreparedStatement[]; last: D1PreparedStatement[] } {
-  const claim = op.claim;
-  if (!claim) return { first: [], last: [] };
-  const fill = op.answer?.fill ?? [];
-  const body = op.answer ? [JSON.stringify(op.answer.body), ...fill.flatMap((f) => [f.path, ...f.params])] : [];
-  const answerSql = `json_set(?${fill.map((f) => `, ?, (${f.sql})`).join("")})`;
-  if (claimLast) {
-    const insert = op.answer
-      ? db
-          .prepare(`INSERT INTO idempotency_keys (scope, request_hash, state, claimed_at, claim_token, response_status, response_body) VALUES (?, ?, 'done', ?, ?, ?, ${answerSql})`)
-          .bind(claim.scope, claim.requestHash, claim.claimedAt, claim.token, op.answer.status, ...body)
-      : db
-          .prepare("INSERT INTO idempotency_keys (scope, request_hash, state, claimed_at, claim_token) VALUES (?, ?, 'in_progress', ?, ?)")
-          .bind(claim.scope, claim.requestHash, claim.claimedAt, claim.token);
-    return { first: [], last: [insert] };
-  }
-  const first = [
-    db
-      .prepare("INSERT INTO idempotency_keys (scope, request_hash, state, claimed_at, claim_token) VALUES (?, ?, 'in_progress', ?, ?)")
-      .bind(claim.scope, claim.requestHash, claim.claimedAt, claim.token),
-  ];
-  if (!op.answer) return { first, last: [] };
-  const last = [
-    db
-      .prepare(`UPDATE idempotency_keys SET state = 'done', response_status = ?, response_body = ${answerSql} WHERE scope = ? AND claim_token = ?`)
-      .bind(op.answer.status, ...body, claim.scope, claim.token),
-  ];
-  return { first, last };
-}
 
 /**
  * The claim (or, for money, the ledger key derived from it) was refused: a dead claim (in
@@ -174,7 +129,9 @@ export interface PlannedBatch {
  */
 export function planBatch(db: D1Database, op: WalletOperation): PlannedBatch {
   if (!Number.isSafeInteger(op.amount)) throw new Error("wallet amount must be an integer of minor units");
-  const claim = claimStatements(db, op, op.amount !== 0);
+  // Money: the claim goes last, already done with the answer; the ledger's key (derived from the
+  // Idempotency-Key) refuses a second request with the key at the batch's second statement.
+  const claim = claimStatements(db, op.claim, op.answer, op.amount !== 0);
   const extra = (op.statements ?? []).map((s) => db.prepare(s.sql).bind(...s.params));
   const before = claim.first.length;
   const rowsOf = (results: D1Result[], from: number) => results.slice(from, from + extra.length).map((r) => r.results as unknown[]);

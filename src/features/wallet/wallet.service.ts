@@ -5,12 +5,13 @@ import { formatAmount } from "../../lib/money";
 import { claimCommitted, IdempotencyConflict, pendingClaim } from "../../middleware/idempotency";
 import { balanceOf, type ClaimTaken, type WalletOperation, type WalletResult } from "./wallet.ledger";
 
-export type { SqlStatement, StoredAnswer, WalletOperation, WalletResult } from "./wallet.ledger";
+export type { SqlStatement, WalletOperation, WalletResult } from "./wallet.ledger";
+export type { StoredAnswer } from "../../lib/claim-in-batch";
 export { pointsAfter } from "./wallet.ledger";
 
 /**
  * Every debit, credit and refund goes through the wallet's Durable Object. Behind
- * `idempotencyInWalletBatch`, the request's Idempotency-Key claim (and `op.answer`) ride in the
+ * `idempotencyInBatch`, the request's Idempotency-Key claim (and `op.answer`) ride in the
  * same batch; a key another request holds throws IdempotencyConflict, with nothing written.
  */
 export async function walletApply(env: Pick<Env, "WALLET" | "DB">, op: WalletOperation): Promise<WalletResult> {
