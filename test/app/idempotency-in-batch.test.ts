@@ -1,10 +1,8 @@
 // Writes with an Idempotency-Key whose claim and stored answer commit in the write's own D1 batch
 // (the wallet object's, with the money, or a redeem's), instead of two round trips of their own.
 import { env } from "cloudflare:workers";
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import worker from "../../src/index";
-import { BASE } from "../helpers/api";
+import { postWithEnv } from "../helpers/worker-env";
 import { createUser, walletState } from "../helpers/factories";
 import { sha256Hex } from "../../src/lib/crypto";
 import { eventCount, insertMerchant, insertPurchase, insertVoucher, redemptionRow } from "../helpers/voucher-factories";
@@ -35,20 +33,8 @@ function recordingDb() {
   return { db, prepared };
 }
 
-async function post(db: D1Database, path: string, token: string, body: unknown, key: string) {
-  const ctx = createExecutionContext();
-  const response = await worker.fetch(
-    new Request(`${BASE}${path}`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json", "idempotency-key": key },
-      body: JSON.stringify(body),
-    }) as Request<unknown, IncomingRequestCfProperties>,
-    { ...env, DB: db },
-    ctx,
-  );
-  await waitOnExecutionContext(ctx);
-  return { status: response.status, headers: response.headers, body: (await response.json()) as any };
-}
+const post = (db: D1Database, path: string, token: string, body: unknown, key: string) =>
+  postWithEnv({ ...env, DB: db }, path, { token, body, headers: { "idempotency-key": key } });
 
 const storedKey = (scope: string) =>
   env.DB.prepare("SELECT state, response_status, response_body FROM idempotency_keys WHERE scope = ?").bind(scope).first<{ state: string; response_status: number; response_body: string }>();

@@ -2,29 +2,17 @@
 // commit in the batch that writes the notifications, so a retry (however close behind) sends
 // nothing twice.
 import { env } from "cloudflare:workers";
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import worker from "../../../src/index";
 import type { Env } from "../../../src/env";
-import { BASE } from "../../helpers/api";
+import { postWithEnv } from "../../helpers/worker-env";
 import { createUser, unique } from "../../helpers/factories";
 import { quietly, recordingQueue } from "../../faults/helpers";
 
 type Queue = ReturnType<typeof recordingQueue<{ type: string; notification_id: string }>>;
 
 async function sendWithKey(workerEnv: Env, token: string, body: Record<string, unknown>, key: string, path = "/api/v1/notifications/send/") {
-  const ctx = createExecutionContext();
-  const response = await worker.fetch(
-    new Request(`${BASE}${path}`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json", "idempotency-key": key },
-      body: JSON.stringify(body),
-    }) as Request<unknown, IncomingRequestCfProperties>,
-    workerEnv,
-    ctx,
-  );
-  await waitOnExecutionContext(ctx);
-  return { status: response.status, replayed: response.headers.get("idempotent-replayed"), body: (await response.json()) as Record<string, any> };
+  const response = await postWithEnv(workerEnv, path, { token, body, headers: { "idempotency-key": key } });
+  return { status: response.status, replayed: response.headers.get("idempotent-replayed"), body: response.body as Record<string, any> };
 }
 
 async function setUp(overrides: Partial<Env> = {}) {
