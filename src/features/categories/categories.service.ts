@@ -3,15 +3,18 @@ import type { Env } from "../../env";
 import { createDb } from "../../db/client";
 import { categories } from "../../db/schema";
 import { conflict, notFound } from "../../lib/errors";
+import { prebuiltSelect } from "../../lib/prebuilt-select";
 import { nowIso } from "../../lib/time";
 
 type CategoryRow = typeof categories.$inferSelect;
 const toJson = (c: CategoryRow) => ({ id: c.id, name: c.name, description: c.description, is_active: c.isActive, created_at: c.createdAt });
 const nameTaken = () => conflict("A category with that name already exists.");
 
+const activeCategories = prebuiltSelect(categories, (q) => q.where(eq(categories.isActive, true)).orderBy(asc(categories.name)));
+
 /** Public list: active categories only. */
 export async function listCategories(env: Pick<Env, "DB">) {
-  const rows = await createDb(env.DB).select().from(categories).where(eq(categories.isActive, true)).orderBy(asc(categories.name));
+  const rows = await activeCategories(env.DB);
   return { count: rows.length, results: rows.map(toJson) };
 }
 

@@ -4,6 +4,7 @@ import { createDb } from "../../db/client";
 import { offers, type SANDBOX_OUTCOMES } from "../../db/schema";
 import { notFound, validationError } from "../../lib/errors";
 import { formatAmount, parseAmount } from "../../lib/money";
+import { prebuiltSelect } from "../../lib/prebuilt-select";
 import { nowIso } from "../../lib/time";
 
 type OfferRow = typeof offers.$inferSelect;
@@ -23,14 +24,12 @@ export function toOffer(row: OfferRow, forAdmin = false) {
   };
 }
 
-export async function listOffers(env: Pick<Env, "DB">, includeInactive: boolean): Promise<OfferRow[]> {
-  const db = createDb(env.DB);
-  return db
-    .select()
-    .from(offers)
-    .where(includeInactive ? undefined : eq(offers.isActive, true))
-    .orderBy(asc(offers.id))
-    .limit(500);
+// The catalogue's two statements, built once per isolate (the list is read on every cache miss).
+const activeOffers = prebuiltSelect(offers, (q) => q.where(eq(offers.isActive, true)).orderBy(asc(offers.id)).limit(500));
+const allOffers = prebuiltSelect(offers, (q) => q.orderBy(asc(offers.id)).limit(500));
+
+export function listOffers(env: Pick<Env, "DB">, includeInactive: boolean): Promise<OfferRow[]> {
+  return (includeInactive ? allOffers : activeOffers)(env.DB);
 }
 
 /** Users see active offers only; an inactive one is a 404 to them, like an unknown one. */
