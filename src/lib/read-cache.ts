@@ -69,14 +69,18 @@ export function cached<T>(env: Pick<Env, "READ_CACHE_SECONDS">, key: string, tab
 
 interface Rendered {
   body: string;
-  etag: string;
+  /** Computed at the first shared answer of the entry: a signed-in caller's answer has no ETag. */
+  etag?: Promise<string>;
 }
 
-async function render(value: unknown): Promise<Rendered> {
-  const body = JSON.stringify(value);
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(body)));
-  const etag = `"${Array.from(digest.subarray(0, 12), (b) => b.toString(16).padStart(2, "0")).join("")}"`;
-  return { body, etag };
+const encoder = new TextEncoder();
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+
+async function etagOf(body: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(body)));
+  let hex = "";
+  for (let i = 0; i < 12; i++) hex += HEX[digest[i]!];
+  return `"${hex}"`;
 }
 
 const matches = (ifNoneMatch: string | undefined, etag: string) =>
@@ -97,8 +101,10 @@ export async function cachedJson<T>(
 }
 
 async function cachedResponse(c: Context<AppBindings>, key: string, tables: readonly string[], load: () => Promise<unknown>, shared: boolean) {
-  const { body, etag } = await cached(c.env, `json:${key}`, tables, async () => render(await load()));
+  const rendered: Rendered = await cached(c.env, `json:${key}`, tables, async () => ({ body: JSON.stringify(await load()) }));
+  const { body } = rendered;
   if (!shared) return c.body(body, 200, { "Content-Type": "application/json" });
+  const etag = await (rendered.etag ??= etagOf(body));
   const headers = {
     "Cache-Control": `public, max-age=${PUBLIC_MAX_AGE_SECONDS}`,
     Vary: "Authorization",

@@ -114,6 +114,9 @@ describe("anonymous public pages: shared caching with ETag", () => {
     expect(first.headers.get("cache-control")).toBe(`public, max-age=${PUBLIC_MAX_AGE_SECONDS}`);
     const etag = first.headers.get("etag")!;
     expect(etag).toMatch(/^"[0-9a-f]{24}"$/);
+    // The ETag is the first 12 bytes of the body's SHA-256, in hex: the same body, the same tag.
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(first.text)));
+    expect(etag).toBe(`"${Array.from(digest.subarray(0, 12), (b) => b.toString(16).padStart(2, "0")).join("")}"`);
 
     const revalidated = await call("/api/v1/categories/", { headers: { "if-none-match": etag } });
     expect(revalidated.status).toBe(304);
