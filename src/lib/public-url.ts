@@ -25,14 +25,24 @@ export function publicBaseUrlProblem(env: UrlEnv): string | null {
   return null;
 }
 
+/**
+ * The last base that passed the check, with the values it came from: an isolate's configuration
+ * does not change, so a page with links (every public page builds two) parses it once, not twice
+ * per request. A value with a problem is never kept: it is checked, logged and refused every time.
+ */
+let checked: { raw: string | undefined; environment: string | undefined; base: string } | null = null;
+
 /** The one base every absolute link is built from (no trailing slash). */
 export function publicBaseUrl(env: UrlEnv): string {
+  if (checked && checked.raw === env.PUBLIC_BASE_URL && checked.environment === env.ENVIRONMENT) return checked.base;
   const problem = publicBaseUrlProblem(env);
   if (problem) {
     console.error(JSON.stringify({ level: "error", msg: "configuration error", problem }));
     throw new ApiError(503, ErrorCode.SERVICE_UNAVAILABLE, "The service is not fully configured; please try again later.");
   }
-  return ((env.PUBLIC_BASE_URL ?? "").trim() || DEVELOPMENT_DEFAULT).replace(/\/+$/, "");
+  const base = ((env.PUBLIC_BASE_URL ?? "").trim() || DEVELOPMENT_DEFAULT).replace(/\/+$/, "");
+  checked = { raw: env.PUBLIC_BASE_URL, environment: env.ENVIRONMENT, base };
+  return base;
 }
 
 /** A link to `path` (starting with "/") under the public base. */

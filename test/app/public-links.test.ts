@@ -67,6 +67,15 @@ describe("PUBLIC_BASE_URL is required outside development", () => {
     expect(publicBaseUrl({ PUBLIC_BASE_URL: "https://perks.example/", ENVIRONMENT: "production" })).toBe("https://perks.example");
   });
 
+  it("remembers only a base that passed the check: another value, or the same one elsewhere, is checked again", () => {
+    expect(publicBaseUrl({ PUBLIC_BASE_URL: "https://a.example/", ENVIRONMENT: "production" })).toBe("https://a.example");
+    expect(publicBaseUrl({ PUBLIC_BASE_URL: "https://b.example", ENVIRONMENT: "production" })).toBe("https://b.example");
+    expect(publicBaseUrl({ PUBLIC_BASE_URL: "", ENVIRONMENT: "development" })).toBe("http://localhost:8787");
+    expect(() => publicBaseUrl({ PUBLIC_BASE_URL: "", ENVIRONMENT: "production" })).toThrow(/not fully configured/);
+    expect(() => publicBaseUrl({ PUBLIC_BASE_URL: "b.example", ENVIRONMENT: "production" })).toThrow(/not fully configured/);
+    expect(publicBaseUrl({ PUBLIC_BASE_URL: "https://b.example", ENVIRONMENT: "production" })).toBe("https://b.example");
+  });
+
   it("answers every request but health with 503 when it is missing in production", async () => {
     const broken = { ...env, PUBLIC_BASE_URL: "", ENVIRONMENT: "production" } as typeof env;
     const res = await worker.fetch(new Request("http://perks.test/api/v1/public-vouchers"), broken, createExecutionContext());
