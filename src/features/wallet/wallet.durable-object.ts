@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../../env";
-import { balanceOf, planBatch, runPlanned, type ClaimTaken, type WalletOperation, type WalletResult } from "./wallet.ledger";
+import { balanceUnlessApplied, planBatch, refusedForFunds, runPlanned, type ClaimTaken, type WalletOperation, type WalletResult } from "./wallet.ledger";
 
 /**
  * One instance per wallet (named by user id). A Durable Object does not hold other calls out
@@ -16,9 +16,9 @@ export class WalletDurableObject extends DurableObject<Env> {
   /**
    * At most what the wallet holds, as far as this instance has seen (the balance after its last
    * operation, or less than a debit D1 just refused); null when it has not seen any. Only a hint:
-   * a debit it says cannot be paid reads the balance (one small read instead of a batch that
-   * would fail), and D1 decides everything else. A credit written past this instance only makes
-   * that read find the money and run the batch after all.
+   * a debit it says cannot be paid reads the balance and whether that debit was applied before (one
+   * small read instead of a batch that would fail), and D1 decides everything else. A credit
+   * written past this instance only makes that read find the money and run the batch after all.
    */
   private atMost: number | null = null;
 
@@ -30,16 +30,17 @@ export class WalletDurableObject extends DurableObject<Env> {
     const run = this.tail.then(() => this.run(session, op, plan));
     this.tail = run.catch(() => undefined);
     const result = await run;
-    if (!result.ok && result.reason === "INSUFFICIENT_FUNDS" && Number.isNaN(result.balance)) result.balance = await balanceOf(session, op.userId);
-    return { ...result, bookmark: (session as unknown as D1DatabaseSession).getBookmark() };
+    const settled = !result.ok && result.reason === "INSUFFICIENT_FUNDS" && Number.isNaN(result.balance) ? await refusedForFunds(session, op) : result;
+    return { ...settled, bookmark: (session as unknown as D1DatabaseSession).getBookmark() };
   }
 
   private async run(session: D1Database, op: WalletOperation, plan: ReturnType<typeof planBatch>): Promise<WalletResult | ClaimTaken> {
     const debit = -op.amount;
     if (debit > 0 && this.atMost !== null && this.atMost < debit) {
-      const balance = await balanceOf(session, op.userId);
+      // A repeat of an applied debit is not refused here: the batch replays it.
+      const { balance, applied } = await balanceUnlessApplied(session, op.userId, op.idempotencyKey);
       this.atMost = balance;
-      if (balance < debit) return { ok: false, reason: "INSUFFICIENT_FUNDS", balance };
+      if (balance < debit && !applied) return { ok: false, reason: "INSUFFICIENT_FUNDS", balance };
     }
     const result = await runPlanned(session, op, plan, { deferRefusedBalance: true });
     if (result.ok) this.atMost = result.replayed ? null : result.balance;

@@ -104,8 +104,8 @@ export interface ApplyOptions {
   /** A dead claim was already taken over once. */
   retried?: boolean;
   /**
-   * A refusal for balance answers `balance: NaN` instead of reading it: the wallet object reads it
-   * after letting the next operation start, so a refused debit holds no one up.
+   * A refusal for balance answers `balance: NaN` instead of reading it: the wallet object calls
+   * `refusedForFunds` after letting the next operation start, so a refused debit holds no one up.
    */
   deferRefusedBalance?: boolean;
 }
@@ -206,7 +206,7 @@ export async function runPlanned(db: D1Database, op: WalletOperation, plan: Plan
       return claimRefused(db, op, retried, () => applyToD1(db, op, { ...options, retried: true }), repeated ? () => replay(db, op) : undefined);
     if (plan.free) return refusedByConstraint(error);
     if (refusingConstraint(error) === "wallet_non_negative" || NO_WALLET.test(d1ErrorText(error)))
-      return { ok: false, reason: "INSUFFICIENT_FUNDS", balance: options.deferRefusedBalance ? Number.NaN : await balanceOf(db, op.userId) };
+      return options.deferRefusedBalance ? { ok: false, reason: "INSUFFICIENT_FUNDS", balance: Number.NaN } : refusedForFunds(db, op);
     if (repeated) return replay(db, op);
     return refusedByConstraint(error);
   }
@@ -219,6 +219,16 @@ function refusedByConstraint(error: unknown): WalletResult {
   throw error;
 }
 
+/**
+ * A debit D1 refused for funds: refused with the balance, unless its key is already in the
+ * ledger. The balance is changed before the ledger entry is written, so a repeat of the debit
+ * that emptied the wallet fails on the balance first; it is a replay all the same.
+ */
+export async function refusedForFunds(db: D1Database, op: WalletOperation): Promise<WalletResult> {
+  const { balance, applied } = await balanceUnlessApplied(db, op.userId, op.idempotencyKey);
+  return applied ? replay(db, op) : { ok: false, reason: "INSUFFICIENT_FUNDS", balance };
+}
+
 async function replay(db: D1Database, op: WalletOperation): Promise<WalletResult> {
   const entry = await db
     .prepare("SELECT id, transaction_id FROM ledger_entries WHERE user_id = ? AND idempotency_key = ?")
@@ -226,6 +236,20 @@ async function replay(db: D1Database, op: WalletOperation): Promise<WalletResult
     .first<{ id: number; transaction_id: string | null }>();
   if (!entry) throw new Error("ledger idempotency conflict without an entry");
   return { ok: true, replayed: true, balance: await balanceOf(db, op.userId), entryId: entry.id, transactionId: entry.transaction_id, results: [] };
+}
+
+/**
+ * The balance, and whether an operation with this key is already in the ledger (then it is a
+ * replay, whatever the balance now: a repeat of the debit that emptied the wallet must replay).
+ */
+export async function balanceUnlessApplied(db: D1Database, userId: number, idempotencyKey: string): Promise<{ balance: number; applied: boolean }> {
+  const row = await db
+    .prepare(
+      "SELECT COALESCE((SELECT balance FROM wallets WHERE user_id = ?1), 0) AS balance, EXISTS (SELECT 1 FROM ledger_entries WHERE user_id = ?1 AND idempotency_key = ?2) AS applied",
+    )
+    .bind(userId, idempotencyKey)
+    .first<{ balance: number; applied: number }>();
+  return { balance: row?.balance ?? 0, applied: row?.applied === 1 };
 }
 
 export async function balanceOf(db: D1Database, userId: number): Promise<number> {

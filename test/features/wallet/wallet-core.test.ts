@@ -100,6 +100,20 @@ describe("wallet core", () => {
     expect(await walletState(user.id)).toEqual({ balance: 800, ledger_sum: 800, debits: 1 });
   });
 
+  it("a debit repeated with its key after it emptied the wallet replays (a partner's retry), even once the object has seen a refusal", async () => {
+    const user = await createUser({ balance: 1000 });
+    const key = unique("all-of-it");
+    const debit = { userId: user.id, amount: -1000, kind: "debit" as const, idempotencyKey: key, transaction: { type: "ACTIVATION" } };
+    const first = await walletApply(env, debit);
+    expect(first).toMatchObject({ ok: true, replayed: false, balance: 0 });
+    const again = await walletApply(env, debit);
+    expect(again).toMatchObject({ ok: true, replayed: true, transactionId: (first as { transactionId: string }).transactionId });
+    // The object now knows the wallet cannot pay 1000; a retry must still replay, not be refused.
+    expect(await walletApply(env, { ...debit, idempotencyKey: unique("other") })).toMatchObject({ ok: false, reason: "INSUFFICIENT_FUNDS", balance: 0 });
+    expect(await walletApply(env, debit)).toMatchObject({ ok: true, replayed: true });
+    expect(await walletState(user.id)).toEqual({ balance: 0, ledger_sum: 0, debits: 1 });
+  });
+
   it("the ledger is append-only: UPDATE and DELETE are refused by triggers", async () => {
     const user = await createUser({ balance: 500 });
     await expect(env.DB.prepare("UPDATE ledger_entries SET amount = 1 WHERE user_id = ?").bind(user.id).run()).rejects.toThrow(/ledger_append_only/);
