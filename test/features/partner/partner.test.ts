@@ -53,6 +53,18 @@ describe("POST /api/v1/partner/activate/", () => {
     expect(await walletState(user.id)).toEqual({ balance: 3000, ledger_sum: 3000, debits: 1 });
   });
 
+  it("a repeated activation that spent the whole balance replays, not 400 (the partner's retry after a lost answer)", async () => {
+    const user = await createUser({ balance: 2000 });
+    const offer = await makeOffer({ price: 2000, durationDays: 10 });
+    const reference = unique("P-ALL-");
+    const first = await partner("POST", "/api/v1/partner/activate/", { user_id: user.id, offer_id: offer.id, reference });
+    expect(first.res.status).toBe(201);
+    const retries = await Promise.all([1, 2, 3].map(() => partner("POST", "/api/v1/partner/activate/", { user_id: user.id, offer_id: offer.id, reference })));
+    expect(retries.map((r) => r.res.status)).toEqual([200, 200, 200]);
+    expect(retries.every((r) => r.res.body.transaction_id === first.res.body.transaction_id)).toBe(true);
+    expect(await walletState(user.id)).toEqual({ balance: 0, ledger_sum: 0, debits: 1 });
+  });
+
   it("answers 400 Insufficient balance and 404 for an unknown user", async () => {
     const poor = await createUser({ balance: 100 });
     const offer = await makeOffer({ price: 2000 });
