@@ -147,7 +147,7 @@ app.post("/floor/batch", async (c) => {
   return c.json(results[1].results[0]);
 });
 
-// One insert and one queue message (notification send).
+// One insert and one queue message (notification send); `queue` below delivers it.
 app.post("/floor/notify", async (c) => {
   const claims = await verify(c);
   const body = await c.req.json();
@@ -212,4 +212,17 @@ for (const [name, before] of Object.entries(probes))
     return c.json(row);
   });
 
-export default app;
+/**
+ * The notification floor's consumer: each message is delivered with the least a delivery must
+ * write (one UPDATE marking its row sent), in the same workerd as the sends, as the API's own
+ * consumer delivers the API's messages while they are timed. Probe messages are only acked.
+ */
+async function queue(batch, env) {
+  for (const message of batch.messages) {
+    if (message.body?.id !== undefined)
+      await env.DB.prepare("UPDATE floor_notifications SET status = 'sent', sent_at = ? WHERE id = ?").bind(new Date().toISOString(), message.body.id).run();
+    message.ack();
+  }
+}
+
+export default { fetch: app.fetch, queue };

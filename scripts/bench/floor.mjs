@@ -41,6 +41,8 @@ export function floorWorkerOptions({ floorPath, app, redis }) {
     d1Databases: app.d1Databases,
     durableObjects: { FLOOR_WALLET: { className: "FloorWallet", useSQLite: true } },
     queueProducers: { FLOOR_QUEUE: { queueName: "perks-bench-floor" } },
+    // Delivered like the API's notifications (same batch size and wait as wrangler.toml's consumer).
+    queueConsumers: { "perks-bench-floor": { maxBatchSize: 10, maxBatchTimeout: 1 } },
     ratelimits: limiter ? { PROBE_LIMITER: { ...limiter, name: "PROBE_LIMITER", namespace_id: "1999", simple: { limit: 1_000_000_000, period: 60 } } } : {},
     bindings: {
       JWT_SECRET: app.bindings.JWT_SECRET,
@@ -64,7 +66,7 @@ CREATE TABLE IF NOT EXISTS floor_ledger (id INTEGER PRIMARY KEY AUTOINCREMENT, u
 CREATE INDEX IF NOT EXISTS floor_ledger_user ON floor_ledger (user_id);
 CREATE TABLE IF NOT EXISTS floor_idem (scope TEXT PRIMARY KEY, request_hash TEXT NOT NULL, state TEXT NOT NULL, response_status INTEGER, response_body TEXT,
   created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')));
-CREATE TABLE IF NOT EXISTS floor_notifications (id INTEGER PRIMARY KEY AUTOINCREMENT, user_id INTEGER NOT NULL, title TEXT NOT NULL, message TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS floor_notifications (id INTEGER PRIMARY KEY AUTOINCREMENT, user_id INTEGER NOT NULL, title TEXT NOT NULL, message TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'queued', sent_at TEXT, created_at TEXT NOT NULL);
 INSERT INTO floor_wallets (user_id, balance, updated_at) VALUES ${rows.join(", ")};
 INSERT INTO floor_wallets (user_id, balance, updated_at) VALUES (${hotUserId}, ${hotBalance}, '${now}') ON CONFLICT (user_id) DO UPDATE SET balance = excluded.balance;
 `;
