@@ -53,10 +53,10 @@ const escapeLike = (text: string) => text.replace(/[\\%_]/g, (ch) => `\\${ch}`);
 function discoverySql(
   params: Params,
   userId: number | null,
-  options: { where?: string; joins?: string; select?: string; orderBy: string; limit: number; offset?: number; now?: string },
+  options: { where?: string; joins?: string; select?: string; orderBy: string; limit: number; offset?: number },
 ) {
   const user = params.add(userId);
-  const now = params.add(options.now ?? nowIso());
+  const now = params.add(nowIso());
   return `WITH s AS (SELECT ${costSettingSql("voucher_cost")} AS cost)
 SELECT v.id, v.title, v.message, v.merchant_id, m.business_name AS merchant_name, v.category_id,
        ${voucherValueColumns("v")}, v.is_gift_card, v.image_key, v.valid_until, s.cost,
@@ -95,34 +95,22 @@ function toItem(r: ItemRow, baseUrl: string) {
   };
 }
 
-/** The browse filters, in the order their conditions (and parameters) are added. */
-const FILTERS: { present(q: BrowseQuery): boolean; value(q: BrowseQuery): unknown; sql(param: string): string }[] = [
-  { present: (q) => q.category !== undefined, value: (q) => q.category, sql: (p) => `AND v.category_id = ${p}` },
-  { present: (q) => q.merchant !== undefined, value: (q) => q.merchant, sql: (p) => `AND v.merchant_id = ${p}` },
-  { present: (q) => q.voucher_type !== undefined, value: (q) => q.voucher_type, sql: (p) => `AND v.voucher_type = ${p}` },
-  { present: (q) => q.is_gift_card !== undefined, value: (q) => (q.is_gift_card ? 1 : 0), sql: (p) => `AND v.is_gift_card = ${p}` },
-  {
-    present: (q) => !!q.search,
-    value: (q) => `%${escapeLike(q.search!)}%`,
-    sql: (p) => `AND (v.title LIKE ${p} ESCAPE '\\' OR v.message LIKE ${p} ESCAPE '\\' OR m.business_name LIKE ${p} ESCAPE '\\')`,
-  },
-];
-
 function filterSql(params: Params, q: BrowseQuery) {
-  return FILTERS.filter((f) => f.present(q))
-    .map((f) => f.sql(params.add(f.value(q))))
-    .join(" ");
+  const parts: string[] = [];
+  if (q.category !== undefined) parts.push(`AND v.category_id = ${params.add(q.category)}`);
+  if (q.merchant !== undefined) parts.push(`AND v.merchant_id = ${params.add(q.merchant)}`);
+  if (q.voucher_type !== undefined) parts.push(`AND v.voucher_type = ${params.add(q.voucher_type)}`);
+  if (q.is_gift_card !== undefined) parts.push(`AND v.is_gift_card = ${params.add(q.is_gift_card ? 1 : 0)}`);
+  if (q.search) {
+    const pattern = params.add(`%${escapeLike(q.search)}%`);
+    parts.push(
+      `AND (v.title LIKE ${pattern} ESCAPE '\\' OR v.message LIKE ${pattern} ESCAPE '\\' OR m.business_name LIKE ${pattern} ESCAPE '\\')`,
+    );
+  }
+  return parts.join(" ");
 }
 
-export interface BrowseStatements {
-  listSql: string;
-  listValues: unknown[];
-  countSql: string;
-  countValues: unknown[];
-}
-
-/** The page and the count of a browse, built from scratch. */
-export function buildBrowseStatements(q: BrowseQuery, userId: number | null, now: string): BrowseStatements {
+export async function browseVouchers({ env, baseUrl, userId }: DiscoveryDeps, requestUrl: string, q: BrowseQuery) {
   const { limit, offset } = pageWindow(q);
   const listParams = new Params();
   const listSql = discoverySql(listParams, userId, {
@@ -130,38 +118,14 @@ export function buildBrowseStatements(q: BrowseQuery, userId: number | null, now
     orderBy: "v.is_featured DESC, v.created_at DESC, v.id DESC",
     limit,
     offset,
-    now,
   });
   const countParams = new Params();
-  const countNow = countParams.add(now);
+  const countNow = countParams.add(nowIso());
   const countSql = `SELECT COUNT(*) AS n FROM vouchers v JOIN merchants m ON m.id = v.merchant_id WHERE ${listedWhere(countNow)} ${filterSql(countParams, q)}`;
-  return { listSql, listValues: listParams.values, countSql, countValues: countParams.values };
-}
-
-/**
- * The SQL text of a browse depends only on which filters are present (every value is a
- * parameter), so it is built once per isolate for each of those sets; a request only lists its
- * values, in the order `buildBrowseStatements` numbers them (the filters' first in the page's,
- * as its WHERE is built before the rest; a test holds the two equal for every set).
- */
-const browseSqlByFilters = new Map<string, { listSql: string; countSql: string }>();
-
-export function browseStatements(q: BrowseQuery, userId: number | null, now: string): BrowseStatements {
-  const present = FILTERS.filter((f) => f.present(q));
-  const shape = FILTERS.map((f) => (present.includes(f) ? "1" : "0")).join("");
-  let sql = browseSqlByFilters.get(shape);
-  if (!sql) {
-    const { listSql, countSql } = buildBrowseStatements(q, userId, now);
-    browseSqlByFilters.set(shape, (sql = { listSql, countSql }));
-  }
-  const { limit, offset } = pageWindow(q);
-  const values = present.map((f) => f.value(q));
-  return { ...sql, listValues: [...values, userId, now, limit, offset], countValues: [now, ...values] };
-}
-
-export async function browseVouchers({ env, baseUrl, userId }: DiscoveryDeps, requestUrl: string, q: BrowseQuery) {
-  const { listSql, listValues, countSql, countValues } = browseStatements(q, userId, nowIso());
-  const [page, total] = await env.DB.batch([env.DB.prepare(listSql).bind(...listValues), env.DB.prepare(countSql).bind(...countValues)]);
+  const [page, total] = await env.DB.batch([
+    env.DB.prepare(listSql).bind(...listParams.values),
+    env.DB.prepare(countSql).bind(...countParams.values),
+  ]);
   const count = (total!.results[0] as { n: number }).n;
   return paginated(requestUrl, q, count, (page!.results as unknown as ItemRow[]).map((r) => toItem(r, baseUrl)));
 }
