@@ -4,6 +4,7 @@
 import { env } from "cloudflare:workers";
 import { Redis } from "@upstash/redis/cloudflare";
 import { describe, expect, inject, it } from "vitest";
+import { getRedis } from "../../src/lib/redis";
 
 const bindings = env as unknown as { UPSTASH_REDIS_REST_URL: string; UPSTASH_REDIS_REST_TOKEN: string };
 
@@ -54,6 +55,18 @@ describe("Upstash REST bridge", () => {
     tx.hgetall(key);
     expect(await tx.exec()).toEqual([1, 1, 1, { status: "ACTIVE", activated_at: "2026-11-22T10:00:00.000Z" }]);
     expect(await redis.ttl(key)).toBeGreaterThan(0);
+    await redis.del(key);
+  });
+
+  it("the app's own client (plain JSON answers, no base64) keeps unicode and awkward strings intact", async () => {
+    const redis = getRedis(bindings)!;
+    const key = uniqueKey("plain");
+    const values = { emoji: "gift 🎁 for Zoë", cjk: "優惠券", quotes: `it's "quoted" \\ back\\slash`, base64ish: "T0s=", control: "line1\nline2\ttab\u0000nul", status: "ACTIVE" };
+    await redis.hset(key, values);
+    // Without automatic deserialisation HGETALL answers Redis's own flat field/value list.
+    const flat = (await redis.hgetall(key)) as unknown as string[];
+    expect(Object.fromEntries(Array.from({ length: flat.length / 2 }, (_, i) => [flat[2 * i], flat[2 * i + 1]]))).toEqual(values);
+    expect(getRedis(bindings)).toBe(redis);
     await redis.del(key);
   });
 
