@@ -175,7 +175,9 @@ async function main() {
   const runPhase = async (phase) => {
     let lastFloor = null;
     for (const endpoint of plan.endpoints.filter((e) => e.phase === phase && selected(e.key))) {
-      // Each endpoint right after its floor, so the two see the same machine.
+      // Each endpoint right after its floor, so the two see the same machine; and neither while the
+      // queue consumers still work off what an earlier endpoint sent (activations, notifications).
+      await drained(mf);
       if (lastFloor !== endpoint.floor) await measureFloor(endpoint.floor, phase);
       lastFloor = endpoint.floor;
       const row = { name: endpoint.name, key: endpoint.key, floor_key: `${endpoint.floor}:${phase}`, phase };
@@ -212,6 +214,7 @@ async function main() {
   };
 
   await runPhase("warm");
+  if (PROBES) await drained(mf);
   const probes = PROBES ? await runProbes(floorUrl, plan, measureFloor, floors) : null;
   const hot = selected("hot")
     ? await hotWallet(`${base}/api/v1/voucher-purchase/purchase/`, db, "balance", "wallets", hotToken, { voucher_id: voucherId }, voucherCost)
@@ -294,6 +297,31 @@ async function main() {
   console.log(`conservation over ${consistency.wallets} wallets: ${consistency.mismatches.length === 0 ? "ok" : `MISMATCH ${JSON.stringify(consistency.mismatches)}`}`);
   log(`wrote ${resultsFile}`);
   if ((hot && (!hot.balance_ok || !hot.floor.balance_ok)) || consistency.mismatches.length > 0) process.exitCode = 1;
+}
+
+/**
+ * Waits (up to a minute) until the queue consumers have worked off what the timed requests sent:
+ * activations still PENDING, notifications still queued (the API's and the floor's). Otherwise
+ * that work would run during the next measurement and charge one endpoint for another's messages.
+ */
+async function drained(mf, limitMs = 60_000) {
+  const started = Date.now();
+  let left = 0;
+  while (Date.now() - started < limitMs) {
+    const db = await mf.getD1Database("DB");
+    left = (
+      await db
+        .prepare(
+          `SELECT (SELECT COUNT(*) FROM transactions WHERE status = 'PENDING') + (SELECT COUNT(*) FROM notifications WHERE status = 'queued')
+                + (SELECT COUNT(*) FROM floor_notifications WHERE status = 'queued') AS n`,
+        )
+        .first()
+    ).n;
+    if (left === 0) break;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  const waited = Date.now() - started;
+  if (waited > 1000 || left > 0) log(`queues drained in ${(waited / 1000).toFixed(1)} s${left > 0 ? ` (${left} still pending)` : ""}`);
 }
 
 /** Each probe is the scan's floor plus one cost; the difference is that cost per request. */
