@@ -61,9 +61,9 @@ async function activeOffer(db: D1Database, offerId: number) {
  * wrote first. The hash is written before the answer, so the status is in Redis as soon as the
  * client has its 202. The outbox row is removed by the consumer when the message arrives; if the
  * queue refuses the message the client still gets its 202 (it has paid and the activation is
- * recorded) and the cron relays the row (`relayActivationOutbox`). A repeated wallet key replays: the message is sent again while the
- * activation is still pending (the consumer is idempotent), so a client retrying after a lost
- * answer cannot leave an activation stranded.
+ * recorded) and the cron relays the row (`relayActivationOutbox`). A repeated wallet key
+ * replays: the message is sent again while the activation is still pending (the consumer is
+ * idempotent), so a client retrying after a lost answer cannot leave an activation stranded.
  */
 export async function requestActivation(env: Env, input: { userId: number; offerId: number; idempotencyKey?: string }) {
   const offer = await activeOffer(env.DB, input.offerId);
