@@ -2,7 +2,7 @@
 // (the wallet object's, with the money, or a redeem's), instead of two round trips of their own.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { postWithEnv } from "../helpers/worker-env";
+import { interceptD1, postWithEnv } from "../helpers/worker-env";
 import { createUser, walletState } from "../helpers/factories";
 import { sha256Hex } from "../../src/lib/crypto";
 import { eventCount, insertMerchant, insertPurchase, insertVoucher, redemptionRow } from "../helpers/voucher-factories";
@@ -12,24 +12,7 @@ import { makeOffer } from "../helpers/offer-factories";
 /** The worker with a D1 binding that records every statement the request itself (not the wallet object) prepares. */
 function recordingDb() {
   const prepared: string[] = [];
-  const db = new Proxy(env.DB, {
-    get(target, property) {
-      if (property === "withSession")
-        return (constraint?: string) => {
-          const session = target.withSession(constraint);
-          return new Proxy(session, {
-            get(s, p) {
-              if (p === "prepare") return (sql: string) => (prepared.push(sql), s.prepare(sql));
-              const value = Reflect.get(s, p, s);
-              return typeof value === "function" ? value.bind(s) : value;
-            },
-          });
-        };
-      if (property === "prepare") return (sql: string) => (prepared.push(sql), target.prepare(sql));
-      const value = Reflect.get(target, property, target);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
+  const db = interceptD1(env.DB, (target, property) => (property === "prepare" ? (sql: string) => (prepared.push(sql), target.prepare(sql)) : undefined));
   return { db, prepared };
 }
 
@@ -121,22 +104,17 @@ function roundTripDb(beforeBatch?: () => Promise<unknown>) {
     sqlOf.set(wrapped, sql);
     return wrapped;
   };
-  const wrapDb = <T extends D1Database | D1DatabaseSession>(db: T): T =>
-    new Proxy(db, {
-      get(target, property) {
-        if (property === "withSession") return (constraint?: string) => wrapDb((target as D1Database).withSession(constraint));
-        if (property === "prepare") return (sql: string) => wrapStatement(target.prepare(sql), sql);
-        if (property === "batch")
-          return async (statements: D1PreparedStatement[]) => {
-            await beforeBatch?.();
-            trips.push({ kind: "batch", sql: statements.map((s) => sqlOf.get(s) ?? "?") });
-            return target.batch(statements);
-          };
-        const value = Reflect.get(target, property, target);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
-  return { db: wrapDb(env.DB), trips };
+  const db = interceptD1(env.DB, (target, property) => {
+    if (property === "prepare") return (sql: string) => wrapStatement(target.prepare(sql), sql);
+    if (property === "batch")
+      return async (statements: D1PreparedStatement[]) => {
+        await beforeBatch?.();
+        trips.push({ kind: "batch", sql: statements.map((s) => sqlOf.get(s) ?? "?") });
+        return target.batch(statements);
+      };
+    return undefined;
+  });
+  return { db, trips };
 }
 
 const REDEEM = "/api/v1/merchant/scan/redeem/";

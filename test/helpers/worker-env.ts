@@ -20,3 +20,22 @@ export async function postWithEnv(workerEnv: object, path: string, options: { to
   await waitOnExecutionContext(ctx);
   return { status: response.status, headers: response.headers, body: (await response.json()) as any };
 }
+
+/**
+ * A D1 binding whose methods `intercept` may replace, on the binding and on every session opened
+ * from it (requests read through sessions): return a function to use instead of
+ * `target[property]`, or undefined to keep it.
+ */
+export function interceptD1(db: D1Database, intercept: (target: D1Database | D1DatabaseSession, property: string | symbol) => unknown): D1Database {
+  const wrap = <T extends D1Database | D1DatabaseSession>(inner: T): T =>
+    new Proxy(inner, {
+      get(target, property) {
+        if (property === "withSession") return (constraint?: string) => wrap((target as D1Database).withSession(constraint));
+        const replaced = intercept(target, property);
+        if (replaced !== undefined) return replaced;
+        const value = Reflect.get(target, property, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+  return wrap(db);
+}

@@ -4,7 +4,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Env } from "../../../src/env";
-import { postWithEnv } from "../../helpers/worker-env";
+import { interceptD1, postWithEnv } from "../../helpers/worker-env";
 import { createUser, unique } from "../../helpers/factories";
 import { quietly, recordingQueue } from "../../faults/helpers";
 
@@ -90,23 +90,9 @@ describe("notification send with an Idempotency-Key", () => {
   it("a 5xx releases the key: the batch refused, nothing written, and the same key then sends once", async () => {
     const { user, queue, workerEnv, body, key } = await setUp();
     let refuse = true;
-    const failingDb = new Proxy(env.DB, {
-      get(target, property) {
-        if (property === "withSession")
-          return (constraint?: string) => {
-            const session = target.withSession(constraint);
-            return new Proxy(session, {
-              get(s, p) {
-                if (p === "batch" && refuse) return async () => ((refuse = false), Promise.reject(new Error("D1_ERROR: injected: the database is unavailable")));
-                const value = Reflect.get(s, p, s);
-                return typeof value === "function" ? value.bind(s) : value;
-              },
-            });
-          };
-        const value = Reflect.get(target, property, target);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
+    const failingDb = interceptD1(env.DB, (_target, property) =>
+      property === "batch" && refuse ? async () => ((refuse = false), Promise.reject(new Error("D1_ERROR: injected: the database is unavailable"))) : undefined,
+    );
     const { result: failed } = await quietly(() => sendWithKey({ ...workerEnv, DB: failingDb } as Env, user.token, body, key));
     expect(failed.status).toBe(500);
     expect(await rowsOf(user.id)).toEqual([]);
