@@ -128,17 +128,17 @@ async function redeemable(remaining: number) {
 }
 
 describe("Idempotency-Key in a redeem's batch", () => {
-  it("a redeem with a key is one read and one batch: the claim, the redeem and the answer commit together, and a replay gives that answer", async () => {
+  it("a redeem with a key is one batch: the claim, the redeem, the answer's fields and the stored answer commit together, and a replay gives that answer", async () => {
     const { merchant, purchase } = await redeemable(3);
     const key = `redeem-${crypto.randomUUID()}`;
     const { db, trips } = roundTripDb();
     const first = await post(db, REDEEM, merchant.user.token, { redemption_id: purchase.id, quantity: 2, location: "Till 1" }, key);
     expect(first.status).toBe(200);
     expect(first.body.remaining_redemptions).toBe(1);
-    // Besides the per-isolate "is this user active" check (cached after this first call).
+    // Besides the per-isolate "is this user active" check (cached after this first call), one batch.
     const own = trips.filter((t) => !t.sql[0]!.startsWith("SELECT is_active"));
-    expect(own.map((t) => t.kind)).toEqual(["query", "batch"]);
-    const batch = own[1]!.sql;
+    expect(own.map((t) => t.kind)).toEqual(["batch"]);
+    const batch = own[0]!.sql;
     expect(batch[0]).toMatch(/^INSERT INTO idempotency_keys/);
     expect(batch.at(-1)).toMatch(/^UPDATE idempotency_keys SET state = 'done'/);
     const stored = await storedKey(redeemScope(merchant.user.id, key));
@@ -168,17 +168,17 @@ describe("Idempotency-Key in a redeem's batch", () => {
     expect(await eventCount(purchase.id)).toBe(1);
   });
 
-  it("a redeem whose guarded write changes nothing (another till was first) stores its 409, not the success answer", async () => {
+  it("a redeem whose guarded write changes nothing (another till was first) stores its refusal, not the success answer", async () => {
     const { merchant, purchase } = await redeemable(1);
     const key = `redeem-${crypto.randomUUID()}`;
-    // Between this request's read and its batch, another till takes the last use.
+    // Just before this request's batch, another till takes the last use.
     const { db } = roundTripDb(() => env.DB.prepare("UPDATE voucher_redemptions SET remaining_redemptions = 0 WHERE id = ?").bind(purchase.id).run());
     const lost = await post(db, REDEEM, merchant.user.token, { redemption_id: purchase.id, quantity: 1 }, key);
-    expect(lost.status).toBe(409);
-    expect(lost.body.code).toBe("NOT_REDEEMABLE");
-    expect(await storedKey(redeemScope(merchant.user.id, key))).toMatchObject({ state: "done", response_status: 409 });
+    expect(lost.status).toBe(400);
+    expect(lost.body).toMatchObject({ code: "NOT_REDEEMABLE", details: { reason_code: "used_up" } });
+    expect(await storedKey(redeemScope(merchant.user.id, key))).toMatchObject({ state: "done", response_status: 400 });
     const replay = await post(env.DB, REDEEM, merchant.user.token, { redemption_id: purchase.id, quantity: 1 }, key);
-    expect(replay.status).toBe(409);
+    expect(replay.status).toBe(400);
     expect(replay.headers.get("idempotent-replayed")).toBe("true");
     expect(await eventCount(purchase.id)).toBe(0);
   });

@@ -86,3 +86,7 @@ export async function lookupForScan(env: Pick<Env, "DB">, userId: number, key: Q
 
 export const holderName = (row: Pick<ScanRow, "first_name" | "last_name" | "username">) =>
   `${row.first_name ?? ""} ${row.last_name ?? ""}`.trim() || row.username;
+
+/** `holderName` as SQL over a `users` row named `alias`, for answers a batch writes itself (a test checks they agree). */
+export const holderNameSql = (alias: string) =>
+  `COALESCE(NULLIF(TRIM(COALESCE(${alias}.first_name, '') || ' ' || COALESCE(${alias}.last_name, ''), ' ' || char(9) || char(10) || char(13)), ''), ${alias}.username)`;

@@ -5,7 +5,7 @@ import { batchWithClaim } from "../../middleware/idempotency";
 import { voucherTypeName, voucherValueOfRow } from "../vouchers/voucher-value";
 import { notAMerchant } from "./merchant-access";
 import { cannotRedeemReason, redeemableCondition } from "../vouchers/redeemable";
-import { holderName, lookupForScan, type ScanRow } from "./merchant-scan.lookup";
+import { holderName, holderNameSql, lookupForScan, type ScanRow } from "./merchant-scan.lookup";
 import { parseQrData } from "./qr-data";
 
 const otherBusiness = () => forbidden("Access denied. You can only scan vouchers from your own business.");
@@ -82,39 +82,49 @@ export interface RedeemInput {
   quantity: number;
 }
 
+/** The redeem answer's fields that only the database knows, read from the event a redeem just wrote. */
+const EVENT_ANSWER_JOIN = `FROM redemption_events e JOIN voucher_redemptions r ON r.id = e.redemption_id JOIN vouchers v ON v.id = r.voucher_id
+  JOIN users u ON u.id = r.user_id JOIN merchants m ON m.id = r.merchant_id WHERE e.reference = ?`;
+const EVENT_ANSWER_FIELDS = {
+  voucher_title: "v.title",
+  user_name: holderNameSql("u"),
+  purchase_reference: "r.purchase_reference",
+  merchant_name: "m.business_name",
+  remaining_redemptions: "e.remaining_after",
+} as const;
+interface EventAnswer {
+  voucher_title: string;
+  user_name: string;
+  purchase_reference: string;
+  merchant_name: string;
+  remaining_redemptions: number;
+}
+
 /**
- * Redeem: the decrement is one guarded UPDATE (status, expiry, owner and remaining checked inside
- * D1), and the event row is inserted in the same batch only if that UPDATE changed a row, so a
- * lost race or a refused redeem records nothing. An Idempotency-Key claim and the answer ride in
- * that batch too (`idempotencyInBatch`): a redeem is one read and one write.
+ * Redeem in one round trip: the decrement is one guarded UPDATE (the caller's own active business,
+ * status, expiry and remaining checked inside D1), the event row is inserted in the same batch only
+ * if that UPDATE changed a row, and the batch reads the answer's fields back from that event. So a
+ * lost race or a refused redeem records nothing, and an Idempotency-Key claim and the answer ride
+ * in the same batch (`idempotencyInBatch`). Only when nothing was redeemed is the purchase read, to
+ * say why.
  */
 export async function redeemVoucher(env: Pick<Env, "DB">, userId: number, input: RedeemInput) {
-  const row = await lookupForScan(env, userId, { kind: "redemption_id", value: input.redemption_id });
-  if (row.my_merchant_id === null || !row.my_merchant_active) throw notAMerchant();
-  if (row.id === null) throw notFound("Voucher purchase");
-  if (row.merchant_id !== row.my_merchant_id) throw otherBusiness();
   const now = nowIso();
-  const reason = cannotRedeemReason(row, now);
-  if (reason) throw new ApiError(400, ErrorCode.NOT_REDEEMABLE, reason.text, { reason_code: reason.code });
-  if (input.quantity > row.remaining_redemptions)
-    throw new ApiError(400, ErrorCode.NOT_REDEEMABLE, `Only ${row.remaining_redemptions} redemption(s) left on this voucher.`, {
-      remaining_redemptions: row.remaining_redemptions,
-    });
-
-  const reference = eventReference(row.id, now);
+  const reference = eventReference(input.redemption_id, now);
+  const fields = Object.entries(EVENT_ANSWER_FIELDS);
   const answer = {
     message: "Voucher redeemed successfully",
-    voucher_title: row.title,
-    user_name: holderName(row),
+    voucher_title: "",
+    user_name: "",
     redeemed_at: now,
     redemption_location: input.location,
-    purchase_reference: row.purchase_reference,
+    purchase_reference: "",
     quantity_redeemed: input.quantity,
     remaining_redemptions: 0,
-    merchant_name: row.business_name,
+    merchant_name: "",
     transaction_id: reference,
   };
-  const [updated, inserted] = await batchWithClaim<{ remaining_redemptions: number }>(
+  const [, inserted, read] = await batchWithClaim(
     env,
     [
       env.DB.prepare(
@@ -123,28 +133,42 @@ export async function redeemVoucher(env: Pick<Env, "DB">, userId: number, input:
                 purchase_status = CASE WHEN remaining_redemptions - ?1 = 0 THEN 'redeemed' ELSE purchase_status END,
                 status_changed_at = CASE WHEN remaining_redemptions - ?1 = 0 THEN ?2 ELSE status_changed_at END,
                 last_redeemed_at = ?2, updated_at = ?2
-          WHERE id = ?3 AND merchant_id = ?4 AND ${redeemableCondition("voucher_redemptions", { now: "?2", units: "?1" })}
-         RETURNING remaining_redemptions`,
-      ).bind(input.quantity, now, row.id, row.my_merchant_id),
+          WHERE id = ?3 AND merchant_id = (SELECT id FROM merchants WHERE user_id = ?4 AND is_active = 1)
+            AND ${redeemableCondition("voucher_redemptions", { now: "?2", units: "?1" })}`,
+      ).bind(input.quantity, now, input.redemption_id, userId),
       env.DB.prepare(
         `INSERT INTO redemption_events (reference, redemption_id, merchant_id, redeemed_by, quantity, remaining_after, location, notes, created_at)
          SELECT ?1, id, merchant_id, ?2, ?3, remaining_redemptions, ?4, ?5, ?6 FROM voucher_redemptions WHERE id = ?7 AND changes() = 1`,
-      ).bind(reference, userId, input.quantity, input.location, input.notes, now, row.id),
+      ).bind(reference, userId, input.quantity, input.location, input.notes, now, input.redemption_id),
+      env.DB.prepare(`SELECT ${fields.map(([name, sql]) => `${sql} AS ${name}`).join(", ")} ${EVENT_ANSWER_JOIN}`).bind(reference),
     ],
     // With an Idempotency-Key, this answer is stored in the same batch, only if the event row was written.
     {
       status: 200,
       body: answer,
-      fill: [{ path: "$.remaining_redemptions", sql: "SELECT remaining_after FROM redemption_events WHERE reference = ?", params: [reference] }],
+      fill: fields.map(([name, sql]) => ({ path: `$.${name}`, sql: `SELECT ${sql} ${EVENT_ANSWER_JOIN}`, params: [reference] })),
       onlyIf: { sql: "EXISTS (SELECT 1 FROM redemption_events WHERE reference = ?)", params: [reference] },
     },
   );
-  const remaining = updated!.results[0]?.remaining_redemptions;
-  if (remaining === undefined || inserted!.meta.changes !== 1) {
-    // Another till redeemed it between our read and our write.
-    throw new ApiError(409, ErrorCode.NOT_REDEEMABLE, "This voucher was just redeemed elsewhere and has no redemptions left for this request.");
-  }
-  return { ...answer, remaining_redemptions: remaining };
+  const redeemed = read!.results[0] as EventAnswer | undefined;
+  if (inserted!.meta.changes === 1 && redeemed) return { ...answer, ...redeemed };
+  throw await whyNotRedeemed(env, userId, input);
+}
+
+/** Why a redeem changed nothing, from the purchase as it is now. */
+async function whyNotRedeemed(env: Pick<Env, "DB">, userId: number, input: RedeemInput): Promise<ApiError> {
+  const row = await lookupForScan(env, userId, { kind: "redemption_id", value: input.redemption_id });
+  if (row.my_merchant_id === null || !row.my_merchant_active) return notAMerchant();
+  if (row.id === null) return notFound("Voucher purchase");
+  if (row.merchant_id !== row.my_merchant_id) return otherBusiness();
+  const reason = cannotRedeemReason(row, nowIso());
+  if (reason) return new ApiError(400, ErrorCode.NOT_REDEEMABLE, reason.text, { reason_code: reason.code });
+  if (input.quantity > row.remaining_redemptions)
+    return new ApiError(400, ErrorCode.NOT_REDEEMABLE, `Only ${row.remaining_redemptions} redemption(s) left on this voucher.`, {
+      remaining_redemptions: row.remaining_redemptions,
+    });
+  // It could be redeemed when this read ran: another till changed it in between.
+  return new ApiError(409, ErrorCode.NOT_REDEEMABLE, "This voucher was just redeemed elsewhere and has no redemptions left for this request.");
 }
 
 /** "RDM-<redemption>-<yyyymmddhhmmss>-<random>": readable like the spec's, unique by the suffix. */
