@@ -7,6 +7,7 @@ const RAISED = /(?:^|: )([A-Za-z_]\w*): SQLITE_CONSTRAINT\b/;
 /** SQLite's own wording for a refused constraint (NOT NULL, FOREIGN KEY, ...), which names no trigger. */
 const BUILT_IN = /constraint failed/i;
 const UNIQUE_FAILED = /UNIQUE constraint failed: ([\w.]+(?:, [\w.]+)*)/i;
+const NOT_NULL_FAILED = /NOT NULL constraint failed: ([\w.]+)/i;
 
 const NO_SUCH_TABLE = /no such table: ([\w.]+)/i;
 
@@ -26,6 +27,11 @@ export function isUniqueViolation(error: unknown, column?: string): boolean {
   const failed = UNIQUE_FAILED.exec(d1ErrorText(error));
   if (!failed) return false;
   return column === undefined || failed[1]!.split(", ").includes(column);
+}
+
+/** True when a NOT NULL column ("table.column") refused the write. */
+export function isNotNullViolation(error: unknown, column: string): boolean {
+  return NOT_NULL_FAILED.exec(d1ErrorText(error))?.[1] === column;
 }
 
 /** The name of the CHECK or trigger that refused a write, "unique" for a UNIQUE index, else null. */

@@ -1,6 +1,7 @@
 import type { Context, TypedResponse } from "hono";
 import { onWrite } from "../db/request-db";
 import type { AppBindings, Env } from "../env";
+import { toHex } from "./crypto";
 
 /**
  * A per-isolate cache for read-mostly data: the offers catalogue, categories, site settings and
@@ -74,13 +75,11 @@ interface Rendered {
 }
 
 const encoder = new TextEncoder();
-const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
 
+/** The first 12 bytes of the body's SHA-256, in hex. */
 async function etagOf(body: string): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(body)));
-  let hex = "";
-  for (let i = 0; i < 12; i++) hex += HEX[digest[i]!];
-  return `"${hex}"`;
+  return `"${toHex(digest.subarray(0, 12))}"`;
 }
 
 const matches = (ifNoneMatch: string | undefined, etag: string) =>

@@ -153,6 +153,18 @@ export function claimCommitted(env: object, answered: boolean) {
 }
 
 /**
+ * For a route whose answer changed after its batch stored it (a queue send that failed after the
+ * commit): the stored answer becomes `body`, so a replay says what this request answered.
+ */
+export async function replaceStoredAnswer(env: { DB: D1Database }, body: unknown) {
+  const claim = deferred.get(env);
+  if (claim?.state !== "answered") return;
+  await env.DB.prepare("UPDATE idempotency_keys SET response_body = ? WHERE scope = ? AND claim_token = ? AND state = 'done'")
+    .bind(JSON.stringify(body), claim.scope, claim.token)
+    .run();
+}
+
+/**
  * The same contract as `idempotency`, for a route whose one write is one D1 batch, either the
  * wallet's (`walletApply`) or its own (`batchWithClaim`), and which does nothing before it but
  * read: the claim is not a round trip of its own but rides in that batch, with the answer when the

@@ -7,27 +7,23 @@ export type ComponentStatus = { status: "ok" | "degraded" | "disabled" | "miscon
 
 export const STUCK_AFTER_MINUTES = 15;
 
-async function timed(run: () => Promise<string | void>): Promise<ComponentStatus> {
+/** Times `run`: ok, or degraded ("unreachable") on a throw, unless `classify` names the failure. */
+async function timed(run: () => Promise<string | void>, classify?: (error: unknown) => Omit<ComponentStatus, "latency_ms"> | null): Promise<ComponentStatus> {
   const started = Date.now();
   try {
     const detail = await run();
     return { status: "ok", latency_ms: Date.now() - started, ...(detail ? { detail } : {}) };
-  } catch {
-    return { status: "degraded", latency_ms: Date.now() - started, detail: "unreachable" };
+  } catch (error) {
+    return { status: "degraded", detail: "unreachable", ...classify?.(error), latency_ms: Date.now() - started };
   }
 }
 
 /** Reads the first migration's table, so a database that was never migrated is `misconfigured`, not `ok`. */
-export async function checkDatabase(env: Env): Promise<ComponentStatus> {
-  const started = Date.now();
-  try {
-    await env.DB.prepare("SELECT 1 FROM users LIMIT 1").first();
-    return { status: "ok", latency_ms: Date.now() - started };
-  } catch (error) {
-    if (missingTable(error)) return { status: "misconfigured", latency_ms: Date.now() - started, detail: "schema missing: apply the migrations" };
-    return { status: "degraded", latency_ms: Date.now() - started, detail: "unreachable" };
-  }
-}
+export const checkDatabase = (env: Env) =>
+  timed(
+    async () => void (await env.DB.prepare("SELECT 1 FROM users LIMIT 1").first()),
+    (error) => (missingTable(error) ? { status: "misconfigured", detail: "schema missing: apply the migrations" } : null),
+  );
 
 export async function checkRedis(env: Env): Promise<ComponentStatus> {
   const redis = getRedis(env);

@@ -45,13 +45,14 @@ function scanSql(kind: QrKey["kind"], isGift: boolean): string {
   const cacheKey = `${kind}:${isGift}`;
   let sql = statements.get(cacheKey);
   if (sql === undefined) {
-    sql = buildScanSql(kind, kind === "uuid", isGift);
+    sql = buildScanSql(kind, isGift);
     statements.set(cacheKey, sql);
   }
   return sql;
 }
 
-function buildScanSql(kind: QrKey["kind"], isUuid: boolean, isGift: boolean): string {
+function buildScanSql(kind: QrKey["kind"], isGift: boolean): string {
+  const isUuid = kind === "uuid";
   return `
     SELECT me.id AS my_merchant_id, me.is_active AS my_merchant_active,
       r.id, r.uuid, r.user_id, r.merchant_id, r.purchase_reference, r.purchase_status, r.is_gift_voucher,

@@ -152,16 +152,16 @@ export async function redeemVoucher(env: Pick<Env, "DB">, userId: number, input:
   );
   const redeemed = read!.results[0] as EventAnswer | undefined;
   if (inserted!.meta.changes === 1 && redeemed) return { ...answer, ...redeemed };
-  throw await whyNotRedeemed(env, userId, input);
+  throw await whyNotRedeemed(env, userId, input, now);
 }
 
-/** Why a redeem changed nothing, from the purchase as it is now. */
-async function whyNotRedeemed(env: Pick<Env, "DB">, userId: number, input: RedeemInput): Promise<ApiError> {
+/** Why a redeem at `now` changed nothing, from the purchase as it is now. */
+async function whyNotRedeemed(env: Pick<Env, "DB">, userId: number, input: RedeemInput, now: string): Promise<ApiError> {
   const row = await lookupForScan(env, userId, { kind: "redemption_id", value: input.redemption_id });
   if (row.my_merchant_id === null || !row.my_merchant_active) return notAMerchant();
   if (row.id === null) return notFound("Voucher purchase");
   if (row.merchant_id !== row.my_merchant_id) return otherBusiness();
-  const reason = cannotRedeemReason(row, nowIso());
+  const reason = cannotRedeemReason(row, now);
   if (reason) return new ApiError(400, ErrorCode.NOT_REDEEMABLE, reason.text, { reason_code: reason.code });
   if (input.quantity > row.remaining_redemptions)
     return new ApiError(400, ErrorCode.NOT_REDEEMABLE, `Only ${row.remaining_redemptions} redemption(s) left on this voucher.`, {

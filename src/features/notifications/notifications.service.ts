@@ -7,7 +7,7 @@ import { pageWindow, paginated, type Pagination } from "../../lib/pagination";
 import { addDays } from "../../lib/time";
 import { NOTIFICATION_COLUMNS, notifyMany, type NotifyInput } from "./notify";
 import type { StoredAnswer } from "../../lib/claim-in-batch";
-import { pendingClaim } from "../../middleware/idempotency";
+import { replaceStoredAnswer } from "../../middleware/idempotency";
 import { normalizeRecipient } from "./recipients";
 import { MAX_SCHEDULE_DAYS, SendBody } from "./notifications.schemas";
 
@@ -34,8 +34,6 @@ export interface NotificationRow {
   created_at: string;
   updated_at: string;
 }
-
-const COLUMNS = NOTIFICATION_COLUMNS;
 
 export function toNotification(row: NotificationRow) {
   return {
@@ -108,7 +106,7 @@ function toInput(caller: Caller, body: SendBody, now: number): { input: NotifyIn
 }
 
 async function loadRow(env: Env, id: string) {
-  return env.DB.prepare(`SELECT ${COLUMNS}, user_id FROM notifications WHERE id = ?`).bind(id).first<NotificationRow & { user_id: number | null }>();
+  return env.DB.prepare(`SELECT ${NOTIFICATION_COLUMNS}, user_id FROM notifications WHERE id = ?`).bind(id).first<NotificationRow & { user_id: number | null }>();
 }
 
 export async function sendNotification(env: Env, sender: Sender, body: SendBody) {
@@ -119,15 +117,10 @@ export async function sendNotification(env: Env, sender: Sender, body: SendBody)
   if (refused) throw forbidden(refused);
   // The allowance, the row and (with an Idempotency-Key) the claim and this answer are one batch;
   // the answer is the row as written.
-  const claim = pendingClaim(env);
   const [result] = await notifyMany(env, [checked.input], { senderUserId: sender.userId, answer: ([row]) => sendAnswer(row!) });
   const answer = toNotification(result!.row!);
-  if (claim && result!.queueSendFailed) {
-    // The stored answer said `queued`; a replay must say what this answer says.
-    await env.DB.prepare("UPDATE idempotency_keys SET response_body = ? WHERE scope = ? AND claim_token = ? AND state = 'done'")
-      .bind(JSON.stringify(answer), claim.scope, claim.token)
-      .run();
-  }
+  // The stored answer said `queued`; a replay must say what this answer says.
+  if (result!.queueSendFailed) await replaceStoredAnswer(env, answer);
   return answer;
 }
 
@@ -200,7 +193,7 @@ export async function listNotifications(
   const where = "WHERE (?1 = 1 OR user_id = ?2) AND (?3 IS NULL OR status = ?3) AND (?4 IS NULL OR channel = ?4)";
   const args = [owner.all, owner.userId, query.status ?? null, query.channel ?? null];
   const [rows, total] = await env.DB.batch([
-    env.DB.prepare(`SELECT ${COLUMNS} FROM notifications ${where} ORDER BY created_at DESC, rowid DESC LIMIT ?5 OFFSET ?6`).bind(...args, limit, offset),
+    env.DB.prepare(`SELECT ${NOTIFICATION_COLUMNS} FROM notifications ${where} ORDER BY created_at DESC, rowid DESC LIMIT ?5 OFFSET ?6`).bind(...args, limit, offset),
     env.DB.prepare(`SELECT COUNT(*) AS n FROM notifications ${where}`).bind(...args),
   ]);
   return paginated(url, page, (total!.results[0] as { n: number }).n, (rows!.results as NotificationRow[]).map(toNotification));

@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../../env";
-import { balanceUnlessApplied, planBatch, refusedForFunds, runPlanned, type ClaimTaken, type WalletOperation, type WalletResult } from "./wallet.ledger";
+import { balanceUnlessApplied, planBatch, refusedForFunds, refusedOrReplayed, runPlanned, type ClaimTaken, type WalletOperation, type WalletResult } from "./wallet.ledger";
 
 /**
  * One instance per wallet (named by user id). A Durable Object does not hold other calls out
@@ -37,10 +37,10 @@ export class WalletDurableObject extends DurableObject<Env> {
   private async run(session: D1Database, op: WalletOperation, plan: ReturnType<typeof planBatch>): Promise<WalletResult | ClaimTaken> {
     const debit = -op.amount;
     if (debit > 0 && this.atMost !== null && this.atMost < debit) {
-      // A repeat of an applied debit is not refused here: the batch replays it.
-      const { balance, applied } = await balanceUnlessApplied(session, op.userId, op.idempotencyKey);
-      this.atMost = balance;
-      if (balance < debit && !applied) return { ok: false, reason: "INSUFFICIENT_FUNDS", balance };
+      // A repeat of an applied debit is a replay, not a refusal, whatever the balance now.
+      const found = await balanceUnlessApplied(session, op.userId, op.idempotencyKey);
+      this.atMost = found.balance;
+      if (found.balance < debit) return refusedOrReplayed(session, op, found);
     }
     const result = await runPlanned(session, op, plan, { deferRefusedBalance: true });
     if (result.ok) this.atMost = result.replayed ? null : result.balance;

@@ -1,6 +1,6 @@
 import type { TransactionStatus } from "../../db/schema";
 import { afterRefusedClaim, claimStatements, isClaimConflict, type StoredAnswer } from "../../lib/claim-in-batch";
-import { d1ErrorText, isUniqueViolation, refusingConstraint } from "../../lib/d1-errors";
+import { isNotNullViolation, isUniqueViolation, refusingConstraint } from "../../lib/d1-errors";
 import { nowIso } from "../../lib/time";
 import { uuid } from "../../lib/ids";
 import type { Claim, PriorClaim } from "../../middleware/idempotency";
@@ -92,7 +92,7 @@ async function claimRefused(
  * A debit of a wallet that was never created: the balance UPDATE matches no row, so the ledger
  * entry's balance_after (read from the wallet) is NULL and its NOT NULL aborts the batch.
  */
-const NO_WALLET = /NOT NULL constraint failed: ledger_entries\.balance_after/;
+const noWallet = (error: unknown) => isNotNullViolation(error, "ledger_entries.balance_after");
 
 /**
  * Applies one operation as a single D1 batch (D1's transaction). The wallet's CHECK
@@ -157,7 +157,7 @@ export function planBatch(db: D1Database, op: WalletOperation): PlannedBatch {
   const statements: D1PreparedStatement[] = [
     ...claim.first,
     op.amount < 0
-      ? // A debit never creates the wallet: with no wallet row it is refused (NO_WALLET).
+      ? // A debit never creates the wallet: with no wallet row it is refused (noWallet).
         db.prepare("UPDATE wallets SET balance = balance + ?, updated_at = ? WHERE user_id = ?").bind(op.amount, now, op.userId)
       : // A credit creates the wallet if needed; the inserted balance is positive, so the CHECK passes either way.
         db
@@ -205,7 +205,7 @@ export async function runPlanned(db: D1Database, op: WalletOperation, plan: Plan
     if (op.claim && (isClaimConflict(error) || repeated))
       return claimRefused(db, op, retried, () => applyToD1(db, op, { ...options, retried: true }), repeated ? () => replay(db, op) : undefined);
     if (plan.free) return refusedByConstraint(error);
-    if (refusingConstraint(error) === "wallet_non_negative" || NO_WALLET.test(d1ErrorText(error)))
+    if (refusingConstraint(error) === "wallet_non_negative" || noWallet(error))
       return options.deferRefusedBalance ? { ok: false, reason: "INSUFFICIENT_FUNDS", balance: Number.NaN } : refusedForFunds(db, op);
     if (repeated) return replay(db, op);
     return refusedByConstraint(error);
@@ -225,17 +225,22 @@ function refusedByConstraint(error: unknown): WalletResult {
  * that emptied the wallet fails on the balance first; it is a replay all the same.
  */
 export async function refusedForFunds(db: D1Database, op: WalletOperation): Promise<WalletResult> {
-  const { balance, applied } = await balanceUnlessApplied(db, op.userId, op.idempotencyKey);
-  return applied ? replay(db, op) : { ok: false, reason: "INSUFFICIENT_FUNDS", balance };
+  return refusedOrReplayed(db, op, await balanceUnlessApplied(db, op.userId, op.idempotencyKey));
 }
 
-async function replay(db: D1Database, op: WalletOperation): Promise<WalletResult> {
+/** What a debit the balance cannot pay answers, from `balanceUnlessApplied`'s read: a replay if it was applied before, else the refusal. */
+export function refusedOrReplayed(db: D1Database, op: WalletOperation, found: { balance: number; applied: boolean }): Promise<WalletResult> | WalletResult {
+  return found.applied ? replay(db, op, found.balance) : { ok: false, reason: "INSUFFICIENT_FUNDS", balance: found.balance };
+}
+
+/** The entry an operation's key already made; `balance` when the caller has just read it. */
+async function replay(db: D1Database, op: WalletOperation, balance?: number): Promise<WalletResult> {
   const entry = await db
     .prepare("SELECT id, transaction_id FROM ledger_entries WHERE user_id = ? AND idempotency_key = ?")
     .bind(op.userId, op.idempotencyKey)
     .first<{ id: number; transaction_id: string | null }>();
   if (!entry) throw new Error("ledger idempotency conflict without an entry");
-  return { ok: true, replayed: true, balance: await balanceOf(db, op.userId), entryId: entry.id, transactionId: entry.transaction_id, results: [] };
+  return { ok: true, replayed: true, balance: balance ?? (await balanceOf(db, op.userId)), entryId: entry.id, transactionId: entry.transaction_id, results: [] };
 }
 
 /**
