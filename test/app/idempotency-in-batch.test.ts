@@ -2,7 +2,7 @@
 // (the wallet object's, with the money, or a redeem's), instead of two round trips of their own.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { interceptD1, postWithEnv } from "../helpers/worker-env";
+import { interceptD1, postWithEnv, roundTripDb } from "../helpers/worker-env";
 import { createUser, walletState } from "../helpers/factories";
 import { sha256Hex } from "../../src/lib/crypto";
 import { eventCount, insertMerchant, insertPurchase, insertVoucher, redemptionRow } from "../helpers/voucher-factories";
@@ -82,40 +82,6 @@ describe("Idempotency-Key in the wallet's batch", () => {
     expect(await walletState(poor.id)).toEqual({ balance: 500, ledger_sum: 500, debits: 0 });
   });
 });
-
-/**
- * The worker's D1 binding with every round trip the request makes recorded: a query, or a batch
- * with the SQL of its statements. `beforeBatch` runs just before each batch (a fault: another
- * till writing between the request's read and its write).
- */
-function roundTripDb(beforeBatch?: () => Promise<unknown>) {
-  const trips: { kind: "query" | "batch"; sql: string[] }[] = [];
-  const sqlOf = new WeakMap<object, string>();
-  const wrapStatement = (statement: D1PreparedStatement, sql: string): D1PreparedStatement => {
-    const wrapped = new Proxy(statement, {
-      get(target, property) {
-        if (property === "bind") return (...values: unknown[]) => wrapStatement(target.bind(...values), sql);
-        const value = Reflect.get(target, property, target);
-        if (typeof value !== "function") return value;
-        if (["first", "all", "run", "raw"].includes(String(property))) return (...args: unknown[]) => (trips.push({ kind: "query", sql: [sql] }), value.apply(target, args));
-        return value.bind(target);
-      },
-    });
-    sqlOf.set(wrapped, sql);
-    return wrapped;
-  };
-  const db = interceptD1(env.DB, (target, property) => {
-    if (property === "prepare") return (sql: string) => wrapStatement(target.prepare(sql), sql);
-    if (property === "batch")
-      return async (statements: D1PreparedStatement[]) => {
-        await beforeBatch?.();
-        trips.push({ kind: "batch", sql: statements.map((s) => sqlOf.get(s) ?? "?") });
-        return target.batch(statements);
-      };
-    return undefined;
-  });
-  return { db, trips };
-}
 
 const REDEEM = "/api/v1/merchant/scan/redeem/";
 const redeemScope = (userId: number, key: string) => `${userId}:POST:/api/v1/merchant/scan/redeem:${key}`;

@@ -1,4 +1,5 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import worker from "../../src/index";
 import { BASE } from "./api";
 
@@ -38,4 +39,38 @@ export function interceptD1(db: D1Database, intercept: (target: D1Database | D1D
       },
     });
   return wrap(db);
+}
+
+/**
+ * The worker's D1 binding with every round trip the request makes recorded: a query, or a batch
+ * with the SQL of its statements. `beforeBatch` runs just before each batch (a fault: another
+ * till writing between the request's read and its write).
+ */
+export function roundTripDb(beforeBatch?: () => Promise<unknown>) {
+  const trips: { kind: "query" | "batch"; sql: string[] }[] = [];
+  const sqlOf = new WeakMap<object, string>();
+  const wrapStatement = (statement: D1PreparedStatement, sql: string): D1PreparedStatement => {
+    const wrapped = new Proxy(statement, {
+      get(target, property) {
+        if (property === "bind") return (...values: unknown[]) => wrapStatement(target.bind(...values), sql);
+        const value = Reflect.get(target, property, target);
+        if (typeof value !== "function") return value;
+        if (["first", "all", "run", "raw"].includes(String(property))) return (...args: unknown[]) => (trips.push({ kind: "query", sql: [sql] }), value.apply(target, args));
+        return value.bind(target);
+      },
+    });
+    sqlOf.set(wrapped, sql);
+    return wrapped;
+  };
+  const db = interceptD1(env.DB, (target, property) => {
+    if (property === "prepare") return (sql: string) => wrapStatement(target.prepare(sql), sql);
+    if (property === "batch")
+      return async (statements: D1PreparedStatement[]) => {
+        await beforeBatch?.();
+        trips.push({ kind: "batch", sql: statements.map((s) => sqlOf.get(s) ?? "?") });
+        return target.batch(statements);
+      };
+    return undefined;
+  });
+  return { db, trips };
 }
