@@ -24,18 +24,31 @@ export function hitCounter(db: D1Database, key: string, windowSeconds: number, n
     .bind(key, now.toISOString(), cutoffOf(now, windowSeconds));
 }
 
-/** Takes `n` units only if the window's count stays within `limit`: a row back means taken. */
-export function takeFromCounter(db: D1Database, key: string, n: number, limit: number, windowSeconds: number, now = new Date()): D1PreparedStatement {
+/**
+ * Takes `n` units only if the window's count stays within `limit` and `condition` (SQL with its
+ * own parameters, for a batch whose other writes have a guard of their own) holds: a row back
+ * means taken.
+ */
+export function takeFromCounter(
+  db: D1Database,
+  key: string,
+  n: number,
+  limit: number,
+  windowSeconds: number,
+  now = new Date(),
+  condition: { sql: string; params: unknown[] } = { sql: "1", params: [] },
+): D1PreparedStatement {
+  // The condition's plain `?`s follow ?5 in the text, so SQLite numbers them ?6 onwards.
   return db
     .prepare(
-      `INSERT INTO rate_counters (key, count, window_started_at) SELECT ?1, ?2, ?3 WHERE ?2 <= ?5
+      `INSERT INTO rate_counters (key, count, window_started_at) SELECT ?1, ?2, ?3 WHERE ?2 <= ?5 AND (${condition.sql})
        ON CONFLICT (key) DO UPDATE SET
          count = CASE WHEN window_started_at <= ?4 THEN excluded.count ELSE count + excluded.count END,
          window_started_at = CASE WHEN window_started_at <= ?4 THEN excluded.window_started_at ELSE window_started_at END
        WHERE window_started_at <= ?4 OR count + excluded.count <= ?5
        RETURNING count, window_started_at`,
     )
-    .bind(key, n, now.toISOString(), cutoffOf(now, windowSeconds), limit);
+    .bind(key, n, now.toISOString(), cutoffOf(now, windowSeconds), limit, ...condition.params);
 }
 
 /**

@@ -29,12 +29,23 @@ export async function takeSenderBudget(env: Pick<Env, "DB" | "SENDER_HOURLY_MESS
  * parameters) is true while `n` more fit, and guards every row; `take` counts them and goes last,
  * so every guard saw the count before it. A row back from `take` means the messages were taken;
  * none means nothing of the batch was written and the caller answers `refuseSenderBudget`.
+ * `alsoRequired`, a condition on the whole request (the sender may reach these recipients), is
+ * part of `room` and of `take`: when it fails, nothing is written and nothing is counted.
  */
-export function senderBudgetInBatch(env: Pick<Env, "DB" | "SENDER_HOURLY_MESSAGE_LIMIT">, userId: number, n: number, now: Date) {
+export function senderBudgetInBatch(
+  env: Pick<Env, "DB" | "SENDER_HOURLY_MESSAGE_LIMIT">,
+  userId: number,
+  n: number,
+  now: Date,
+  alsoRequired: { sql: string; params: unknown[] } = { sql: "1", params: [] },
+) {
   const limit = senderHourlyLimit(env);
   return {
-    room: { sql: `${COUNT_IN_WINDOW_SQL} + ? <= ?`, params: [senderKey(userId), counterCutoff(now, HOUR), n, limit] },
-    take: takeFromCounter(env.DB, senderKey(userId), n, limit, HOUR, now),
+    room: {
+      sql: `${COUNT_IN_WINDOW_SQL} + ? <= ? AND (${alsoRequired.sql})`,
+      params: [senderKey(userId), counterCutoff(now, HOUR), n, limit, ...alsoRequired.params],
+    },
+    take: takeFromCounter(env.DB, senderKey(userId), n, limit, HOUR, now, alsoRequired),
   };
 }
 

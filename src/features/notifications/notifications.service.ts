@@ -2,10 +2,9 @@ import type { AuthContext, Env } from "../../env";
 import { NOTIFICATION_CHANNELS, NOTIFICATION_PRIORITIES, NOTIFICATION_STATUSES, type NOTIFICATION_CATEGORIES } from "../../db/schema";
 import { describeZodError } from "../../lib/openapi";
 import { ApiError, ErrorCode, forbidden, notFound, validationError } from "../../lib/errors";
-import { normalizePhone } from "../../lib/phone";
 import { pageWindow, paginated, type Pagination } from "../../lib/pagination";
 import { addDays } from "../../lib/time";
-import { NOTIFICATION_COLUMNS, notifyMany, type NotifyInput } from "./notify";
+import { NOTIFICATION_COLUMNS, notifyMany, type NotifyInput, type SenderRule } from "./notify";
 import type { StoredAnswer } from "../../lib/claim-in-batch";
 import { replaceStoredAnswer } from "../../middleware/idempotency";
 import { normalizeRecipient } from "./recipients";
@@ -56,28 +55,57 @@ export function toNotification(row: NotificationRow) {
   };
 }
 
-interface OwnContacts {
-  email: string | null;
-  phone: string | null;
-}
-
 const STRANGER =
   "You can send only to your own email address or phone number; sending to other recipients needs an admin or an API key with the notifications:send scope.";
 
-/** Why this sender may not send this message, or null. */
-function refusal(sender: Sender, own: OwnContacts, channel: SendBody["recipient_type"], recipient: string, body: SendBody): string | null {
-  if (sender.role !== "admin" && (body.priority === "urgent" || body.category === "transactional"))
-    return "Only admins can mark a message urgent or transactional.";
-  if (sender.anyRecipient) return null;
-  if (channel === "email" && own.email && own.email.toLowerCase() === recipient.toLowerCase()) return null;
-  if (channel === "whatsapp" && own.phone && own.phone === recipient) return null;
-  return STRANGER;
+/** Why this sender may not send a message of this kind (judged from the request alone), or null. */
+function privilegeRefusal(sender: Sender, body: SendBody): string | null {
+  return sender.role !== "admin" && (body.priority === "urgent" || body.category === "transactional")
+    ? "Only admins can mark a message urgent or transactional."
+    : null;
 }
 
-/** Raw SQL: it is on every plain user's send, and a drizzle client costs more CPU to build than this read. */
-async function ownContacts(env: Env, userId: number): Promise<OwnContacts> {
-  const row = await env.DB.prepare("SELECT email, phone FROM users WHERE id = ?").bind(userId).first<{ email: string | null; phone: string | null }>();
-  return { email: row?.email ?? null, phone: row?.phone ? normalizePhone(row.phone) : null };
+/**
+ * True when `wanted` (a `[channel, recipient]` pair from json_each) is the sender's own contact:
+ * their profile email in any letter case, or their phone. One parameter: the sender's id. Both
+ * are compared as stored: registration and the profile accept only E.164 phones, the form a
+ * whatsapp recipient is normalized to, and email recipients are ASCII, where SQLite's lower()
+ * is exact. Any other channel (telegram) is never the sender's own.
+ */
+const IS_OWN_CONTACT = `EXISTS (SELECT 1 FROM users WHERE id = ? AND CASE json_extract(wanted.value, '$[0]')
+  WHEN 'email' THEN lower(email) = lower(json_extract(wanted.value, '$[1]'))
+  WHEN 'whatsapp' THEN phone = json_extract(wanted.value, '$[1]')
+  ELSE 0 END)`;
+
+const contactsOf = (inputs: NotifyInput[]) => inputs.map((input) => [input.channel, input.recipient]);
+
+/** The positions in `inputs` of the recipients that are not the sender's own, in order (as SQL; read `position`). */
+const strangersAmong = (env: Env, userId: number, inputs: NotifyInput[]) =>
+  env.DB.prepare(`SELECT wanted.key AS position FROM json_each(?) AS wanted WHERE NOT ${IS_OWN_CONTACT} ORDER BY wanted.key`).bind(
+    JSON.stringify(contactsOf(inputs)),
+    userId,
+  );
+
+const positionsOf = (result: D1Result) => (result.results as { position: number }[]).map((row) => row.position);
+
+/**
+ * The anti-open-relay rule inside the send's own batch, for a sender without `anyRecipient`:
+ * every row (and the allowance's take) is written only if every recipient is the sender's own
+ * contact, as the profile says at the batch's time, so a changed email refuses the old one. When
+ * the batch wrote nothing, `strangers` turns the positions that were not their own into the 403.
+ */
+function ownContactsOnly(env: Env, sender: Sender, inputs: NotifyInput[], strangers: (positions: number[]) => Error): SenderRule | undefined {
+  if (sender.anyRecipient) return undefined;
+  // Each distinct contact once: a bulk of a hundred to one address checks it once per row, not a hundred times.
+  const distinct = `[${[...new Set(contactsOf(inputs).map((pair) => JSON.stringify(pair)))].join(",")}]`;
+  return {
+    holds: { sql: `NOT EXISTS (SELECT 1 FROM json_each(?) AS wanted WHERE NOT ${IS_OWN_CONTACT})`, params: [distinct, sender.userId] },
+    explain: strangersAmong(env, sender.userId, inputs),
+    refusal: (explained) => {
+      const positions = positionsOf(explained);
+      return positions.length > 0 ? strangers(positions) : null;
+    },
+  };
 }
 
 /** A manual send as the engine's input, or the sentence saying what is wrong with it. */
@@ -112,12 +140,14 @@ async function loadRow(env: Env, id: string) {
 export async function sendNotification(env: Env, sender: Sender, body: SendBody) {
   const checked = toInput(sender, body, Date.now());
   if ("error" in checked) throw validationError(checked.error);
-  const own = sender.anyRecipient ? { email: null, phone: null } : await ownContacts(env, sender.userId);
-  const refused = refusal(sender, own, checked.input.channel, checked.input.recipient, body);
-  if (refused) throw forbidden(refused);
-  // The allowance, the row and (with an Idempotency-Key) the claim and this answer are one batch;
-  // the answer is the row as written.
-  const [result] = await notifyMany(env, [checked.input], { senderUserId: sender.userId, answer: ([row]) => sendAnswer(row!) });
+  const privileged = privilegeRefusal(sender, body);
+  if (privileged) throw forbidden(privileged);
+  // One round trip: the recipient rule, the allowance, the row and (with an Idempotency-Key) the
+  // claim and this answer are one batch; the answer is the row as written.
+  const [result] = await notifyMany(env, [checked.input], {
+    sender: { userId: sender.userId, rule: ownContactsOnly(env, sender, [checked.input], () => forbidden(STRANGER)) },
+    answer: ([row]) => sendAnswer(row!),
+  });
   const answer = toNotification(result!.row!);
   // The stored answer said `queued`; a replay must say what this answer says.
   if (result!.queueSendFailed) await replaceStoredAnswer(env, answer);
@@ -151,13 +181,16 @@ export async function sendBulk(env: Env, sender: Sender, items: unknown[]) {
     if ("error" in checked) return results.push({ index, status: "error", error: checked.error });
     accepted.push({ index, input: checked.input, body: parsed.data });
   });
-  const own = sender.anyRecipient ? { email: null, phone: null } : await ownContacts(env, sender.userId);
-  const refused = accepted.flatMap((a) => {
-    const reason = refusal(sender, own, a.input.channel, a.input.recipient, a.body);
+  const inputs = accepted.map((a) => a.input);
+  const privileged = accepted.flatMap((a) => {
+    const reason = privilegeRefusal(sender, a.body);
     return reason ? [{ index: a.index, reason }] : [];
   });
-  if (refused.length > 0) {
-    throw new ApiError(403, ErrorCode.FORBIDDEN, refused[0]!.reason, { refused_indexes: refused.map((r) => r.index) });
+  const strangerItem = (position: number) => ({ index: accepted[position]!.index, reason: STRANGER });
+  if (privileged.length > 0) {
+    // Refused before any write; the 403 still names every item refused, strangers too.
+    const strangers = sender.anyRecipient ? [] : positionsOf(await strangersAmong(env, sender.userId, inputs).all());
+    throw refusedItems([...privileged, ...strangers.map(strangerItem)]);
   }
   const answer = (ids: string[]) => ({
     total: items.length,
@@ -165,12 +198,27 @@ export async function sendBulk(env: Env, sender: Sender, items: unknown[]) {
     failed: items.length - accepted.length,
     results: [...results, ...accepted.map((a, i) => ({ index: a.index, status: "queued" as const, id: ids[i]! }))].sort((a, b) => a.index - b.index),
   });
-  // As for one send: allowance, rows and (with an Idempotency-Key) claim and answer are one batch.
-  const created = await notifyMany(env, accepted.map((a) => a.input), {
-    senderUserId: sender.userId,
+  // As for one send: recipient rule, allowance, rows and (with an Idempotency-Key) claim and answer
+  // are one batch, and one stranger refuses every item.
+  const created = await notifyMany(env, inputs, {
+    sender: {
+      userId: sender.userId,
+      rule: ownContactsOnly(env, sender, inputs, (positions) => refusedItems(positions.map(strangerItem))),
+    },
     answer: (planned) => ({ status: 200, body: answer(planned.map((row) => row.id)), onlyIf: rowWritten(planned[0]!.id) }),
   });
   return answer(created.map((c) => c.id));
+}
+
+/**
+ * The 403 of a bulk request: the first refused item's reason, and every refused item's index once
+ * (an item refused twice keeps the reason listed first).
+ */
+function refusedItems(refused: { index: number; reason: string }[]) {
+  const byIndex = new Map<number, string>();
+  for (const { index, reason } of refused) if (!byIndex.has(index)) byIndex.set(index, reason);
+  const indexes = [...byIndex.keys()].sort((a, b) => a - b);
+  return new ApiError(403, ErrorCode.FORBIDDEN, byIndex.get(indexes[0]!)!, { refused_indexes: indexes });
 }
 
 /** The rows of one batch are written together or not at all (a refused allowance): one tells. */

@@ -71,9 +71,26 @@ export async function notifyUser(
   return notify(env, { ...input, userId, channel: "email", recipient: user.email });
 }
 
+/**
+ * A rule the whole request must meet (a plain user reaches only their own contacts), checked in
+ * the batch that writes it, with the sender's allowance: so an allowed request makes no read of
+ * its own before its write, and a refused one writes and counts nothing.
+ */
+export interface SenderRule {
+  /** SQL true when the sender may send these messages; it guards every row and the allowance's take. */
+  holds: { sql: string; params: unknown[] };
+  /** A read in the same batch that `refusal` reads the reason from, so the reason is the batch's own. */
+  explain: D1PreparedStatement;
+  /** The error for a batch that wrote nothing, from `explain`'s result; null when the rule held (the allowance refused). */
+  refusal: (explained: D1Result) => Error | null;
+}
+
 export interface NotifyOptions {
-  /** Count the messages against this account's hourly allowance in the same batch (429 when they do not fit; then nothing is written). */
-  senderUserId?: number;
+  /**
+   * Count the messages against this account's hourly allowance in the same batch (429 when they
+   * do not fit; then nothing is written), and hold them to its `rule`, which refuses first.
+   */
+  sender?: { userId: number; rule?: SenderRule };
   /**
    * For a route behind `idempotencyInBatch`: its answer, stored with the request's
    * Idempotency-Key claim in the rows' own batch. Given the rows as they will be written; their
@@ -100,7 +117,8 @@ export async function notifyMany(env: Env, inputs: NotifyInput[], options: Notif
   const at = new Date();
   const now = at.toISOString();
   const prefs = await loadPreferences(env, inputs.flatMap((i) => (i.customerId ? [i.customerId] : [])));
-  const budget = options.senderUserId === undefined ? null : senderBudgetInBatch(env, options.senderUserId, inputs.length, at);
+  const sender = options.sender;
+  const budget = sender ? senderBudgetInBatch(env, sender.userId, inputs.length, at, sender.rule?.holds) : null;
   const rows = await Promise.all(
     inputs.map(async (input) => {
       const priority = input.priority ?? "normal";
@@ -145,9 +163,15 @@ export async function notifyMany(env: Env, inputs: NotifyInput[], options: Notif
     );
     if (daily) statements.push(daily.count({ sql: "EXISTS (SELECT 1 FROM notifications WHERE id = ? AND status <> 'skipped')", params: [id] }));
   }
+  const explainAt = sender?.rule ? statements.push(sender.rule.explain) - 1 : -1;
   if (budget) statements.push(budget.take);
   const results = options.answer ? await batchWithClaim(env, statements, options.answer(rows.map((r) => planned(r, now)))) : await env.DB.batch(statements);
-  if (budget && results.at(-1)!.results.length === 0) await refuseSenderBudget(env, options.senderUserId!, inputs.length, at);
+  if (sender && results.at(-1)!.results.length === 0) {
+    // The rule's refusal comes before the allowance's: whoever may not send this at all hears why, not "try later".
+    const refused = sender.rule?.refusal(results[explainAt]!);
+    if (refused) throw refused;
+    await refuseSenderBudget(env, sender.userId, inputs.length, at);
+  }
 
   const written = rows.map((_, i) => (results[insertAt[i]!]!.results[0] as NotificationRow | undefined) ?? null);
   const duplicateKeys = rows.filter((_, i) => !written[i]).map((r) => r.input.dedupeKey ?? "");

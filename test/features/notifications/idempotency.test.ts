@@ -87,6 +87,21 @@ describe("notification send with an Idempotency-Key", () => {
     expect(queue.sent).toHaveLength(1);
   });
 
+  it("a send to a stranger stores its 403, not the 201 its batch carried, and the key replays the 403 even once that address is the user's own", async () => {
+    const { user, queue, workerEnv, body, key } = await setUp();
+    const strangerAddress = `${unique("stranger")}@example.test`;
+    const refused = await sendWithKey(workerEnv, user.token, { ...body, recipient: strangerAddress }, key);
+    expect(refused.status).toBe(403);
+    expect(refused.body.code).toBe("FORBIDDEN");
+    const scope = `${user.id}:POST:/api/v1/notifications/send:${key}`;
+    expect(await env.DB.prepare("SELECT state, response_status FROM idempotency_keys WHERE scope = ?").bind(scope).first()).toEqual({ state: "done", response_status: 403 });
+    await env.DB.prepare("UPDATE users SET email = ? WHERE id = ?").bind(strangerAddress, user.id).run();
+    expect(await sendWithKey(workerEnv, user.token, { ...body, recipient: strangerAddress }, key)).toMatchObject({ status: 403, replayed: "true", body: { error: refused.body.error } });
+    expect(await rowsOf(user.id)).toEqual([]);
+    expect(await senderCount(user.id)).toBeNull();
+    expect(queue.sent).toEqual([]);
+  });
+
   it("a 5xx releases the key: the batch refused, nothing written, and the same key then sends once", async () => {
     const { user, queue, workerEnv, body, key } = await setUp();
     let refuse = true;
@@ -104,6 +119,17 @@ describe("notification send with an Idempotency-Key", () => {
 });
 
 describe("bulk send with an Idempotency-Key", () => {
+  it("a bulk request with a stranger stores its 403 with the indexes, and the key replays it", async () => {
+    const { user, queue, workerEnv, body, key } = await setUp();
+    const bulk = { notifications: [body, { ...body, recipient: `${unique("stranger")}@example.test` }] };
+    const refused = await sendWithKey(workerEnv, user.token, bulk, key, "/api/v1/notifications/bulk/");
+    expect(refused).toMatchObject({ status: 403, body: { details: { refused_indexes: [1] } } });
+    expect(await sendWithKey(workerEnv, user.token, bulk, key, "/api/v1/notifications/bulk/")).toEqual({ ...refused, replayed: "true" });
+    expect(await rowsOf(user.id)).toEqual([]);
+    expect(queue.sent).toEqual([]);
+  });
+
+
   it("concurrent bulk requests with one key write the items once, queue each once, and answer the same ids", async () => {
     const { user, queue, workerEnv, body, key } = await setUp();
     const bulk = { notifications: [body, { ...body, title: "Second" }, { ...body, recipient: "not-an-email" }] };

@@ -1,11 +1,14 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { Env } from "../../../src/env";
 import { sendBulk, sendNotification } from "../../../src/features/notifications/notifications.service";
 import { renderUserText } from "../../../src/lib/safe-text";
 import { api } from "../../helpers/api";
 import { createUser, unique } from "../../helpers/factories";
 import { withinOneRateWindow } from "../../helpers/rate-window";
 import { insertMerchant, insertPurchase, insertVoucher } from "../../helpers/voucher-factories";
+import { postWithEnv, roundTripDb } from "../../helpers/worker-env";
+import { recordingQueue } from "../../faults/helpers";
 
 const send = (token: string, body: Record<string, unknown>, headers: Record<string, string> = {}) =>
   api("POST", "/api/v1/notifications/send", { token, body: { title: "Hello", message: "A message", ...body }, headers });
@@ -71,6 +74,157 @@ describe("free text reaches strangers only through admins and scoped API keys", 
     expect(ok.status).toBe(201);
     expect(ok.body.category).toBe("transactional");
     expect(linkIn((await row(ok.body.id))!.message)).toBeUndefined();
+  });
+});
+
+/**
+ * The worker with a recording queue and a D1 binding that records each round trip. Trips for the
+ * per-isolate "is this user active" check (cached after the first request) are left out.
+ */
+function recordedWorker(overrides: Partial<Env> = {}) {
+  const { db, trips } = roundTripDb();
+  const queue = recordingQueue<{ notification_id: string }>();
+  const workerEnv = { ...env, DB: db, NOTIFICATIONS: queue, ...overrides } as unknown as Env;
+  const post = (path: string, token: string, body: unknown, headers: Record<string, string> = {}) => postWithEnv(workerEnv, path, { token, body, headers });
+  return {
+    queue,
+    trips: () => trips.filter((t) => !t.sql[0]!.startsWith("SELECT is_active")),
+    send: (token: string, body: Record<string, unknown>, headers?: Record<string, string>) =>
+      post("/api/v1/notifications/send/", token, { title: "Hello", message: "A message", ...body }, headers),
+    bulk: (token: string, items: Record<string, unknown>[]) =>
+      post("/api/v1/notifications/bulk/", token, { notifications: items.map((item) => ({ title: "a", message: "b", ...item })) }),
+  };
+}
+
+const written = (userId: number) => env.DB.prepare("SELECT COUNT(*) AS n FROM notifications WHERE user_id = ?").bind(userId).first<number>("n");
+const senderCount = (userId: number) => env.DB.prepare("SELECT count FROM rate_counters WHERE key = ?").bind(`messages:sender:${userId}`).first<number>("count");
+
+describe("a plain user's send: the own-contact rule inside the one write batch", () => {
+  it("a send to their own email is one D1 round trip, the batch, and is written and queued", async () => {
+    const user = await createUser();
+    const worker = recordedWorker();
+    const res = await worker.send(user.token, { recipient_type: "email", recipient: user.email });
+    expect(res.status).toBe(201);
+    expect(worker.trips().map((t) => t.kind)).toEqual(["batch"]);
+    expect(worker.queue.sent.map((m) => m.notification_id)).toEqual([res.body.id]);
+    expect(await senderCount(user.id)).toBe(1);
+  });
+
+  it("a bulk request to their own contacts is one round trip too", async () => {
+    const user = await createUser({ phone: "+14155550177" });
+    const worker = recordedWorker();
+    const res = await worker.bulk(user.token, [
+      { recipient_type: "email", recipient: user.email },
+      { recipient_type: "whatsapp", recipient: "+1 (415) 555-0177" },
+      { recipient_type: "email", recipient: user.email.toUpperCase() },
+    ]);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ queued: 3, failed: 0 });
+    expect(worker.trips().map((t) => t.kind)).toEqual(["batch"]);
+    expect(await written(user.id)).toBe(3);
+  });
+
+  it("a stranger's email, phone or chat is refused with the 403 that says why, and nothing is written, counted or queued", async () => {
+    const user = await createUser({ phone: "+14155550178" });
+    const worker = recordedWorker();
+    for (const stranger of [
+      { recipient_type: "email", recipient: `${unique("stranger")}@example.test` },
+      { recipient_type: "whatsapp", recipient: "+14155550179" },
+      { recipient_type: "telegram", recipient: "123456789" },
+    ]) {
+      const res = await worker.send(user.token, stranger);
+      expect(res.status).toBe(403);
+      expect(res.body).toMatchObject({ code: "FORBIDDEN", error: expect.stringMatching(/own email address or phone number.*notifications:send/) });
+    }
+    // Each refusal took one round trip: the batch, which also said why.
+    expect(worker.trips().map((t) => t.kind)).toEqual(["batch", "batch", "batch"]);
+    expect(await written(user.id)).toBe(0);
+    expect(await senderCount(user.id)).toBeNull();
+    expect(worker.queue.sent).toEqual([]);
+  });
+
+  it("accepts any letter case of their own email", async () => {
+    const user = await createUser();
+    const [name, domain] = user.email.split("@");
+    const worker = recordedWorker();
+    for (const recipient of [user.email.toUpperCase(), `${name}@${domain!.toUpperCase()}`, `${name!.charAt(0).toUpperCase()}${name!.slice(1)}@${domain}`]) {
+      expect((await worker.send(user.token, { recipient_type: "email", recipient })).status).toBe(201);
+    }
+    expect(await written(user.id)).toBe(3);
+  });
+
+  it("after the profile's email or phone changes, the old one is a stranger and the new one is their own", async () => {
+    const user = await createUser({ phone: "+14155550180" });
+    const worker = recordedWorker();
+    const oldEmail = user.email;
+    expect((await worker.send(user.token, { recipient_type: "email", recipient: oldEmail })).status).toBe(201);
+    expect((await worker.send(user.token, { recipient_type: "whatsapp", recipient: "+14155550180" })).status).toBe(201);
+    const newEmail = `${unique("moved")}@example.test`;
+    await env.DB.prepare("UPDATE users SET email = ?, phone = ? WHERE id = ?").bind(newEmail, "+14155550181", user.id).run();
+
+    expect((await worker.send(user.token, { recipient_type: "email", recipient: oldEmail })).status).toBe(403);
+    expect((await worker.send(user.token, { recipient_type: "whatsapp", recipient: "+14155550180" })).status).toBe(403);
+    expect((await worker.send(user.token, { recipient_type: "email", recipient: newEmail })).status).toBe(201);
+    expect((await worker.send(user.token, { recipient_type: "whatsapp", recipient: "+14155550181" })).status).toBe(201);
+    expect(await written(user.id)).toBe(4);
+  });
+
+  it("a bulk request with one stranger writes none of its items, not even the user's own, and uses none of the allowance", async () => {
+    const user = await createUser();
+    const worker = recordedWorker();
+    const res = await worker.bulk(user.token, [
+      { recipient_type: "email", recipient: user.email },
+      { recipient_type: "email", recipient: "not-an-email" },
+      { recipient_type: "email", recipient: `${unique("stranger")}@example.test` },
+      { recipient_type: "email", recipient: user.email },
+      { recipient_type: "telegram", recipient: "123456789" },
+    ]);
+    expect(res.status).toBe(403);
+    expect(res.body.details.refused_indexes).toEqual([2, 4]);
+    expect(worker.trips().map((t) => t.kind)).toEqual(["batch"]);
+    expect(await written(user.id)).toBe(0);
+    expect(await senderCount(user.id)).toBeNull();
+    expect(worker.queue.sent).toEqual([]);
+  });
+
+  it("a bulk request with an item only an admin may send names it and the strangers, the first refused item's reason first", async () => {
+    const user = await createUser();
+    const worker = recordedWorker();
+    const res = await worker.bulk(user.token, [
+      { recipient_type: "email", recipient: user.email },
+      { recipient_type: "email", recipient: `${unique("stranger")}@example.test` },
+      { recipient_type: "email", recipient: user.email, priority: "urgent" },
+      { recipient_type: "email", recipient: `${unique("stranger")}@example.test`, category: "transactional" },
+    ]);
+    expect(res.status).toBe(403);
+    expect(res.body.error).toMatch(/own email address/);
+    expect(res.body.details.refused_indexes).toEqual([1, 2, 3]);
+    expect(await written(user.id)).toBe(0);
+  });
+
+  it("a stranger is refused 403, not 429, when the allowance is used up too", async () => {
+    const user = await createUser();
+    const worker = recordedWorker({ SENDER_HOURLY_MESSAGE_LIMIT: "1" });
+    expect((await worker.send(user.token, { recipient_type: "email", recipient: user.email })).status).toBe(201);
+    const stranger = await worker.send(user.token, { recipient_type: "email", recipient: `${unique("stranger")}@example.test` });
+    expect(stranger.status).toBe(403);
+    const own = await worker.send(user.token, { recipient_type: "email", recipient: user.email });
+    expect(own.status).toBe(429);
+    expect(own.headers.get("retry-after")).toMatch(/^\d+$/);
+    expect(await senderCount(user.id)).toBe(1);
+  });
+
+  it("concurrent sends to their own email past the hourly allowance: exactly the allowance is sent, the rest are 429", async () => {
+    const user = await createUser();
+    const worker = recordedWorker({ SENDER_HOURLY_MESSAGE_LIMIT: "4" });
+    const answers = await Promise.all(Array.from({ length: 10 }, () => worker.send(user.token, { recipient_type: "email", recipient: user.email })));
+    expect(answers.filter((a) => a.status === 201)).toHaveLength(4);
+    const refused = answers.filter((a) => a.status !== 201);
+    expect(refused.map((a) => a.status)).toEqual(Array(6).fill(429));
+    expect(refused.every((a) => /^\d+$/.test(a.headers.get("retry-after") ?? ""))).toBe(true);
+    expect(await written(user.id)).toBe(4);
+    expect(await senderCount(user.id)).toBe(4);
+    expect(worker.queue.sent).toHaveLength(4);
   });
 });
 
