@@ -68,6 +68,11 @@ export function cached<T>(env: Pick<Env, "READ_CACHE_SECONDS">, key: string, tab
   return entry.value as Promise<T>;
 }
 
+/** Forgets the entry under `key`: the next `cached` call loads it again (a caller that found it stale). */
+export function dropCached(key: string) {
+  entries.delete(key);
+}
+
 interface Rendered {
   body: string;
   /** Computed at the first shared answer of the entry: a signed-in caller's answer has no ETag. */

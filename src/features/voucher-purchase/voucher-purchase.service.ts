@@ -3,6 +3,7 @@ import { ApiError, ErrorCode, badRequest, conflict, notFound } from "../../lib/e
 import { referenceCode, uuid } from "../../lib/ids";
 import { toPoints } from "../../lib/money";
 import { addDays, nowIso } from "../../lib/time";
+import { cached, dropCached } from "../../lib/read-cache";
 import { costSettingSql } from "../settings/settings.service";
 import { pointsAfter, walletApply, walletRefused, type SqlStatement, type StoredAnswer } from "../wallet/wallet.service";
 
@@ -29,33 +30,123 @@ interface VoucherForSale {
   cost: number;
 }
 
-/**
- * One read (voucher, merchant, price), then one D1 batch through the wallet: the debit, the
- * stock increment and the purchase row commit together or not at all. The stock guards
- * (sold_count + claimed_count <= count) refuse an oversell inside D1, rolling the money back with
- * it. The purchase row takes the voucher's terms as they are at that moment (trigger
- * voucher_redemptions_freeze_terms): later edits of the voucher apply to later sales only.
- */
-export async function purchaseVoucher(env: Env, input: { userId: number; voucherId: number; idempotencyKey?: string }) {
-  const now = nowIso();
-  const v = await env.DB.prepare(
+const FOR_SALE_TABLES = ["vouchers", "merchants", "site_settings"] as const;
+const forSaleKey = (voucherId: number) => `voucher-for-sale:${voucherId}`;
+/** The name the wallet gives a batch whose terms no longer held at commit time (see `termsStillHold`). */
+const TERMS_CHANGED = "voucher_terms_changed";
+const TERMS_GUARD = { column: "voucher_redemptions.merchant_id", name: TERMS_CHANGED };
+
+const readForSale = (env: Env, voucherId: number) =>
+  env.DB.prepare(
     `SELECT v.id, v.title, v.merchant_id, v.is_active, m.is_active AS merchant_active, v.count, v.sold_count + v.claimed_count AS issued, v.valid_from,
             v.valid_until, v.validity_days, v.redemptions_per_purchase,
             ${costSettingSql("voucher_cost")} AS cost
        FROM vouchers v JOIN merchants m ON m.id = v.merchant_id WHERE v.id = ?`,
   )
-    .bind(input.voucherId)
+    .bind(voucherId)
     .first<VoucherForSale>();
-  if (!v) throw notFound("Voucher");
-  if (!v.is_active || !v.merchant_active) throw new ApiError(400, ErrorCode.INACTIVE, "This voucher is not on sale.");
-  if (v.valid_until && v.valid_until <= now) throw new ApiError(400, ErrorCode.EXPIRED, "This voucher has expired.");
-  if (v.valid_from && v.valid_from > now) throw new ApiError(400, ErrorCode.INACTIVE, "This voucher is not on sale yet.");
-  if (v.count !== null && v.issued >= v.count) throw soldOut();
 
-  const byValidity = addDays(now, v.validity_days);
-  const expiryDate = v.valid_until && v.valid_until < byValidity ? v.valid_until : byValidity;
+/**
+ * The voucher's terms from the per-isolate read cache: `cached` says they came from there (read by
+ * an earlier request, so possibly stale within the cache's bound) rather than from D1 just now.
+ */
+async function termsFromCache(env: Env, voucherId: number): Promise<{ v: VoucherForSale | null; cached: boolean }> {
+  let loaded = false;
+  const v = await cached(env, forSaleKey(voucherId), FOR_SALE_TABLES, () => ((loaded = true), readForSale(env, voucherId)));
+  return { v, cached: !loaded };
+}
+
+/** The terms as D1 has them now, kept in the cache for the next buyers instead of the stale ones. */
+function freshTerms(env: Env, voucherId: number): Promise<VoucherForSale | null> {
+  dropCached(forSaleKey(voucherId));
+  return cached(env, forSaleKey(voucherId), FOR_SALE_TABLES, () => readForSale(env, voucherId));
+}
+
+/**
+ * Why this voucher cannot be sold at `now`, or null. The stock is judged only from a fresh read
+ * (`stock`): a cached count is stale by design, and D1's stock guard refuses an oversell anyway.
+ */
+function notForSale(v: VoucherForSale | null, now: string, { stock }: { stock: boolean }): ApiError | null {
+  if (!v) return notFound("Voucher");
+  if (!v.is_active || !v.merchant_active) return new ApiError(400, ErrorCode.INACTIVE, "This voucher is not on sale.");
+  if (v.valid_until && v.valid_until <= now) return new ApiError(400, ErrorCode.EXPIRED, "This voucher has expired.");
+  if (v.valid_from && v.valid_from > now) return new ApiError(400, ErrorCode.INACTIVE, "This voucher is not on sale yet.");
+  if (stock && v.count !== null && v.issued >= v.count) return soldOut();
+  return null;
+}
+
+/** The terms a sale prices and answers with; a change of any of them means the sale must be priced again. */
+const sameTerms = (a: VoucherForSale, b: VoucherForSale) =>
+  a.title === b.title && a.cost === b.cost && a.valid_until === b.valid_until && a.validity_days === b.validity_days && a.redemptions_per_purchase === b.redemptions_per_purchase;
+
+/**
+ * The purchase row's merchant_id, as a subquery that is NULL unless, when the batch commits, the
+ * voucher is still on sale (active, its merchant active, within its valid window) with exactly the
+ * terms this sale was priced and answered with. merchant_id is NOT NULL, so a NULL aborts the whole
+ * batch, debit included, and the wallet answers it as the refusal TERMS_CHANGED. The voucher's
+ * other terms (value, conditions, shares) are copied onto the row inside the same batch by the
+ * voucher_redemptions_freeze_terms trigger, so they are current by construction.
+ */
+function termsStillHold(v: VoucherForSale, now: string): { sql: string; params: unknown[] } {
+  return {
+    sql: `(SELECT v.merchant_id FROM vouchers v JOIN merchants m ON m.id = v.merchant_id
+            WHERE v.id = ? AND v.is_active = 1 AND m.is_active = 1
+              AND (v.valid_from IS NULL OR v.valid_from <= ?) AND (v.valid_until IS NULL OR v.valid_until > ?)
+              AND v.title = ? AND v.valid_until IS ? AND v.validity_days = ? AND v.redemptions_per_purchase = ?
+              AND ${costSettingSql("voucher_cost")} = ?)`,
+    params: [v.id, now, now, v.title, v.valid_until, v.validity_days, v.redemptions_per_purchase, v.cost],
+  };
+}
+
+/**
+ * One D1 round trip when the voucher's terms are in the read cache: the wallet's batch. The debit,
+ * the stock increment and the purchase row commit together or not at all. The stock guard
+ * (sold_count + claimed_count <= count) refuses an oversell inside D1, and the purchase row's
+ * merchant_id refuses terms that changed behind the cache (`termsStillHold`), each rolling the
+ * money back with it. The cache is only a guess: nothing is refused from it alone. A refusal that
+ * may come from cached terms is judged again on a fresh read, in the order a fresh read answers
+ * (404, inactive, expired, not yet on sale, sold out, then the balance), and a voucher still on sale at changed
+ * terms is sold once more at those, so the cost debited is always the cost answered. The purchase
+ * row takes the voucher's terms as they are at that moment (trigger voucher_redemptions_freeze_terms):
+ * later edits of the voucher apply to later sales only.
+ */
+export async function purchaseVoucher(env: Env, input: { userId: number; voucherId: number; idempotencyKey?: string }) {
+  const now = nowIso();
+  let { v, cached: fromCache } = await termsFromCache(env, input.voucherId);
+  if (fromCache && notForSale(v, now, { stock: false })) {
+    // A cached "not on sale" is only a guess too: D1 decides.
+    v = await freshTerms(env, input.voucherId);
+    fromCache = false;
+  }
+  const refusal = notForSale(v, now, { stock: !fromCache });
+  if (refusal) throw refusal;
+  let terms = v!;
   const walletKey = `voucher-purchase:${input.idempotencyKey ?? uuid()}`;
 
+  // At most two sales: the first at the terms found, a second at fresh terms if they had changed.
+  for (let sale = 1; ; sale++) {
+    const outcome = await sell(env, input.userId, terms, now, walletKey);
+    if (!("refused" in outcome)) return purchaseAnswer(terms, outcome);
+    const termsChanged = outcome.refused === TERMS_CHANGED;
+    // Refused at terms just read from D1: the refusal itself is the answer, as before the cache.
+    if (!fromCache && !termsChanged) throw outcome.error();
+    const fresh = await freshTerms(env, input.voucherId);
+    const why = notForSale(fresh, now, { stock: true });
+    if (why) throw why;
+    if (!termsChanged && sameTerms(fresh!, terms)) throw outcome.error();
+    if (sale === 2) throw conflict("This voucher changed while it was being bought; please try again.");
+    terms = fresh!;
+    fromCache = false;
+  }
+}
+
+type Sold = Bought | { refused: string; error: () => Error };
+
+/** One sale at `v`'s terms (a purchase reference that happens to exist already is drawn again). */
+async function sell(env: Env, userId: number, v: VoucherForSale, now: string, walletKey: string): Promise<Sold> {
+  const byValidity = addDays(now, v.validity_days);
+  const expiryDate = v.valid_until && v.valid_until < byValidity ? v.valid_until : byValidity;
+  const guard = termsStillHold(v, now);
   for (let attempt = 0; attempt < REFERENCE_ATTEMPTS; attempt++) {
     const reference = referenceCode("VCH");
     const transactionId = v.cost > 0 ? uuid() : null;
@@ -64,19 +155,18 @@ export async function purchaseVoucher(env: Env, input: { userId: number; voucher
       {
         sql: `INSERT INTO voucher_redemptions (uuid, voucher_id, merchant_id, user_id, purchase_reference, purchase_status, is_gift_voucher,
                 purchase_cost, transaction_id, total_redemptions, remaining_redemptions, purchased_at, expiry_date, updated_at)
-              VALUES (?, ?, ?, ?, ?, 'purchased', 0, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-        params: [uuid(), v.id, v.merchant_id, input.userId, reference, v.cost, transactionId, v.redemptions_per_purchase, v.redemptions_per_purchase, now, expiryDate, now],
+              VALUES (?, ?, ${guard.sql}, ?, ?, 'purchased', 0, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+        params: [uuid(), v.id, ...guard.params, userId, reference, v.cost, transactionId, v.redemptions_per_purchase, v.redemptions_per_purchase, now, expiryDate, now],
       },
     ];
     // The answer, stored with an Idempotency-Key in the wallet's batch: the row id and the balance after are filled in there.
     const answer: StoredAnswer = {
       status: 201,
       body: purchaseAnswer(v, { redemptionId: 0, reference, expiryDate, cost: v.cost, balance: 0, transactionId }),
-      fill: [{ path: "$.redemption_id", sql: "SELECT id FROM voucher_redemptions WHERE purchase_reference = ?", params: [reference] }, pointsAfter(input.userId, "$.remaining_balance")],
+      fill: [{ path: "$.redemption_id", sql: "SELECT id FROM voucher_redemptions WHERE purchase_reference = ?", params: [reference] }, pointsAfter(userId, "$.remaining_balance")],
     };
-    const outcome = await buy(env, input.userId, v, walletKey, transactionId, { reference, expiryDate }, statements, answer);
-    if (outcome === "reference-clash") continue;
-    return purchaseAnswer(v, outcome);
+    const outcome = await buy(env, userId, v, walletKey, transactionId, { reference, expiryDate }, statements, answer);
+    if (outcome !== "reference-clash") return outcome;
   }
   throw new Error("no unique purchase reference after several attempts");
 }
@@ -104,7 +194,11 @@ interface Bought {
   transactionId: string | null;
 }
 
-/** A voucher_cost of 0 moves no money (no ledger entry, no transaction); stock and row still commit together. */
+/**
+ * A voucher_cost of 0 moves no money (no ledger entry, no transaction); stock and row still commit
+ * together. A refusal is handed back with the error it answers (`error`), for the caller to judge
+ * against fresh terms first.
+ */
 async function buy(
   env: Env,
   userId: number,
@@ -114,7 +208,7 @@ async function buy(
   { reference, expiryDate }: { reference: string; expiryDate: string },
   statements: SqlStatement[],
   answer: StoredAnswer,
-): Promise<Bought | "reference-clash"> {
+): Promise<Sold | "reference-clash"> {
   const description = `Voucher purchase: ${v.title}`;
   const result = await walletApply(env, {
     userId,
@@ -124,11 +218,15 @@ async function buy(
     note: description,
     transaction: transactionId ? { id: transactionId, type: "VOUCHER_PURCHASE", description, reference } : undefined,
     statements,
+    guard: TERMS_GUARD,
     answer,
   });
   if (!result.ok) {
     if (result.reason === "CONSTRAINT" && result.constraint === "unique") return "reference-clash";
-    walletRefused(result, v.cost, "voucher purchase", { voucher_stock: soldOut });
+    return {
+      refused: result.reason === "CONSTRAINT" ? result.constraint : result.reason,
+      error: () => walletRefused(result, v.cost, "voucher purchase", { voucher_stock: soldOut }),
+    };
   }
   if (result.replayed) {
     // The same idempotency key already bought: answer with that purchase, not a second one.

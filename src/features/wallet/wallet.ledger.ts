@@ -36,6 +36,12 @@ export interface WalletOperation {
   /** Further writes that must commit or roll back together with the money (stock, redemption rows...). */
   statements?: SqlStatement[];
   /**
+   * A NOT NULL column of one of `statements` that takes its value from a guarded subquery (NULL when
+   * the terms the feature priced with no longer hold at commit time). Its refusal aborts the whole
+   * batch, money included, and is answered as the refusal `{ reason: "CONSTRAINT", constraint: name }`.
+   */
+  guard?: { column: string; name: string };
+  /**
    * The answer the route gives when this operation succeeds, stored with the request's
    * Idempotency-Key claim in the same batch (see `idempotencyInBatch`). `body` is the JSON
    * answer; each `fill` puts the value of a scalar SQL expression, evaluated at the end of the
@@ -204,6 +210,7 @@ export async function runPlanned(db: D1Database, op: WalletOperation, plan: Plan
     const repeated = !plan.free && isUniqueViolation(error, "ledger_entries.idempotency_key");
     if (op.claim && (isClaimConflict(error) || repeated))
       return claimRefused(db, op, retried, () => applyToD1(db, op, { ...options, retried: true }), repeated ? () => replay(db, op) : undefined);
+    if (op.guard && isNotNullViolation(error, op.guard.column)) return { ok: false, reason: "CONSTRAINT", constraint: op.guard.name };
     if (plan.free) return refusedByConstraint(error);
     if (refusingConstraint(error) === "wallet_non_negative" || noWallet(error))
       return options.deferRefusedBalance ? { ok: false, reason: "INSUFFICIENT_FUNDS", balance: Number.NaN } : refusedForFunds(db, op);

@@ -40,6 +40,33 @@ describe("wallet core", () => {
     expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM transactions WHERE user_id = ?").bind(user.id).first()).toEqual({ n: 0 });
   });
 
+  it("a guarded column that comes out NULL aborts the whole batch, debit included, and is answered as the guard's named refusal", async () => {
+    const user = await createUser({ balance: 1000 });
+    const marker = unique("guard");
+    // webhook_nonces.source is NOT NULL: here it takes its value from a subquery that finds nothing (the terms no longer hold).
+    const guarded = (holds: boolean) => ({
+      userId: user.id,
+      amount: -100,
+      kind: "debit" as const,
+      idempotencyKey: unique("k"),
+      transaction: { type: "ACTIVATION" },
+      statements: [{ sql: "INSERT INTO webhook_nonces (nonce, source, created_at) VALUES (?, (SELECT 'test' WHERE ?), 'now')", params: [marker, holds ? 1 : 0] }],
+      guard: { column: "webhook_nonces.source", name: "test_terms_changed" },
+    });
+    expect(await walletApply(env, guarded(false))).toEqual({ ok: false, reason: "CONSTRAINT", constraint: "test_terms_changed" });
+    expect(await applyToD1(env.DB, guarded(false))).toEqual({ ok: false, reason: "CONSTRAINT", constraint: "test_terms_changed" });
+    // An operation that moves no money (a free voucher) is refused the same way.
+    expect(await walletApply(env, { ...guarded(false), amount: 0, transaction: undefined })).toEqual({ ok: false, reason: "CONSTRAINT", constraint: "test_terms_changed" });
+    expect(await walletState(user.id)).toEqual({ balance: 1000, ledger_sum: 1000, debits: 0 });
+    expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM transactions WHERE user_id = ?").bind(user.id).first()).toEqual({ n: 0 });
+    // Without a guard naming it, the same NOT NULL is nobody's expected refusal: an error, not an answer.
+    const { guard: _guard, ...unguarded } = guarded(false);
+    await expect(applyToD1(env.DB, unguarded)).rejects.toThrow(/NOT NULL constraint failed: webhook_nonces.source/);
+    // While the terms hold, the batch commits as ever.
+    expect(await walletApply(env, guarded(true))).toMatchObject({ ok: true, replayed: false, balance: 900 });
+    expect(await env.DB.prepare("SELECT source FROM webhook_nonces WHERE nonce = ?").bind(marker).first()).toEqual({ source: "test" });
+  });
+
   it("a debit of a wallet that was never created is refused for funds (balance 0) and writes nothing; a credit creates the wallet", async () => {
     const user = await createUser();
     await env.DB.prepare("DELETE FROM wallets WHERE user_id = ?").bind(user.id).run();
