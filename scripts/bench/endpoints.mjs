@@ -8,6 +8,12 @@ import { SCAN_PURCHASES, benchUser, scanReference } from "./data.mjs";
 export const FLOORS = {
   bare: { name: "bare route", d1: 0, does: "Hono route answering a small JSON body" },
   scan: { name: "jwt + one indexed join", d1: 1, does: "verify the JWT, one 4-table join on an indexed column" },
+  // A reference, not a floor: the scan's floor plus the rate-limit call the scan is required to make (the probe of that name).
+  scan_rate_limit: {
+    name: "jwt + one indexed join + rate-limit call",
+    d1: 1,
+    does: "the scan's floor plus one call of the Workers rate-limit binding (in Miniflare a call into another worker and a Durable Object)",
+  },
   offers: { name: "jwt + one page read", d1: 1, does: "verify the JWT, one SELECT of the active offers (41 rows)" },
   categories: { name: "one read", d1: 1, does: "one SELECT of the active categories" },
   vouchers: { name: "one batch (count + page)", d1: 1, does: "one batch of a COUNT and a 20-row page of a 2-table join" },
@@ -16,6 +22,12 @@ export const FLOORS = {
   money: { name: "jwt + one batch via a DO", d1: 1, does: "verify the JWT, one Durable Object call running a 2-statement batch (debit + ledger row)" },
   batch: { name: "jwt + one 2-statement batch", d1: 1, does: "verify the JWT, one 2-statement batch straight to D1" },
   notify: { name: "jwt + one insert + queue send", d1: 1, does: "verify the JWT, one INSERT, one queue message" },
+  activate: {
+    name: "jwt + DO batch + Redis + queue, consumed",
+    d1: 1,
+    does:
+      "verify the JWT, one Durable Object call running a 3-statement batch (debit, ledger row, PENDING row), then an HSET + EXPIRE pipeline and a queue message side by side; its consumer, in the same workerd, one UPDATE completing the row and one HSET",
+  },
 };
 
 export function buildPlan(ctx) {
@@ -48,15 +60,19 @@ export function buildPlan(ctx) {
     money: () => ({ method: "POST", path: "/floor/money", headers: auth(userToken()), body: "{}" }),
     batch: () => ({ method: "POST", path: "/floor/batch", headers: auth(userToken()), body: "{}" }),
     notify: () => ({ method: "POST", path: "/floor/notify", headers: auth(userToken()), body: notifyBody }),
+    activate: () => ({ method: "POST", path: "/floor/activate", headers: auth(userToken()), body: JSON.stringify({ offer_id: offerId }) }),
+    scan_rate_limit: () => ({ method: "POST", path: "/probe/rate-limit", headers: auth(merchantToken), body: scanBody() }),
   };
 
   // `phase`: "warm" runs with Redis and the read cache on; "cold" after a restart with neither.
+  // `reference`: a second measurement next to the floor, for work the endpoint must do that its floor leaves out.
   const endpoints = [
     { key: "health_live", name: "health live", floor: "bare", phase: "warm", next: get("/api/v1/health/live") },
     {
       key: "merchant_scan",
       name: "merchant scan",
       floor: "scan",
+      reference: "scan_rate_limit",
       phase: "warm",
       next: () => ({ method: "POST", path: "/api/v1/merchant/scan/scan/", headers: auth(merchantToken), body: scanBody() }),
     },
@@ -68,7 +84,7 @@ export function buildPlan(ctx) {
     {
       key: "activation",
       name: "activation",
-      floor: "money",
+      floor: "activate",
       phase: "warm",
       next: () => ({ method: "POST", path: "/api/v1/activation/", headers: write(userToken()), body: JSON.stringify({ offer_id: offerId }) }),
     },

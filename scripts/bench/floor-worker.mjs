@@ -1,7 +1,8 @@
 // The floor: a bare Hono + jose worker, run in the same workerd as the API with the same D1
 // database, doing per endpoint only the platform work that endpoint cannot avoid: verify the JWT,
 // then the same D1 round trips against tables of the same shape (an indexed join, a page query,
-// one batch through a Durable Object for money, one serialised object for the hot wallet).
+// one batch through a Durable Object for money, one serialised object for the hot wallet), and
+// for a write whose messages are consumed in the same workerd, the least its consumer must do.
 // Bundled by scripts/bench/floor.mjs. `/probe/*` routes add one cost at a time to the scan's
 // floor, to see where the API's time goes (`npm run bench -- --probes`).
 import { DurableObject } from "cloudflare:workers";
@@ -34,26 +35,34 @@ const SCAN_JOIN = `SELECT r.id, r.purchase_reference, r.purchase_status, r.remai
 
 const scanRead = (db, reference) => db.prepare(SCAN_JOIN).bind(reference).first();
 
-/** Two statements, one batch: the conditional debit and its ledger row (the money write's shape). */
-function moneyBatch(db, userId, amount, note) {
+/**
+ * Two statements, one batch: the conditional debit and its ledger row (the money write's shape).
+ * `activation`: a third, the PENDING row an activation's consumer later completes.
+ */
+function moneyBatch(db, userId, amount, note, activation) {
   const now = new Date().toISOString();
-  return db.batch([
+  const statements = [
     db.prepare("UPDATE floor_wallets SET balance = balance - ?, updated_at = ? WHERE user_id = ?").bind(amount, now, userId),
     db
       .prepare(
         "INSERT INTO floor_ledger (user_id, amount, balance_after, kind, note, created_at) SELECT ?, ?, balance, 'debit', ?, ? FROM floor_wallets WHERE user_id = ? RETURNING id, balance_after",
       )
       .bind(userId, -amount, note, now, userId),
-  ]);
+  ];
+  if (activation)
+    statements.push(
+      db.prepare("INSERT INTO floor_activations (id, user_id, amount, status, created_at, updated_at) VALUES (?, ?, ?, 'PENDING', ?, ?)").bind(activation.id, userId, amount, now, now),
+    );
+  return db.batch(statements);
 }
 
 /** One per wallet, serialised by its own promise chain like the API's wallet object. */
 export class FloorWallet extends DurableObject {
   tail = Promise.resolve();
-  apply(userId, amount) {
+  apply(userId, amount, activation) {
     const run = this.tail.then(async () => {
       try {
-        const results = await moneyBatch(this.env.DB, userId, amount, "floor");
+        const results = await moneyBatch(this.env.DB, userId, amount, "floor", activation);
         return { ok: true, balance: results[1].results[0].balance_after };
       } catch (error) {
         if (String(error?.message ?? error).includes("CHECK constraint failed")) return { ok: false };
@@ -139,6 +148,28 @@ app.post("/floor/money", (c) => money(c));
 // The same, every request to one object (the hot wallet).
 app.post("/floor/hot", (c) => money(c, "hot"));
 
+/**
+ * What an activation cannot avoid before its 202: the wallet object's batch (debit, ledger row,
+ * the PENDING row), then side by side the status hash in Redis (it must be there once the client
+ * has its answer) and the queue message. `queue` below does the consumer's part.
+ */
+app.post("/floor/activate", async (c) => {
+  const claims = await verify(c);
+  await c.req.json();
+  const id = crypto.randomUUID();
+  const result = await walletOf(c.env, `wallet:${claims.sub}`).apply(Number(claims.sub), 100, { id });
+  if (!result.ok) return c.json({ error: "Insufficient balance", code: "INSUFFICIENT_BALANCE" }, 400);
+  const now = new Date().toISOString();
+  await Promise.all([
+    redisCommand(c.env, "/pipeline", [
+      ["HSET", `floor-transaction:${id}`, "status", "PENDING", "amount", "1.00", "user_id", claims.sub, "created_at", now, "updated_at", now],
+      ["EXPIRE", `floor-transaction:${id}`, "30"],
+    ]),
+    c.env.FLOOR_QUEUE.send({ activation: id }),
+  ]);
+  return c.json({ transaction_id: id, status: "PENDING" }, 202);
+});
+
 // One batch of two statements straight to D1 (redeem: the guarded update and its event row).
 app.post("/floor/batch", async (c) => {
   const claims = await verify(c);
@@ -213,14 +244,32 @@ for (const [name, before] of Object.entries(probes))
   });
 
 /**
- * The notification floor's consumer: each message is delivered with the least a delivery must
- * write (one UPDATE marking its row sent), in the same workerd as the sends, as the API's own
- * consumer delivers the API's messages while they are timed. Probe messages are only acked.
+ * The activation floor's consumer: the partner's answer, one UPDATE completing the row, one
+ * update of its status hash. The partner is called over HTTP only when the API is given a
+ * partner URL too (`PARTNER_API_URL`, the same value): without one, as in the bench, the API's
+ * sandbox partner answers in-process, and a floor making a call the API does not would flatter it.
+ */
+async function completeActivation(env, id) {
+  if (env.PARTNER_API_URL) {
+    const response = await fetch(env.PARTNER_API_URL, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ transaction_id: id }) });
+    await response.arrayBuffer();
+  }
+  const now = new Date().toISOString();
+  await env.DB.prepare("UPDATE floor_activations SET status = 'SUCCESS', updated_at = ? WHERE id = ? AND status = 'PENDING'").bind(now, id).run();
+  await redisCommand(env, "/", ["HSET", `floor-transaction:${id}`, "status", "SUCCESS", "updated_at", now]);
+}
+
+/**
+ * The floor's consumer, in the same workerd as the requests, as the API's own consumers deliver
+ * the API's messages while they are timed: a notification is delivered with the least a delivery
+ * must write (one UPDATE marking its row sent); an activation is completed (above). Probe
+ * messages are only acked.
  */
 async function queue(batch, env) {
   for (const message of batch.messages) {
     if (message.body?.id !== undefined)
       await env.DB.prepare("UPDATE floor_notifications SET status = 'sent', sent_at = ? WHERE id = ?").bind(new Date().toISOString(), message.body.id).run();
+    else if (message.body?.activation !== undefined) await completeActivation(env, message.body.activation);
     message.ack();
   }
 }

@@ -50,12 +50,14 @@ export function floorWorkerOptions({ floorPath, app, redis }) {
       JWT_AUDIENCE: app.bindings.JWT_AUDIENCE,
       UPSTASH_REDIS_REST_URL: redis?.url ?? "",
       UPSTASH_REDIS_REST_TOKEN: redis?.token ?? "",
+      // The activation floor's consumer calls the partner only when the API does (see floor-worker.mjs).
+      PARTNER_API_URL: app.bindings.PARTNER_API_URL ?? "",
     },
     unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
   };
 }
 
-/** The floor's tables: the shapes of wallets, ledger_entries, idempotency_keys and notifications. */
+/** The floor's tables: the shapes of wallets, ledger_entries, idempotency_keys, notifications and transactions. */
 export function floorTablesSql({ userIds, hotUserId, hotBalance, funds }) {
   const now = new Date().toISOString();
   const rows = userIds.map((id) => `(${id}, ${funds}, '${now}')`);
@@ -67,6 +69,8 @@ CREATE INDEX IF NOT EXISTS floor_ledger_user ON floor_ledger (user_id);
 CREATE TABLE IF NOT EXISTS floor_idem (scope TEXT PRIMARY KEY, request_hash TEXT NOT NULL, state TEXT NOT NULL, response_status INTEGER, response_body TEXT,
   created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')));
 CREATE TABLE IF NOT EXISTS floor_notifications (id INTEGER PRIMARY KEY AUTOINCREMENT, user_id INTEGER NOT NULL, title TEXT NOT NULL, message TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'queued', sent_at TEXT, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS floor_activations (id TEXT PRIMARY KEY, user_id INTEGER NOT NULL, amount INTEGER NOT NULL, status TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS floor_activations_status ON floor_activations (status);
 INSERT INTO floor_wallets (user_id, balance, updated_at) VALUES ${rows.join(", ")};
 INSERT INTO floor_wallets (user_id, balance, updated_at) VALUES (${hotUserId}, ${hotBalance}, '${now}') ON CONFLICT (user_id) DO UPDATE SET balance = excluded.balance;
 `;

@@ -24,6 +24,14 @@ for (const e of r.endpoints) {
     `| ${e.name} | ${e.rps} | ${e.p50_ms} | ${e.p99_ms} | ${e.errors} | ${f.name ?? ""} | ${f.rps ?? ""} | ${f.p99_ms ?? ""} | ${e.ratio?.toFixed(2) ?? ""} | ${e.p99_ratio?.toFixed(2) ?? ""} | ${e.cpu_us ?? ""} | ${f.cpu_us ?? ""} | ${e.cpu_ratio?.toFixed(2) ?? ""} | ${e.d1 ? `${e.d1.round_trips} (${e.d1.statements})` : ""} | ${e.d1?.primary_round_trips ?? ""} |`,
   );
 }
+// An endpoint with a reference (its floor plus required work the floor leaves out) gets a line under the table.
+const referenced = r.endpoints.filter((e) => e.reference);
+if (referenced.length) out.push("");
+for (const e of referenced)
+  out.push(
+    `Against "${e.reference.name}" (${e.reference.rps} req/s, p99 ${e.reference.p99_ms} ms, ${e.reference.cpu_us} µs CPU), ${e.name}: ratio ${e.reference_ratio?.toFixed(2) ?? ""}, ` +
+      `p99 / reference p99 ${e.reference_p99_ratio?.toFixed(2) ?? ""}, CPU ratio ${e.reference_cpu_ratio?.toFixed(2) ?? ""} (to its floor: ${e.ratio?.toFixed(2) ?? ""}, ${e.p99_ratio?.toFixed(2) ?? ""}, ${e.cpu_ratio?.toFixed(2) ?? ""}).`,
+  );
 const h = r.hot_wallet;
 out.push(
   "",

@@ -178,9 +178,20 @@ async function main() {
       // Each endpoint right after its floor, so the two see the same machine; and neither while the
       // queue consumers still work off what an earlier endpoint sent (activations, notifications).
       await drained(mf);
-      if (lastFloor !== endpoint.floor) await measureFloor(endpoint.floor, phase);
+      if (lastFloor !== endpoint.floor) {
+        await measureFloor(endpoint.floor, phase);
+        // The floor's own consumer (activation, notification) has its backlog to work off too.
+        await drained(mf);
+      }
       lastFloor = endpoint.floor;
-      const row = { name: endpoint.name, key: endpoint.key, floor_key: `${endpoint.floor}:${phase}`, phase };
+      if (endpoint.reference) await measureFloor(endpoint.reference, phase);
+      const row = {
+        name: endpoint.name,
+        key: endpoint.key,
+        floor_key: `${endpoint.floor}:${phase}`,
+        ...(endpoint.reference ? { reference_key: `${endpoint.reference}:${phase}` } : {}),
+        phase,
+      };
       // An endpoint whose route has not landed stays in the table, marked, instead of timing 404s.
       const probe = endpoint.next();
       const answer = await json(`${base}${probe.path}`, { method: probe.method, headers: probe.headers, raw: probe.body });
@@ -254,11 +265,20 @@ async function main() {
     // What the ratio would be on cores given to workerd alone: the floor's CPU per request over the endpoint's.
     if (r.cpu_us && floor.cpu_us) r.cpu_ratio = Math.round((floor.cpu_us / r.cpu_us) * 100) / 100;
     r.p99_ratio = floor.p99_ms > 0 ? Math.round((r.p99_ms / floor.p99_ms) * 100) / 100 : undefined;
+    // The same three ratios against the reference (the floor plus required work it leaves out).
+    const reference = floors[r.reference_key];
+    if (reference) {
+      r.reference = { name: reference.name, rps: reference.rps, p50_ms: reference.p50_ms, p99_ms: reference.p99_ms, cpu_us: reference.cpu_us };
+      r.reference_ratio = Math.round((r.rps / reference.rps) * 100) / 100;
+      if (r.cpu_us && reference.cpu_us) r.reference_cpu_ratio = Math.round((reference.cpu_us / r.cpu_us) * 100) / 100;
+      r.reference_p99_ratio = reference.p99_ms > 0 ? Math.round((r.p99_ms / reference.p99_ms) * 100) / 100 : undefined;
+    }
   }
   // The D1 proxy from before the restarts is stale; the data persisted on disk.
   const consistency = await conservation(await mf.getD1Database("DB"));
   // The floor's notifications are delivered by its own consumer while they are timed, like the API's.
   const floorDelivery = await (await mf.getD1Database("DB")).prepare("SELECT COUNT(*) AS sent_or_queued, SUM(status = 'sent') AS sent FROM floor_notifications").first();
+  const floorCompletion = await (await mf.getD1Database("DB")).prepare("SELECT COUNT(*) AS made, SUM(status = 'SUCCESS') AS completed FROM floor_activations").first();
 
   const output = {
     generated_at: new Date().toISOString(),
@@ -286,6 +306,8 @@ async function main() {
   writeFileSync(resultsFile, `${JSON.stringify({ ...output, only: ONLY ? [...ONLY] : undefined }, null, 2)}\n`);
 
   console.log(`\n${formatTable(results, floors)}\n`);
+  const referenceLines = formatReferences(results);
+  if (referenceLines) console.log(`${referenceLines}\n`);
   if (probes) console.log(`${formatProbes(probes)}\n`);
   for (const p of profiles) console.log(`profile ${p.name}: ${p.summary.us_per_request} µs of the isolate's CPU per request (${relative(ROOT, p.file)})`);
   if (hot) console.log(
@@ -294,6 +316,7 @@ async function main() {
   );
   console.log(`bundle: ${(bundle.bytes / 1024).toFixed(1)} KiB, gzip ${(bundle.gzip_bytes / 1024).toFixed(1)} KiB`);
   if (floorDelivery.sent_or_queued > 0) console.log(`floor notifications delivered by its consumer by the end: ${floorDelivery.sent} of ${floorDelivery.sent_or_queued}`);
+  if (floorCompletion.made > 0) console.log(`floor activations completed by its consumer by the end: ${floorCompletion.completed} of ${floorCompletion.made}`);
   console.log(`conservation over ${consistency.wallets} wallets: ${consistency.mismatches.length === 0 ? "ok" : `MISMATCH ${JSON.stringify(consistency.mismatches)}`}`);
   log(`wrote ${resultsFile}`);
   if ((hot && (!hot.balance_ok || !hot.floor.balance_ok)) || consistency.mismatches.length > 0) process.exitCode = 1;
@@ -313,7 +336,7 @@ async function drained(mf, limitMs = 60_000) {
       await db
         .prepare(
           `SELECT (SELECT COUNT(*) FROM transactions WHERE status = 'PENDING') + (SELECT COUNT(*) FROM notifications WHERE status = 'queued')
-                + (SELECT COUNT(*) FROM floor_notifications WHERE status = 'queued') AS n`,
+                + (SELECT COUNT(*) FROM floor_notifications WHERE status = 'queued') + (SELECT COUNT(*) FROM floor_activations WHERE status = 'PENDING') AS n`,
         )
         .first()
     ).n;
@@ -338,6 +361,19 @@ async function runProbes(floorUrl, plan, measureFloor, floors) {
     log(`probe ${probe.key}: ${measured.rps} req/s (${costUs} µs per request over the scan floor; ${cpuCostUs} µs of workerd CPU), errors ${measured.errors}`);
   }
   return out;
+}
+
+/** Under the table: each endpoint against its reference (its floor plus required work the floor leaves out). */
+function formatReferences(results) {
+  const lines = results
+    .filter((r) => r.reference)
+    .map(
+      (r) =>
+        `  ${r.name}: against "${r.reference.name}" (${r.reference.rps} req/s, p99 ${r.reference.p99_ms} ms, ${r.reference.cpu_us} µs CPU): ` +
+        `ratio ${r.reference_ratio?.toFixed(2) ?? ""}, p99 / reference ${r.reference_p99_ratio?.toFixed(2) ?? ""}, CPU ratio ${r.reference_cpu_ratio?.toFixed(2) ?? ""} ` +
+        `(to its floor: ${r.ratio?.toFixed(2) ?? ""}, ${r.p99_ratio?.toFixed(2) ?? ""}, ${r.cpu_ratio?.toFixed(2) ?? ""})`,
+    );
+  return lines.length ? ["against a reference (the floor plus required work it leaves out):", ...lines].join("\n") : "";
 }
 
 function formatProbes(probes) {
