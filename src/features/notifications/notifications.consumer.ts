@@ -60,11 +60,10 @@ export async function deliverNotification(message: Message<NotificationMessage>,
   const result = await providerFor(env, row.channel).send(env, row);
   const done = nowIso();
   if (result.ok) {
-    await env.DB.prepare(
+    const sent = env.DB.prepare(
       "UPDATE notifications SET status = 'sent', sent_at = ?, provider_message_id = ?, last_error = NULL, lease_until = NULL, updated_at = ? WHERE id = ?",
-    )
-      .bind(done, result.providerMessageId, done, id)
-      .run();
+    ).bind(done, result.providerMessageId, done, id);
+    await (result.record ? env.DB.batch([result.record, sent]) : sent.run());
     announce(env, row.user_id, id, "sent", done);
     return message.ack();
   }

@@ -1,6 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { outbound } from "../../helpers/outbound";
+import { interceptD1, roundTripDb } from "../../helpers/worker-env";
+import { quietly } from "../../faults/helpers";
 import { QueueName } from "../../../src/queues/messages";
 import { CREDENTIALS, deliverNotifications, insertNotification, notificationRow } from "./helpers";
 
@@ -62,6 +64,35 @@ describe("providers receive exactly the documented request", () => {
     expect(await notificationRow(id)).toMatchObject({ status: "sent", attempts: 1, provider_message_id: `sandbox-${id}` });
     const recorded = await env.DB.prepare("SELECT channel, recipient, title, message FROM notification_outbox WHERE notification_id = ?").bind(id).first();
     expect(recorded).toEqual({ channel: "telegram", recipient: "555", title: "Sandboxed", message: "Only recorded" });
+  });
+
+  it("the sandbox's record and the sent status are one batch: a delivery is two round trips, the claim and that batch", async () => {
+    const id = await insertNotification({ channel: "email", recipient: "someone@example.test" });
+    const { db, trips } = roundTripDb();
+    await deliverNotifications([id], { overrides: { DB: db } });
+    expect(trips.map((t) => t.kind)).toEqual(["query", "batch"]);
+    expect(trips[0]!.sql[0]).toMatch(/^UPDATE notifications SET attempts = attempts \+ 1/);
+    expect(trips[1]!.sql.map((sql) => sql.trim().split(/\s+/).slice(0, 3).join(" "))).toEqual(["INSERT INTO notification_outbox", "UPDATE notifications SET"]);
+    expect(await notificationRow(id)).toMatchObject({ status: "sent", provider_message_id: `sandbox-${id}` });
+  });
+
+  it("a sandbox delivery whose batch fails records nothing and is not sent; its redelivery records it once and sends", async () => {
+    const id = await insertNotification({ channel: "email", recipient: "someone@example.test" });
+    const failingDb = interceptD1(env.DB, (_target, property) =>
+      property === "batch" ? async () => Promise.reject(new Error("D1_ERROR: injected: the database is unavailable")) : undefined,
+    );
+    const { result: failed } = await quietly(() => deliverNotifications([id], { overrides: { DB: failingDb } }));
+    expect(failed.acked).toBe(0);
+    expect(failed.retried).toHaveLength(1);
+    const outboxRows = () => env.DB.prepare("SELECT COUNT(*) AS n FROM notification_outbox WHERE notification_id = ?").bind(id).first<number>("n");
+    expect(await outboxRows()).toBe(0);
+    expect(await notificationRow(id)).toMatchObject({ status: "queued", attempts: 1 });
+
+    // The failed delivery's lease runs out; the redelivery takes it over.
+    await env.DB.prepare("UPDATE notifications SET lease_until = ? WHERE id = ?").bind(new Date(Date.now() - 1000).toISOString(), id).run();
+    expect((await deliverNotifications([id], { attempts: 2 })).acked).toBe(1);
+    expect(await outboxRows()).toBe(1);
+    expect(await notificationRow(id)).toMatchObject({ status: "sent", attempts: 2, provider_message_id: `sandbox-${id}`, lease_until: null });
   });
 });
 
