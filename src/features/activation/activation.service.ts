@@ -1,12 +1,13 @@
 import type { TransactionStatus } from "../../db/schema";
 import type { Env } from "../../env";
-import { notFound } from "../../lib/errors";
+import { conflict, notFound } from "../../lib/errors";
+import { cached, dropCached } from "../../lib/read-cache";
 import { referenceCode, uuid } from "../../lib/ids";
 import { formatAmount } from "../../lib/money";
 import { addDays, nowIso } from "../../lib/time";
 import { publishUserEvent } from "../events/publish";
 import { notifyUser } from "../notifications/notify";
-import { insufficientBalance, walletApply } from "../wallet/wallet.service";
+import { insufficientBalance, walletApply, type WalletResult } from "../wallet/wallet.service";
 import { queueCancels, requestPartnerCancel } from "./partner-cancel";
 import { cacheTransaction, readCachedTransaction } from "./transaction-cache";
 
@@ -47,10 +48,40 @@ export async function receiveActivation(db: D1Database, transactionId: string): 
   return (row!.results[0] as ActivationRow | undefined) ?? null;
 }
 
-/** The offer being activated, or 404. Raw SQL: a drizzle client costs more CPU to build than this one read. */
-async function activeOffer(db: D1Database, offerId: number) {
-  const offer = await db.prepare("SELECT id, name, price FROM offers WHERE id = ? AND is_active = 1").bind(offerId).first<{ id: number; name: string; price: number }>();
-  if (!offer) throw notFound("Offer");
+interface OfferTerms {
+  id: number;
+  name: string;
+  price: number;
+  is_active: number;
+}
+
+const offerKey = (offerId: number) => `offer-for-activation:${offerId}`;
+/** The name the wallet gives a batch whose offer no longer had the terms it was priced with. */
+const OFFER_CHANGED = "offer_terms_changed";
+
+/** Raw SQL: a drizzle client costs more CPU to build than this one read. */
+const readOffer = (db: D1Database, offerId: number) =>
+  db.prepare("SELECT id, name, price, is_active FROM offers WHERE id = ?").bind(offerId).first<OfferTerms>();
+
+/**
+ * The offer's terms from the per-isolate read cache; `cached` says they came from there (read by an
+ * earlier request, possibly stale within the cache's bound) rather than from D1 just now.
+ */
+async function offerFromCache(env: Env, offerId: number): Promise<{ offer: OfferTerms | null; cached: boolean }> {
+  let loaded = false;
+  const offer = await cached(env, offerKey(offerId), ["offers"], () => ((loaded = true), readOffer(env.DB, offerId)));
+  return { offer, cached: !loaded };
+}
+
+/** The offer as D1 has it now, kept in the cache for the next requests instead of the stale one. */
+function freshOffer(env: Env, offerId: number): Promise<OfferTerms | null> {
+  dropCached(offerKey(offerId));
+  return cached(env, offerKey(offerId), ["offers"], () => readOffer(env.DB, offerId));
+}
+
+/** An unknown and an inactive offer are both "not found", as the catalogue shows neither. */
+function activeOrNotFound(offer: OfferTerms | null): OfferTerms {
+  if (!offer?.is_active) throw notFound("Offer");
   return offer;
 }
 
@@ -64,12 +95,42 @@ async function activeOffer(db: D1Database, offerId: number) {
  * recorded) and the cron relays the row (`relayActivationOutbox`). A repeated wallet key
  * replays: the message is sent again while the activation is still pending (the consumer is
  * idempotent), so a client retrying after a lost answer cannot leave an activation stranded.
+ *
+ * One D1 round trip when the offer is in the read cache: the wallet's batch, whose subscription row
+ * takes its offer_id from a subquery that is NULL (and so, offer_id being NOT NULL, aborts the batch
+ * with its debit) unless the offer is still active at the price and name used. The cache is only a
+ * guess: a cached "not found" is read again, and a refusal that may come from a stale offer (changed,
+ * or a balance short of a price that may have changed) pays one fresh read: 404 if the offer is gone,
+ * one more attempt at its new price, else the refusal. The price debited is the offer's price when
+ * the batch committed.
  */
 export async function requestActivation(env: Env, input: { userId: number; offerId: number; idempotencyKey?: string }) {
-  const offer = await activeOffer(env.DB, input.offerId);
+  let { offer, cached: fromCache } = await offerFromCache(env, input.offerId);
+  if (fromCache && !offer?.is_active) {
+    offer = await freshOffer(env, input.offerId);
+    fromCache = false;
+  }
+  let terms = activeOrNotFound(offer);
   const transactionId = uuid();
   const now = nowIso();
-  const result = await walletApply(env, {
+  // At most two attempts: the first at the terms found, a second at fresh terms if they had changed.
+  for (let attempt = 1; ; attempt++) {
+    const result = await debitForActivation(env, input, terms, transactionId, now);
+    if (result.ok) return afterActivationDebit(env, input.userId, terms, result, now);
+    if (result.reason === "CONSTRAINT" && result.constraint !== OFFER_CHANGED) throw new Error(`activation debit refused: ${result.constraint}`);
+    const short = result.reason === "INSUFFICIENT_FUNDS" ? insufficientBalance(result.balance, terms.price) : null;
+    // Short of a price just read from D1: that is the answer.
+    if (short && !fromCache) throw short;
+    const fresh = activeOrNotFound(await freshOffer(env, input.offerId));
+    if (short && fresh.price === terms.price && fresh.name === terms.name) throw short;
+    if (attempt === 2) throw conflict("This offer changed while it was being activated; please try again.");
+    terms = fresh;
+    fromCache = false;
+  }
+}
+
+function debitForActivation(env: Env, input: { userId: number; idempotencyKey?: string }, offer: OfferTerms, transactionId: string, now: string) {
+  return walletApply(env, {
     userId: input.userId,
     amount: -offer.price,
     kind: "debit",
@@ -80,19 +141,19 @@ export async function requestActivation(env: Env, input: { userId: number; offer
     transaction: { id: transactionId, type: "ACTIVATION", status: "PENDING", offerId: offer.id, description: `Activation: ${offer.name}` },
     statements: [
       {
-        sql: "INSERT INTO subscriptions (user_id, offer_id, transaction_id, reference, status, created_at, updated_at) VALUES (?, ?, ?, ?, 'pending', ?, ?)",
-        params: [input.userId, offer.id, transactionId, referenceCode("SUB", 10), now, now],
+        sql: `INSERT INTO subscriptions (user_id, offer_id, transaction_id, reference, status, created_at, updated_at)
+              VALUES (?, (SELECT id FROM offers WHERE id = ? AND is_active = 1 AND price = ? AND name = ?), ?, ?, 'pending', ?, ?)`,
+        params: [input.userId, offer.id, offer.price, offer.name, transactionId, referenceCode("SUB", 10), now, now],
       },
       { sql: "INSERT INTO activation_outbox (transaction_id, created_at) VALUES (?, ?)", params: [transactionId, now] },
     ],
+    guard: { column: "subscriptions.offer_id", name: OFFER_CHANGED },
     // Stored with an Idempotency-Key in the same batch: what the route answers.
     answer: { status: 202, body: { transaction_id: transactionId, status: "PENDING" } },
   });
-  if (!result.ok) {
-    if (result.reason === "INSUFFICIENT_FUNDS") throw insufficientBalance(result.balance, offer.price);
-    throw new Error(`activation debit refused: ${result.constraint}`);
-  }
+}
 
+async function afterActivationDebit(env: Env, userId: number, offer: OfferTerms, result: Extract<WalletResult, { ok: true }>, now: string) {
   const id = result.transactionId!;
   if (result.replayed) {
     const existing = await loadActivation(env.DB, id);
@@ -101,10 +162,10 @@ export async function requestActivation(env: Env, input: { userId: number; offer
     await Promise.all([cacheTransaction(env, existing), queueActivations(env, [id])]);
   } else {
     await Promise.all([
-      cacheTransaction(env, { id, user_id: input.userId, status: "PENDING", amount: offer.price, offer_id: offer.id, created_at: now, updated_at: now }),
+      cacheTransaction(env, { id, user_id: userId, status: "PENDING", amount: offer.price, offer_id: offer.id, created_at: now, updated_at: now }),
       queueActivations(env, [id]),
     ]);
-    publishUserEvent(env, input.userId, { type: "activation.status", transaction_id: id, status: "PENDING", updated_at: now });
+    publishUserEvent(env, userId, { type: "activation.status", transaction_id: id, status: "PENDING", updated_at: now });
   }
   return { transaction_id: id, status: "PENDING" as const };
 }
