@@ -114,3 +114,23 @@ export async function quietly<T>(run: () => Promise<T>): Promise<{ result: T; lo
     console.error = error;
   }
 }
+
+/**
+ * Runs `write` just before the next D1 batch anyone in this isolate sends (the wallet's Durable
+ * Object runs here in tests, with a binding of its own no test can swap): another isolate or an
+ * admin changing a row between a request's read and its write. Patches the D1 classes' batch
+ * once, and puts them back at that batch.
+ */
+export function beforeNextBatch(write: () => Promise<unknown>) {
+  const protos = [Object.getPrototypeOf(env.DB), Object.getPrototypeOf(env.DB.withSession("first-unconstrained"))] as Record<string, Function>[];
+  const originals = protos.map((proto) => proto.batch!);
+  const restore = () => protos.forEach((proto, i) => (proto.batch = originals[i]!));
+  protos.forEach((proto, i) => {
+    proto.batch = async function (this: object, ...args: unknown[]) {
+      restore();
+      await write();
+      return originals[i]!.apply(this, args);
+    };
+  });
+  return restore;
+}
