@@ -129,6 +129,7 @@ export async function requestActivation(env: Env, input: { userId: number; offer
   }
 }
 
+/** The wallet's one batch at `offer`'s terms: debit, PENDING transaction, guarded subscription, outbox row and stored answer. */
 function debitForActivation(env: Env, input: { userId: number; idempotencyKey?: string }, offer: OfferTerms, transactionId: string, now: string) {
   return walletApply(env, {
     userId: input.userId,
@@ -153,6 +154,7 @@ function debitForActivation(env: Env, input: { userId: number; idempotencyKey?: 
   });
 }
 
+/** After the batch committed (or replayed an earlier one): the Redis hash, the queue message and the live event. */
 async function afterActivationDebit(env: Env, userId: number, offer: OfferTerms, result: Extract<WalletResult, { ok: true }>, now: string) {
   const id = result.transactionId!;
   if (result.replayed) {
