@@ -5,7 +5,7 @@ import type { PurchaseStatus } from "../../db/schema";
 import { type CannotRedeemReason, cannotRedeemReasonSql } from "../vouchers/redeemable";
 import { type VoucherValueRow, voucherValueColumns, voucherValueSql } from "../vouchers/voucher-value";
 
-export const holderName = (row: Pick<ScanRow, "first_name" | "last_name" | "username">) =>
+export const holderName = (row: Pick<RedeemLookupRow, "first_name" | "last_name" | "username">) =>
   `${row.first_name ?? ""} ${row.last_name ?? ""}`.trim() || row.username;
 
 /** `holderName` as SQL over a `users` row named `alias`, for answers a batch writes itself (a test checks they agree). */
@@ -44,7 +44,7 @@ export interface ScanAnswerRow extends KeyMatch {
 }
 
 /** The purchase with every column a redeem that changed nothing needs to say why. */
-export interface ScanRow extends KeyMatch, VoucherValueRow {
+export interface RedeemLookupRow extends KeyMatch, VoucherValueRow {
   my_merchant_active: number | null;
   uuid: string | null;
   user_id: number;
@@ -139,4 +139,4 @@ export const lookupForScan = (env: Pick<Env, "DB">, userId: number, key: QrKey, 
 
 /** The purchase as a redeem that changed nothing reads it, to say why. */
 export const lookupForRedeem = (env: Pick<Env, "DB">, userId: number, key: QrKey) =>
-  lookup<ScanRow>(env, lookupSql("redeem", key.kind, isGiftCode(key)), [userId, key.value]);
+  lookup<RedeemLookupRow>(env, lookupSql("redeem", key.kind, isGiftCode(key)), [userId, key.value]);
