@@ -75,19 +75,32 @@ export async function tick(workerEnv: Env, at = new Date(), cron: string = CRON.
   await worker.scheduled(createScheduledController({ cron, scheduledTime: at.getTime() }), workerEnv);
 }
 
-/** A queue binding that records what it was given, or throws while `failing` is set. */
+/**
+ * A queue binding that records what it was given (`sent`: the bodies; `messages`: each with its
+ * delay), through `send` or `sendBatch` alike. While `failing` is true both throw; set to "send" or
+ * "sendBatch" only that one does, so a test can refuse one message or a batch on its own.
+ */
 export function recordingQueue<T = unknown>() {
   const sent: T[] = [];
+  const messages: { body: T; delaySeconds?: number }[] = [];
+  const refuse = (method: "send" | "sendBatch") => {
+    if (queue.failing === true || queue.failing === method) throw new Error("Queue send failed: service unavailable");
+  };
+  const record = (body: T, delaySeconds?: number) => {
+    sent.push(body);
+    messages.push(delaySeconds === undefined ? { body } : { body, delaySeconds });
+  };
   const queue = {
-    failing: false,
+    failing: false as boolean | "send" | "sendBatch",
     sent,
-    async send(body: T) {
-      if (queue.failing) throw new Error("Queue send failed: service unavailable");
-      sent.push(body);
+    messages,
+    async send(body: T, options?: { delaySeconds?: number }) {
+      refuse("send");
+      record(body, options?.delaySeconds);
     },
-    async sendBatch(messages: { body: T }[]) {
-      if (queue.failing) throw new Error("Queue send failed: service unavailable");
-      sent.push(...messages.map((m) => m.body));
+    async sendBatch(batch: Iterable<{ body: T; delaySeconds?: number }>) {
+      refuse("sendBatch");
+      for (const message of batch) record(message.body, message.delaySeconds);
     },
   };
   return queue;

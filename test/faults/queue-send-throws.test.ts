@@ -7,7 +7,7 @@ import type { Env } from "../../src/env";
 import { OUTBOX_RELAY_AFTER_SECONDS } from "../../src/features/activation/activation.service";
 import { notify } from "../../src/features/notifications/notify";
 import { QueueName } from "../../src/queues/messages";
-import { createUser } from "../helpers/factories";
+import { createUser, unique } from "../helpers/factories";
 import { makeOffer, txRow } from "../helpers/offer-factories";
 import { call, deliverTo, expectConservation, quietly, recordingQueue, tick } from "./helpers";
 
@@ -104,6 +104,40 @@ describe("queue send throwing", () => {
     await tick(workerEnv, later(6 * 60));
     await tick(workerEnv, later(6 * 60 + 1));
     expect(notifications.sent).toEqual([{ type: "notification.deliver", notification_id: res.body.id }]);
+  });
+
+  it("one message refused by the queue's send ends as a batch refused by its sendBatch does: answered and stored pending, its key replays pending, the cron sends each once", async () => {
+    const notifications = recordingQueue<{ type: string; notification_id: string }>();
+    const workerEnv = { ...env, NOTIFICATIONS: notifications } as unknown as Env;
+    const user = await createUser();
+    const item = { title: "Hello", message: "World", recipient_type: "email", recipient: user.email };
+    const single = (key: string) => call(workerEnv, "POST", "/api/v1/notifications/send/", { token: user.token, body: item, headers: { "idempotency-key": key } });
+    const bulk = () => call(workerEnv, "POST", "/api/v1/notifications/bulk/", { token: user.token, body: { notifications: [item, { ...item, title: "Second" }] } });
+    const statusOf = (id: string) => env.DB.prepare("SELECT status FROM notifications WHERE id = ?").bind(id).first<string>("status");
+
+    const key = unique("refused-send");
+    notifications.failing = "send";
+    const { result: one, logs: oneLogs } = await quietly(() => single(key));
+    notifications.failing = "sendBatch";
+    const { result: two, logs: twoLogs } = await quietly(() => bulk());
+    notifications.failing = false;
+
+    expect(one.status).toBe(201);
+    expect(one.body.status).toBe("pending");
+    const replay = await single(key);
+    expect(replay.headers.get("idempotent-replayed")).toBe("true");
+    expect(replay).toMatchObject({ status: 201, body: one.body });
+    expect(two.status).toBe(200);
+    const bulkIds: string[] = two.body.results.map((r: { id: string }) => r.id);
+    expect(bulkIds).toHaveLength(2);
+    for (const id of [one.body.id, ...bulkIds]) expect(await statusOf(id)).toBe("pending");
+    for (const logs of [oneLogs, twoLogs]) expect(logs.some((line) => line.includes("notification enqueue failed"))).toBe(true);
+    expect(notifications.sent).toEqual([]);
+
+    await tick(workerEnv, later(6 * 60));
+    await tick(workerEnv, later(6 * 60 + 1));
+    const mine = [one.body.id, ...bulkIds];
+    expect(notifications.sent.map((m) => m.notification_id).filter((id) => mine.includes(id)).sort()).toEqual(mine.sort());
   });
 
   it("a notification whose queue send throws stays pending and the cron enqueues it once the queue is back", async () => {

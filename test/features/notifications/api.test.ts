@@ -2,6 +2,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { api, isCleanError } from "../../helpers/api";
 import { createUser } from "../../helpers/factories";
+import { postWithEnv } from "../../helpers/worker-env";
+import { recordingQueue } from "../../faults/helpers";
 import { deliverNotifications, insertNotification } from "./helpers";
 
 const send = (token: string, body: Record<string, unknown>) => api("POST", "/api/v1/notifications/send/", { token, body });
@@ -63,6 +65,19 @@ describe("POST /notifications/send/", () => {
     const later = await send(user.token, { ...valid, scheduled_at: at });
     expect(later.status).toBe(201);
     expect(later.body).toMatchObject({ status: "pending", scheduled_at: at });
+  });
+
+  it("queues a send scheduled within 12 hours now, with the delay to its time", async () => {
+    const user = await createUser({ role: "admin" });
+    const queue = recordingQueue<{ notification_id: string }>();
+    const at = new Date(Date.now() + 2 * 3600_000).toISOString();
+    const res = await postWithEnv({ ...env, NOTIFICATIONS: queue }, "/api/v1/notifications/send/", { token: user.token, body: { ...valid, scheduled_at: at } });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ status: "queued", scheduled_at: at });
+    expect(queue.messages).toHaveLength(1);
+    expect(queue.messages[0]!.body.notification_id).toBe(res.body.id);
+    expect(queue.messages[0]!.delaySeconds).toBeGreaterThan(7100);
+    expect(queue.messages[0]!.delaySeconds).toBeLessThanOrEqual(7200);
   });
 
   it("needs a token", async () => {

@@ -5,6 +5,7 @@ import worker from "../../../src/index";
 import { CRON } from "../../../src/cron/schedules";
 import type { Env } from "../../../src/env";
 import { outbound } from "../../helpers/outbound";
+import { recordingQueue } from "../../faults/helpers";
 import { createUser, unique } from "../../helpers/factories";
 import { CREDENTIALS, deliverNotifications, insertNotification, notificationRow } from "./helpers";
 
@@ -87,17 +88,16 @@ describe("scheduled notifications", () => {
   it("the cron enqueues pending notifications due within 12 hours, once across two runs", async () => {
     const soon = await insertNotification({ status: "pending", scheduledAt: new Date(Date.now() + 2 * 3600_000).toISOString() });
     const later = await insertNotification({ status: "pending", scheduledAt: new Date(Date.now() + 5 * 86400_000).toISOString() });
-    const sent: unknown[] = [];
-    const queue = { send: async () => undefined, sendBatch: async (messages: unknown[]) => void sent.push(...messages) };
+    const queue = recordingQueue<{ notification_id: string }>();
     const testEnv = { ...env, NOTIFICATIONS: queue } as unknown as Env;
     const controller = createScheduledController({ cron: CRON.frequent, scheduledTime: new Date() });
     await worker.scheduled(controller, testEnv);
     await worker.scheduled(controller, testEnv);
 
-    const mine = (sent as { body: { notification_id: string }; delaySeconds?: number }[]).filter((m) => m.body.notification_id === soon);
+    const mine = queue.messages.filter((m) => m.body.notification_id === soon);
     expect(mine).toHaveLength(1);
     expect(mine[0]!.delaySeconds).toBeGreaterThan(7000);
-    expect((sent as { body: { notification_id: string } }[]).some((m) => m.body.notification_id === later)).toBe(false);
+    expect(queue.sent.some((m) => m.notification_id === later)).toBe(false);
     expect((await notificationRow(soon)).status).toBe("queued");
     expect((await notificationRow(later)).status).toBe("pending");
   });
@@ -110,13 +110,12 @@ describe("scheduled notifications", () => {
     const dueLater = await insertNotification({ status: "queued", scheduledAt: minutesAgo(5) });
     for (const id of [lost, attempted, dueLater]) await env.DB.prepare("UPDATE notifications SET updated_at = ? WHERE id = ?").bind(minutesAgo(16), id).run();
     await env.DB.prepare("UPDATE notifications SET attempts = 1 WHERE id = ?").bind(attempted).run();
-    const sent: { body: { notification_id: string } }[] = [];
-    const queue = { sendBatch: async (messages: { body: { notification_id: string } }[]) => void sent.push(...messages) };
+    const queue = recordingQueue<{ notification_id: string }>();
     const controller = createScheduledController({ cron: CRON.frequent, scheduledTime: new Date() });
     await worker.scheduled(controller, { ...env, NOTIFICATIONS: queue } as unknown as Env);
     await worker.scheduled(controller, { ...env, NOTIFICATIONS: queue } as unknown as Env);
 
-    const mine = sent.map((m) => m.body.notification_id).filter((id) => [lost, young, attempted, dueLater].includes(id));
+    const mine = queue.sent.map((m) => m.notification_id).filter((id) => [lost, young, attempted, dueLater].includes(id));
     expect(mine).toEqual([lost]);
     expect(await notificationRow(lost)).toMatchObject({ status: "queued", attempts: 0 });
     // Sent once: it counts as queued from now, so the next sweep leaves it to the queue.
@@ -126,7 +125,8 @@ describe("scheduled notifications", () => {
 
   it("a failed queue send leaves the rows pending for the next run", async () => {
     const id = await insertNotification({ status: "pending", scheduledAt: new Date(Date.now() + 60_000).toISOString() });
-    const queue = { sendBatch: async () => { throw new Error("queue unavailable"); } };
+    const queue = recordingQueue();
+    queue.failing = true;
     await worker.scheduled(createScheduledController({ cron: CRON.frequent, scheduledTime: new Date() }), { ...env, NOTIFICATIONS: queue } as unknown as Env);
     expect((await notificationRow(id)).status).toBe("pending");
   });
