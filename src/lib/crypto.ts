@@ -10,8 +10,9 @@ export function toHex(buffer: ArrayBuffer | Uint8Array): string {
   return hex;
 }
 
-export async function sha256Hex(text: string): Promise<string> {
-  return toHex(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
+/** Of a string's UTF-8 bytes, or of the bytes themselves (a request body as it arrived). */
+export async function sha256Hex(data: string | ArrayBuffer): Promise<string> {
+  return toHex(await crypto.subtle.digest("SHA-256", typeof data === "string" ? encoder.encode(data) : data));
 }
 
 export async function hmacSha256Hex(secret: string, message: string): Promise<string> {

@@ -64,6 +64,16 @@ function answerFromPrior(prior: PriorClaim | null, requestHash: string): Respons
 const priorClaim = (db: D1Database, scope: string) =>
   db.prepare("SELECT request_hash, state, response_status, response_body FROM idempotency_keys WHERE scope = ?").bind(scope).first<PriorClaim>();
 
+const JSON_TYPE = /^application\/([\w.-]+\+)?json\b/i;
+
+/**
+ * The body through Hono's cache, which the validator and parseBody then read from: the body is
+ * read once instead of teed for a clone. JSON as text (the validator parses that text as is);
+ * anything else as bytes, so a file in a form is hashed, and later parsed, as sent.
+ */
+const bodyOnce = (c: Context<AppBindings>): Promise<string | ArrayBuffer> =>
+  JSON_TYPE.test(c.req.header("content-type") ?? "") ? c.req.text() : c.req.arrayBuffer();
+
 /** The claim of a write with an Idempotency-Key, or null (no key, or a read). */
 async function claimOf(c: Context<AppBindings>): Promise<Claim | null> {
   const key = c.req.header("idempotency-key");
@@ -74,7 +84,7 @@ async function claimOf(c: Context<AppBindings>): Promise<Claim | null> {
   const now = Date.now();
   return {
     scope: `${caller}:${c.req.method}:${c.req.path.replace(/\/$/, "")}:${key}`,
-    requestHash: await sha256Hex(await c.req.raw.clone().text()),
+    requestHash: await sha256Hex(await bodyOnce(c)),
     token: crypto.randomUUID(),
     claimedAt: new Date(now).toISOString(),
     staleBefore: new Date(now - IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS * 1000).toISOString(),

@@ -92,6 +92,44 @@ describe("creating an advertisement", () => {
     expect(served.headers.get("content-type")).toBe("image/png");
   });
 
+  it("an Idempotency-Key on a multipart ad hashes the bytes as sent: the same form replays, another file is refused", async () => {
+    const merchant = await insertMerchant({ balance: 5000 });
+    const voucher = await insertVoucher(merchant);
+    // Two banners that differ only in bytes that are not UTF-8: read as text, both would be the same.
+    const bannerA = new Uint8Array([...PNG, 0xff, 0xfe]);
+    const bannerB = new Uint8Array([...PNG, 0xfe, 0xff]);
+    const boundary = "pcpu-fixed-boundary";
+    const form = (banner: Uint8Array) => {
+      const fields = Object.entries(adBody(voucher.id, { city: "Kolhapur" }))
+        .map(([k, v]) => `--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`)
+        .join("");
+      const head = `${fields}--${boundary}\r\nContent-Disposition: form-data; name="banner_image"; filename="b.png"\r\nContent-Type: image/png\r\n\r\n`;
+      return new Uint8Array([...new TextEncoder().encode(head), ...banner, ...new TextEncoder().encode(`\r\n--${boundary}--\r\n`)]);
+    };
+    const post = (banner: Uint8Array) =>
+      api("POST", "/api/v1/advertisements/", {
+        token: merchant.user.token,
+        raw: form(banner),
+        headers: { "content-type": `multipart/form-data; boundary=${boundary}`, "Idempotency-Key": `ad-bytes-${merchant.user.id}` },
+      });
+
+    const first = await post(bannerA);
+    expect(first.status).toBe(201);
+    const { banner_key } = (await env.DB.prepare("SELECT banner_key FROM advertisements WHERE id = ?").bind(first.body.advertisement_id).first<{ banner_key: string }>())!;
+    // The form was parsed from the bytes the key was hashed from, unchanged.
+    expect(new Uint8Array(await (await env.MEDIA.get(banner_key))!.arrayBuffer())).toEqual(bannerA);
+
+    const again = await post(bannerA);
+    expect(again.status).toBe(201);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(again.body.advertisement_id).toBe(first.body.advertisement_id);
+
+    const other = await post(bannerB);
+    expect(other.status).toBe(422);
+    expect(other.body.code).toBe("IDEMPOTENCY_KEY_REUSED");
+    expect((await ledgerOf(merchant.user.id)).length).toBe(1);
+  });
+
   it("stores a banner with a year of caching and serves it with that Cache-Control, like a voucher image", async () => {
     const merchant = await insertMerchant({ balance: 5000 });
     const voucher = await insertVoucher(merchant);

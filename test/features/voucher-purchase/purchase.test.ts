@@ -156,6 +156,26 @@ describe("POST /voucher-purchase/purchase/", () => {
     expect(other.status).toBe(422);
   });
 
+  it("concurrent buyers of one voucher each get their own row, debit and balance", async () => {
+    const merchant = await createMerchantViaApi();
+    const voucher = await createVoucherViaApi(merchant);
+    const buyers = await Promise.all(Array.from({ length: 6 }, (_, i) => createUser({ balance: 10_000 + i * 1_000 })));
+    const responses = await Promise.all(
+      buyers.flatMap((buyer, i) => [0, 1].map((n) => purchaseViaApi(buyer.token, voucher.id, { "Idempotency-Key": `own-params-${buyer.id}-${n}-${i}` }))),
+    );
+    expect(responses.map((r) => r.status)).toEqual(Array(12).fill(201));
+    for (const [i, buyer] of buyers.entries()) {
+      const own = responses.slice(i * 2, i * 2 + 2);
+      for (const res of own) expect(await redemptionRow(res.body.redemption_id)).toMatchObject({ user_id: buyer.id, purchase_reference: res.body.purchase_reference });
+      // Two debits of 10 points from this buyer's own start, in either order.
+      const start = (10_000 + i * 1_000) / 100;
+      expect(own.map((r) => r.body.remaining_balance).sort((a, b) => b - a)).toEqual([start - 10, start - 20]);
+      const wallet = await walletState(buyer.id);
+      expect([wallet.balance, wallet.ledger_sum, wallet.debits]).toEqual([start * 100 - 2_000, start * 100 - 2_000, 2]);
+    }
+    expect((await voucherRow(voucher.id)).sold_count).toBe(12);
+  });
+
   it("refuses with clear errors: insufficient balance, not found, inactive, expired, sold out", async () => {
     const merchant = await createMerchantViaApi();
     const voucher = await createVoucherViaApi(merchant, { count: 1 });
