@@ -235,6 +235,8 @@ async function main() {
     hot.floor = floorHot;
     hot.ratio = Math.round((hot.rps / floorHot.rps) * 100) / 100;
     log(`hot wallet: ${hot.successes}/${HOT_ATTEMPTS} in ${hot.elapsed_ms} ms (${hot.rps} req/s; floor ${floorHot.rps} req/s, ratio ${hot.ratio}), checks ${hot.balance_ok && floorHot.balance_ok ? "ok" : "FAILED"}`);
+    for (const [what, n] of Object.entries({ ...hot.other_answers })) log(`hot wallet: ${n} answered ${what}`);
+    for (const [what, n] of Object.entries({ ...floorHot.other_answers })) log(`hot wallet floor: ${n} answered ${what}`);
   }
 
   // Cold: the same data, restarted with no Redis and the read cache off, so every read goes to D1.
@@ -401,6 +403,13 @@ async function hotWallet(url, db, column, table, token, body, cost) {
   const elapsed = performance.now() - t0;
   const successes = responses.filter((r) => r.status >= 200 && r.status < 300).length;
   const refused = responses.filter((r) => r.body?.code === "INSUFFICIENT_BALANCE").length;
+  // Any other answer is a failure of the run: say which, so it can be reproduced.
+  const otherAnswers = {};
+  for (const r of responses)
+    if (!(r.status >= 200 && r.status < 300) && r.body?.code !== "INSUFFICIENT_BALANCE") {
+      const what = `${r.status} ${r.body?.code ?? ""} ${r.body?.error ?? String(r.body).slice(0, 80)}`.trim();
+      otherAnswers[what] = (otherAnswers[what] ?? 0) + 1;
+    }
   const finalBalance = await balance();
   const ledgerSum = (await db.prepare(`SELECT COALESCE(SUM(amount), 0) AS s FROM ${ledger} WHERE user_id = ?`).bind(userId).first()).s;
   const expected = Math.min(HOT_ATTEMPTS, HOT_AFFORDABLE);
@@ -409,6 +418,7 @@ async function hotWallet(url, db, column, table, token, body, cost) {
     successes,
     refused,
     other: HOT_ATTEMPTS - successes - refused,
+    other_answers: otherAnswers,
     elapsed_ms: Math.round(elapsed),
     rps: Math.round((HOT_ATTEMPTS / elapsed) * 1000 * 10) / 10,
     start_balance: startBalance,

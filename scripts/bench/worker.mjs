@@ -110,7 +110,10 @@ export async function workerOptions({ scriptPath, extraModules = [], redis, pers
 export async function miniflareOptions(options) {
   const { convertV4MiniflareOptions } = await loadMiniflare();
   // The API logs one JSON line per request; printing them here would spend the cores being measured.
-  const quiet = process.env.BENCH_LOGS ? {} : { handleStructuredLogs: () => {} };
+  // Errors and warnings still print: a run that answers 500 must say why.
+  const quiet = process.env.BENCH_LOGS
+    ? {}
+    : { handleStructuredLogs: (log) => (log.level === "error" || log.level === "warn" ? console.error(`workerd ${log.level}: ${log.message}`) : undefined) };
   const v4 = { host: "127.0.0.1", port: 0, ...quiet, ...options };
   return convertV4MiniflareOptions ? convertV4MiniflareOptions(v4) : v4;
 }
