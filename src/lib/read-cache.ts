@@ -22,6 +22,8 @@ export const readCacheClock = { now: () => Date.now() };
 
 interface Entry {
   value: Promise<unknown>;
+  /** The load has finished: only then do other requests take the value. */
+  settled: boolean;
   expires: number;
   tables: readonly string[];
   generations: number[];
@@ -48,19 +50,30 @@ export function readCacheSeconds(env: Pick<Env, "READ_CACHE_SECONDS">): number {
 }
 
 /**
- * The value under `key`, loaded once by `load` and kept within the bound. Concurrent misses share
- * one load; a failed load is not kept.
+ * The value under `key`, loaded by `load` and kept within the bound. Only a finished load is
+ * shared: requests that miss while one is running load for themselves. A failed load is not kept.
  */
 export function cached<T>(env: Pick<Env, "READ_CACHE_SECONDS">, key: string, tables: readonly string[], load: () => Promise<T>): Promise<T> {
   const seconds = readCacheSeconds(env);
   if (seconds === 0) return load();
   const now = readCacheClock.now();
   const hit = entries.get(key);
-  if (hit && hit.expires > now && hit.tables.every((t, i) => generation(t) === hit.generations[i])) return hit.value as Promise<T>;
-  const entry: Entry = { value: load(), expires: now + seconds * 1000, tables, generations: tables.map(generation) };
-  entry.value.catch(() => {
-    if (entries.get(key) === entry) entries.delete(key);
-  });
+  if (hit && hit.expires > now && hit.tables.every((t, i) => generation(t) === hit.generations[i])) {
+    if (hit.settled) return hit.value as Promise<T>;
+    // Another request's load is still running: load too rather than wait on it. The runtime cancels
+    // the continuations of a promise whose creating request has ended, so if that request were
+    // cancelled (its client gone), every request waiting on its load would hang and answer 500.
+    return load();
+  }
+  const entry: Entry = { value: load(), settled: false, expires: now + seconds * 1000, tables, generations: tables.map(generation) };
+  entry.value.then(
+    () => {
+      entry.settled = true;
+    },
+    () => {
+      if (entries.get(key) === entry) entries.delete(key);
+    },
+  );
   entries.delete(key);
   entries.set(key, entry);
   // Oldest first in a Map: drop the oldest beyond the cap.

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import worker from "../../src/index";
-import { PUBLIC_MAX_AGE_SECONDS, readCacheClock } from "../../src/lib/read-cache";
+import { PUBLIC_MAX_AGE_SECONDS, cached, readCacheClock } from "../../src/lib/read-cache";
 import { getCost } from "../../src/features/settings/settings.service";
 import { RequestDb } from "../../src/db/request-db";
 import { BASE } from "../helpers/api";
@@ -95,6 +95,32 @@ describe("per-isolate read cache", () => {
     const requestDb = new RequestDb(env.DB, null);
     await requestDb.prepare("UPDATE site_settings SET value = ? WHERE key = 'advertisement_cost'").bind("1900").run();
     expect(await getCost(cacheEnv, "advertisement_cost")).toBe(1900);
+  });
+
+  it("only a finished load is shared: a request that misses while another's load runs loads for itself", async () => {
+    const key = `test-load:${unique()}`;
+    const cacheEnv = { READ_CACHE_SECONDS: String(CACHE_SECONDS) };
+    let finishFirst!: (value: string) => void;
+    const loads: string[] = [];
+    const first = cached(cacheEnv, key, ["offers"], () => {
+      loads.push("first");
+      return new Promise<string>((resolve) => (finishFirst = resolve));
+    });
+    // The first load never finishing (its request cancelled) must not hold the second one up.
+    const second = await cached(cacheEnv, key, ["offers"], async () => {
+      loads.push("second");
+      return "second's own";
+    });
+    expect(second).toBe("second's own");
+    finishFirst("first's");
+    expect(await first).toBe("first's");
+    // Finished now: the next request takes it without loading.
+    const third = await cached(cacheEnv, key, ["offers"], async () => {
+      loads.push("third");
+      return "third's own";
+    });
+    expect(third).toBe("first's");
+    expect(loads).toEqual(["first", "second"]);
   });
 
   it("with READ_CACHE_SECONDS=0 every read goes to D1", async () => {
