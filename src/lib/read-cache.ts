@@ -81,9 +81,21 @@ export function cached<T>(env: Pick<Env, "READ_CACHE_SECONDS">, key: string, tab
   return entry.value as Promise<T>;
 }
 
-/** Forgets the entry under `key`: the next `cached` call loads it again (a caller that found it stale). */
-export function dropCached(key: string) {
+/**
+ * `cached`, saying whether the value came from the cache (read by an earlier request, so possibly
+ * stale within the bound) rather than loaded by this call: a write that checks such a value in its
+ * own batch (a price, the terms of a sale) re-reads only when the check fails.
+ */
+export async function cachedGuess<T>(env: Pick<Env, "READ_CACHE_SECONDS">, key: string, tables: readonly string[], load: () => Promise<T>): Promise<{ value: T; fromCache: boolean }> {
+  let loaded = false;
+  const value = await cached(env, key, tables, () => ((loaded = true), load()));
+  return { value, fromCache: !loaded };
+}
+
+/** The value as `load` reads it now, kept under `key` in place of the one a caller found stale. */
+export function reloadCached<T>(env: Pick<Env, "READ_CACHE_SECONDS">, key: string, tables: readonly string[], load: () => Promise<T>): Promise<T> {
   entries.delete(key);
+  return cached(env, key, tables, load);
 }
 
 interface Rendered {

@@ -1,7 +1,7 @@
 import type { TransactionStatus } from "../../db/schema";
 import type { Env } from "../../env";
 import { conflict, notFound } from "../../lib/errors";
-import { cached, dropCached } from "../../lib/read-cache";
+import { cachedGuess, reloadCached } from "../../lib/read-cache";
 import { referenceCode, uuid } from "../../lib/ids";
 import { formatAmount } from "../../lib/money";
 import { addDays, nowIso } from "../../lib/time";
@@ -63,21 +63,11 @@ const OFFER_CHANGED = "offer_terms_changed";
 const readOffer = (db: D1Database, offerId: number) =>
   db.prepare("SELECT id, name, price, is_active FROM offers WHERE id = ?").bind(offerId).first<OfferTerms>();
 
-/**
- * The offer's terms from the per-isolate read cache; `cached` says they came from there (read by an
- * earlier request, possibly stale within the cache's bound) rather than from D1 just now.
- */
-async function offerFromCache(env: Env, offerId: number): Promise<{ offer: OfferTerms | null; cached: boolean }> {
-  let loaded = false;
-  const offer = await cached(env, offerKey(offerId), ["offers"], () => ((loaded = true), readOffer(env.DB, offerId)));
-  return { offer, cached: !loaded };
-}
+/** The offer's terms from the read cache, and whether they came from there (see `cachedGuess`). */
+const offerFromCache = (env: Env, offerId: number) => cachedGuess(env, offerKey(offerId), ["offers"], () => readOffer(env.DB, offerId));
 
 /** The offer as D1 has it now, kept in the cache for the next requests instead of the stale one. */
-function freshOffer(env: Env, offerId: number): Promise<OfferTerms | null> {
-  dropCached(offerKey(offerId));
-  return cached(env, offerKey(offerId), ["offers"], () => readOffer(env.DB, offerId));
-}
+const freshOffer = (env: Env, offerId: number) => reloadCached(env, offerKey(offerId), ["offers"], () => readOffer(env.DB, offerId));
 
 /** An unknown and an inactive offer are both "not found", as the catalogue shows neither. */
 function activeOrNotFound(offer: OfferTerms | null): OfferTerms {
@@ -105,7 +95,7 @@ function activeOrNotFound(offer: OfferTerms | null): OfferTerms {
  * the batch committed.
  */
 export async function requestActivation(env: Env, input: { userId: number; offerId: number; idempotencyKey?: string }) {
-  let { offer, cached: fromCache } = await offerFromCache(env, input.offerId);
+  let { value: offer, fromCache } = await offerFromCache(env, input.offerId);
   if (fromCache && !offer?.is_active) {
     offer = await freshOffer(env, input.offerId);
     fromCache = false;

@@ -3,7 +3,7 @@ import { ApiError, ErrorCode, badRequest, conflict, notFound } from "../../lib/e
 import { referenceCode, uuid } from "../../lib/ids";
 import { toPoints } from "../../lib/money";
 import { addDays, nowIso } from "../../lib/time";
-import { cached, dropCached } from "../../lib/read-cache";
+import { cachedGuess, reloadCached } from "../../lib/read-cache";
 import { costSettingSql } from "../settings/settings.service";
 import { pointsAfter, walletApply, walletRefused, type SqlStatement, type StoredAnswer } from "../wallet/wallet.service";
 
@@ -46,21 +46,11 @@ const readForSale = (env: Env, voucherId: number) =>
     .bind(voucherId)
     .first<VoucherForSale>();
 
-/**
- * The voucher's terms from the per-isolate read cache: `cached` says they came from there (read by
- * an earlier request, so possibly stale within the cache's bound) rather than from D1 just now.
- */
-async function termsFromCache(env: Env, voucherId: number): Promise<{ v: VoucherForSale | null; cached: boolean }> {
-  let loaded = false;
-  const v = await cached(env, forSaleKey(voucherId), FOR_SALE_TABLES, () => ((loaded = true), readForSale(env, voucherId)));
-  return { v, cached: !loaded };
-}
+/** The voucher's terms from the read cache, and whether they came from there (see `cachedGuess`). */
+const termsFromCache = (env: Env, voucherId: number) => cachedGuess(env, forSaleKey(voucherId), FOR_SALE_TABLES, () => readForSale(env, voucherId));
 
 /** The terms as D1 has them now, kept in the cache for the next buyers instead of the stale ones. */
-function freshTerms(env: Env, voucherId: number): Promise<VoucherForSale | null> {
-  dropCached(forSaleKey(voucherId));
-  return cached(env, forSaleKey(voucherId), FOR_SALE_TABLES, () => readForSale(env, voucherId));
-}
+const freshTerms = (env: Env, voucherId: number) => reloadCached(env, forSaleKey(voucherId), FOR_SALE_TABLES, () => readForSale(env, voucherId));
 
 /**
  * Why this voucher cannot be sold at `now`, or null. The stock is judged only from a fresh read
@@ -112,7 +102,7 @@ function termsStillHold(v: VoucherForSale, now: string): { sql: string; params: 
  */
 export async function purchaseVoucher(env: Env, input: { userId: number; voucherId: number; idempotencyKey?: string }) {
   const now = nowIso();
-  let { v, cached: fromCache } = await termsFromCache(env, input.voucherId);
+  let { value: v, fromCache } = await termsFromCache(env, input.voucherId);
   if (fromCache && notForSale(v, now, { stock: false })) {
     // A cached "not on sale" is only a guess too: D1 decides.
     v = await freshTerms(env, input.voucherId);
