@@ -800,7 +800,7 @@ export interface paths {
         put?: never;
         /**
          * Redeem `quantity` uses of a purchase (atomic; honours Idempotency-Key)
-         * @description Redeem `quantity` uses of a purchase (atomic; honours Idempotency-Key). Needs an access token. Send an `Idempotency-Key` to make a retry safe.
+         * @description Needs an access token. Merchant only, for the caller's own active business's purchases. Send an `Idempotency-Key` to make a retry safe. The till's limit (120 a minute per merchant user, shared by scan and redeem) counts only what could help someone guess codes: every scan but one that finds the caller's own purchase by its reference, UUID or the QR's JSON carrying them (a miss, another business's code, an unclaimed gift card, a voucher UUID, garbage, a non-merchant's scan, and every lookup by a redemption id, found or not), and every redeem answered 404 (unknown purchase) or 403. The request the limit refuses answers 429 with `Retry-After`, and the caller is then refused every scan and redeem, correct codes included, until that time has passed.
          */
         post: operations["postMerchantScanRedeem"];
         delete?: never;
@@ -840,7 +840,7 @@ export interface paths {
         put?: never;
         /**
          * Look up a purchase from its QR code (own business only) and say whether it can be redeemed
-         * @description Look up a purchase from its QR code (own business only) and say whether it can be redeemed. Needs an access token. Rate limited per caller (429 with `Retry-After`).
+         * @description Needs an access token. Merchant only (403 otherwise), and only the caller's own business's purchases (403 for another's). The till's limit (120 a minute per merchant user, shared by scan and redeem) counts only what could help someone guess codes: every scan but one that finds the caller's own purchase by its reference, UUID or the QR's JSON carrying them (a miss, another business's code, an unclaimed gift card, a voucher UUID, garbage, a non-merchant's scan, and every lookup by a redemption id, found or not), and every redeem answered 404 (unknown purchase) or 403. The request the limit refuses answers 429 with `Retry-After`, and the caller is then refused every scan and redeem, correct codes included, until that time has passed.
          */
         post: operations["postMerchantScanScan"];
         delete?: never;
@@ -7619,6 +7619,19 @@ export interface operations {
             422: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
+                    "X-D1-Bookmark": components["headers"]["D1Bookmark"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     "X-D1-Bookmark": components["headers"]["D1Bookmark"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;

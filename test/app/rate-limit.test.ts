@@ -1,4 +1,8 @@
-import { describe, expect, it } from "vitest";
+import { Hono } from "hono";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import type { AppBindings, Env } from "../../src/env";
+import { renderError } from "../../src/app";
+import { failureCharged, MAX_BLOCKED_CALLERS } from "../../src/middleware/rate-limit";
 import { api } from "../helpers/api";
 import { withinOneRateWindow } from "../helpers/rate-window";
 
@@ -15,5 +19,52 @@ describe("rate limits (the real AUTH_LIMITER binding: 20 registrations per minut
     expect(limited.headers.get("retry-after")).toBe("60");
     expect(limited.body.code).toBe("RATE_LIMITED");
     expect((await register({ "cf-connecting-ip": `another-${Date.now()}` })).status).toBe(400);
+  });
+});
+
+describe("failureCharged: the per-isolate block after a refusal", () => {
+  // A small app around the real middleware, with a binding that refuses every unit it is asked for
+  // (as a used-up limiter does), so the block's window and bound can be driven directly.
+  function tillApp() {
+    const limit = failureCharged("SCAN_LIMITER", `unit-${crypto.randomUUID()}`);
+    const asked: string[] = [];
+    const refusing = { limit: async ({ key }: { key: string }) => (asked.push(key), { success: false }) } as unknown as RateLimit;
+    const app = new Hono<AppBindings>();
+    app.use("*", async (c, next) => {
+      c.set("auth", { userId: Number(c.req.header("x-user")), role: "merchant", username: "u", tokenExpiresAt: 0 });
+      await next();
+    });
+    app.use("/work", limit.refuseBlocked);
+    app.post("/work", async (c) => c.json(await limit.run(c, async () => ({ done: true }), { answer: () => c.req.header("x-charged") === "1" })));
+    app.onError((error) => renderError(error, "test"));
+    const call = (user: number, charged: boolean) =>
+      app.request("/work", { method: "POST", headers: { "x-user": String(user), "x-charged": charged ? "1" : "0" } }, { SCAN_LIMITER: refusing } as unknown as Env);
+    return { call, asked };
+  }
+
+  afterEach(() => vi.useRealTimers());
+
+  it("refuses a blocked caller's free requests without asking the binding, until the window has passed", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const { call, asked } = tillApp();
+    expect((await call(1, false)).status).toBe(200);
+    expect(asked).toHaveLength(0);
+    const refused = await call(1, true);
+    expect([refused.status, refused.headers.get("retry-after")]).toEqual([429, "60"]);
+    expect(asked).toHaveLength(1);
+    vi.advanceTimersByTime(59_000);
+    expect((await call(1, false)).status).toBe(429);
+    expect((await call(2, false)).status).toBe(200);
+    expect(asked).toHaveLength(1);
+    vi.advanceTimersByTime(1_001);
+    expect((await call(1, false)).status).toBe(200);
+  });
+
+  it(`remembers at most ${MAX_BLOCKED_CALLERS} blocked callers, forgetting the oldest first`, async () => {
+    const { call } = tillApp();
+    for (let user = 1; user <= MAX_BLOCKED_CALLERS + 1; user++) expect((await call(user, true)).status).toBe(429);
+    expect((await call(1, false)).status).toBe(200);
+    expect((await call(2, false)).status).toBe(429);
+    expect((await call(MAX_BLOCKED_CALLERS + 1, false)).status).toBe(429);
   });
 });

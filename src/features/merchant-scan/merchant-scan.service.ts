@@ -6,7 +6,7 @@ import { voucherTypeName } from "../vouchers/voucher-value";
 import { notAMerchant } from "./merchant-access";
 import { cannotRedeemReason, cannotRedeemReasonOf, redeemableCondition } from "../vouchers/redeemable";
 import { holderNameSql, lookupForRedeem, lookupForScan, type ScanAnswerRow } from "./merchant-scan.lookup";
-import { parseQrData } from "./qr-data";
+import type { QrKey } from "./qr-data";
 
 const otherBusiness = () => forbidden("Access denied. You can only scan vouchers from your own business.");
 const invalidQr = () =>
@@ -16,11 +16,11 @@ const invalidQr = () =>
  * Scan: one D1 round trip, which also says whether the caller is a merchant, and computes the
  * holder's name, the value's summary and the reason it cannot be redeemed. A merchant profile
  * that exists but is inactive may still look a purchase up (answered with can_redeem false and
- * reason merchant_inactive); it cannot redeem.
+ * reason merchant_inactive); it cannot redeem. `key` is the scanned text as `parseQrData` reads it
+ * (null: not a code at all).
  */
-export async function scanVoucher(env: Pick<Env, "DB">, userId: number, qrData: string) {
+export async function scanVoucher(env: Pick<Env, "DB">, userId: number, key: QrKey | null) {
   const now = nowIso();
-  const key = parseQrData(qrData);
   if (!key) {
     // Still refuse non-merchants first, so the 400 never tells a stranger anything.
     const row = await lookupForScan(env, userId, { kind: "none", value: "" }, now);

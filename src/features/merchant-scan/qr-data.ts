@@ -10,6 +10,12 @@ export type QrKey =
   /** Matches no purchase: the lookup then only tells whether the caller is a merchant. */
   | { kind: "none"; value: "" };
 
+/**
+ * Whether a key is one nobody can guess: a purchase reference (random, 8 characters of 32) or a
+ * UUID. A redemption id is sequential, so a lookup by it is always charged to the till's limit.
+ */
+export const isUnguessable = (key: QrKey | null): boolean => key?.kind === "reference" || key?.kind === "uuid";
+
 const REFERENCE = /^(VCH|GFT)-([A-Z0-9]{4,32})$/i;
 const EMBEDDED_REFERENCE = /\b(VCH|GFT)-([A-Z0-9]{4,32})\b/i;
 const NUMERIC_ID = /^\d{1,15}$/;

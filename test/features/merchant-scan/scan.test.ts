@@ -2,7 +2,6 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { api, isCleanError } from "../../helpers/api";
 import { createUser } from "../../helpers/factories";
-import { withinOneRateWindow } from "../../helpers/rate-window";
 import { insertMerchant, insertPurchase, insertVoucher, daysFromNow, type InsertedMerchant, type InsertedVoucher } from "../../helpers/voucher-factories";
 
 const scan = (token: string, qr_data: string, prefix = "/api/v1") => api("POST", `${prefix}/merchant/scan/scan/`, { token, body: { qr_data } });
@@ -258,24 +257,5 @@ describe("POST /merchant/scan/scan/", () => {
     }
     expect(answers.size).toBe(1);
     expect(JSON.parse([...answers][0]!)).toEqual({ error: "Access denied. You can only scan vouchers from your own business.", code: "FORBIDDEN" });
-  });
-
-  it("answers 429 once a till's scans pass the limit, with nothing of the purchase in it", async () => {
-    await withinOneRateWindow();
-    const { merchant, voucher, purchase } = await setup();
-    // SCAN_LIMITER allows 120 scans a minute per user; these all run at once.
-    const answers = await Promise.all(Array.from({ length: 130 }, () => scan(merchant.user.token, purchase.reference)));
-    const statuses = answers.map((r) => r.status);
-    expect(statuses.filter((s) => s === 200).length).toBe(120);
-    expect(statuses.filter((s) => s === 429).length).toBe(10);
-    for (const res of answers.filter((r) => r.status === 429)) {
-      expect(res.body.code).toBe("RATE_LIMITED");
-      expect(res.headers.get("retry-after")).toBe("60");
-      expect(Object.keys(res.body).sort()).toEqual(["code", "error", "request_id"]);
-      for (const detail of [purchase.reference, voucher.title, "voucher_details", "Test User"]) expect(JSON.stringify(res.body)).not.toContain(detail);
-    }
-    // A stranger's code and garbage are refused alike, without a lookup's answer either.
-    expect((await scan(merchant.user.token, "VCH-NOSUCH00")).status).toBe(429);
-    expect((await scan(merchant.user.token, "garbage")).status).toBe(429);
   });
 });
