@@ -232,7 +232,7 @@ function refusedByConstraint(error: unknown): WalletResult {
  * that emptied the wallet fails on the balance first; it is a replay all the same.
  */
 export async function refusedForFunds(db: D1Database, op: WalletOperation): Promise<WalletResult> {
-  return refusedOrReplayed(db, op, await balanceUnlessApplied(db, op.userId, op.idempotencyKey));
+  return refusedOrReplayed(db, op, await balanceUnlessApplied(db, op.userId, [op.idempotencyKey]));
 }
 
 /** What a debit the balance cannot pay answers, from `balanceUnlessApplied`'s read: a replay if it was applied before, else the refusal. */
@@ -251,15 +251,16 @@ async function replay(db: D1Database, op: WalletOperation, balance?: number): Pr
 }
 
 /**
- * The balance, and whether an operation with this key is already in the ledger (then it is a
- * replay, whatever the balance now: a repeat of the debit that emptied the wallet must replay).
+ * The balance, and whether an operation with one of these keys is already in the ledger (then it
+ * is a replay, whatever the balance now: a repeat of the debit that emptied the wallet must replay).
  */
-export async function balanceUnlessApplied(db: D1Database, userId: number, idempotencyKey: string): Promise<{ balance: number; applied: boolean }> {
+export async function balanceUnlessApplied(db: D1Database, userId: number, idempotencyKeys: string[]): Promise<{ balance: number; applied: boolean }> {
   const row = await db
     .prepare(
-      "SELECT COALESCE((SELECT balance FROM wallets WHERE user_id = ?1), 0) AS balance, EXISTS (SELECT 1 FROM ledger_entries WHERE user_id = ?1 AND idempotency_key = ?2) AS applied",
+      `SELECT COALESCE((SELECT balance FROM wallets WHERE user_id = ?1), 0) AS balance,
+              EXISTS (SELECT 1 FROM ledger_entries WHERE user_id = ?1 AND idempotency_key IN (SELECT value FROM json_each(?2))) AS applied`,
     )
-    .bind(userId, idempotencyKey)
+    .bind(userId, JSON.stringify(idempotencyKeys))
     .first<{ balance: number; applied: number }>();
   return { balance: row?.balance ?? 0, applied: row?.applied === 1 };
 }
