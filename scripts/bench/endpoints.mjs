@@ -22,6 +22,12 @@ export const FLOORS = {
   money: { name: "jwt + one batch via a DO", d1: 1, does: "verify the JWT, one Durable Object call running a 2-statement batch (debit + ledger row)" },
   batch: { name: "jwt + one 2-statement batch", d1: 1, does: "verify the JWT, one 2-statement batch straight to D1" },
   notify: { name: "jwt + one insert + queue send", d1: 1, does: "verify the JWT, one INSERT, one queue message" },
+  // A reference, not a floor: the notification floor plus the rate-limit call every send must make.
+  notify_rate_limit: {
+    name: "jwt + one insert + queue send + rate-limit call",
+    d1: 1,
+    does: "the notification floor plus one call of the Workers rate-limit binding (in Miniflare a call into another worker and a Durable Object)",
+  },
   activate: {
     name: "jwt + DO batch + Redis + queue, consumed",
     d1: 1,
@@ -60,6 +66,7 @@ export function buildPlan(ctx) {
     money: () => ({ method: "POST", path: "/floor/money", headers: auth(userToken()), body: "{}" }),
     batch: () => ({ method: "POST", path: "/floor/batch", headers: auth(userToken()), body: "{}" }),
     notify: () => ({ method: "POST", path: "/floor/notify", headers: auth(userToken()), body: notifyBody }),
+    notify_rate_limit: () => ({ method: "POST", path: "/floor/notify-rate-limit", headers: auth(userToken()), body: notifyBody }),
     activate: () => ({ method: "POST", path: "/floor/activate", headers: auth(userToken()), body: JSON.stringify({ offer_id: offerId }) }),
     scan_rate_limit: () => ({ method: "POST", path: "/probe/rate-limit", headers: auth(merchantToken), body: scanBody() }),
   };
@@ -107,7 +114,7 @@ export function buildPlan(ctx) {
         body: JSON.stringify({ redemption_id: ctx.scanRedemptionIds[n++ % ctx.scanRedemptionIds.length], quantity: 1, location: "Till 1" }),
       }),
     },
-    { key: "notification_send", name: "notification send", floor: "notify", phase: "warm", next: ownNotification },
+    { key: "notification_send", name: "notification send", floor: "notify", reference: "notify_rate_limit", phase: "warm", next: ownNotification },
     { key: "activation_status_d1", name: "activation status (D1)", floor: "status", phase: "cold", next: status("/api/v1/activation/status/") },
     { key: "offers_list_cold", name: "offers list (cold)", floor: "offers", phase: "cold", next: () => ({ method: "GET", path: "/api/v1/offers/", headers: auth(userToken()) }) },
     { key: "categories_cold", name: "categories (cold)", floor: "categories", phase: "cold", next: get("/api/v1/categories/") },

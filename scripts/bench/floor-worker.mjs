@@ -178,16 +178,22 @@ app.post("/floor/batch", async (c) => {
   return c.json(results[1].results[0]);
 });
 
-// One insert and one queue message (notification send); `queue` below delivers it.
-app.post("/floor/notify", async (c) => {
+/**
+ * One insert and one queue message (notification send); `queue` below delivers it. `rateLimit`:
+ * first one call of the rate-limit binding, as the send must make (the reference, not the floor).
+ */
+async function notifyFloor(c, { rateLimit = false } = {}) {
   const claims = await verify(c);
+  if (rateLimit) await c.env.PROBE_LIMITER.limit({ key: `notify:${claims.sub}` });
   const body = await c.req.json();
   const row = await c.env.DB.prepare("INSERT INTO floor_notifications (user_id, title, message, created_at) VALUES (?, ?, ?, ?) RETURNING id")
     .bind(Number(claims.sub), body.title, body.message, new Date().toISOString())
     .first();
   await c.env.FLOOR_QUEUE.send({ id: row.id });
   return c.json(row, 201);
-});
+}
+app.post("/floor/notify", (c) => notifyFloor(c));
+app.post("/floor/notify-rate-limit", (c) => notifyFloor(c, { rateLimit: true }));
 
 // Probes: the scan's floor plus one cost each.
 const ScanBody = z.strictObject({ qr_data: z.string().trim().min(1).max(2048) });

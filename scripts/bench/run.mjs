@@ -184,7 +184,10 @@ async function main() {
         await drained(mf);
       }
       lastFloor = endpoint.floor;
-      if (endpoint.reference) await measureFloor(endpoint.reference, phase);
+      if (endpoint.reference) {
+        await measureFloor(endpoint.reference, phase);
+        await drained(mf);
+      }
       const row = {
         name: endpoint.name,
         key: endpoint.key,
