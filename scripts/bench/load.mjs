@@ -45,8 +45,11 @@ export function workerdCpuSeconds() {
 /**
  * One endpoint: `next()` gives each request its {method, path, headers, body}, so requests can
  * rotate tokens, references and transaction ids. A short warm-up first (JIT, caches, DO start).
+ * `settle`: waits until the queue consumers in the same workerd have worked off what was sent;
+ * run after the warm-up (so the measured seconds start with no backlog) and after the measured
+ * seconds, to count the CPU of the consumer work they left behind as well (`cpu_us_settled`).
  */
-export async function measure(baseUrl, next, { connections = CONNECTIONS, duration = DURATION_SECONDS, warmup = true } = {}) {
+export async function measure(baseUrl, next, { connections = CONNECTIONS, duration = DURATION_SECONDS, warmup = true, settle } = {}) {
   const run = (seconds) =>
     autocannon({
       url: baseUrl,
@@ -64,9 +67,13 @@ export async function measure(baseUrl, next, { connections = CONNECTIONS, durati
       ],
     });
   if (warmup) await run(WARMUP_SECONDS);
+  await settle?.();
   const cpuBefore = workerdCpuSeconds();
   const result = await run(duration);
   const cpuAfter = workerdCpuSeconds();
+  const settledMs = settle ? await timed(settle) : null;
+  const cpuSettled = settle ? workerdCpuSeconds() : null;
+  const perRequest = (cpu) => (cpuBefore === null || cpu === null || result.requests.total === 0 ? null : Math.round(((cpu - cpuBefore) / result.requests.total) * 1e6));
   return {
     requests: result.requests.total,
     rps: Math.round((result.requests.total / result.duration) * 10) / 10,
@@ -75,9 +82,17 @@ export async function measure(baseUrl, next, { connections = CONNECTIONS, durati
     // Anything but 2xx is an error here: a 400 or 429 means the endpoint did not do the work.
     errors: result.non2xx + result.errors + result.timeouts,
     // workerd's CPU per answered request: what the ratio is made of once the cores are saturated.
-    cpu_us: cpuBefore === null || result.requests.total === 0 ? null : Math.round(((cpuAfter - cpuBefore) / result.requests.total) * 1e6),
+    cpu_us: perRequest(cpuAfter),
+    // The same with the queue work the measured seconds left (consumed after them, in the same workerd).
+    ...(settle ? { cpu_us_settled: perRequest(cpuSettled), settled_ms: settledMs } : {}),
     status_codes: Object.fromEntries(["1xx", "2xx", "3xx", "4xx", "5xx"].map((k) => [k, result[k]]).filter(([, n]) => n > 0)),
   };
+}
+
+async function timed(work) {
+  const started = performance.now();
+  await work();
+  return Math.round(performance.now() - started);
 }
 
 const cell = (value) => (value === undefined || value === null ? "" : String(value));
