@@ -12,7 +12,7 @@ import { reconcileLedger } from "./cron/reconcile-ledger";
 import { pruneCounters } from "./lib/counters";
 import { dispatchQueueBatch, type QueueConsumers } from "./queues/consumers";
 import { deactivateEndedAdvertisements } from "./features/advertisements/advertisements.service";
-import { deliverNotification, failExhaustedNotification } from "./features/notifications/notifications.consumer";
+import { failExhaustedNotification, notificationDelivery } from "./features/notifications/notifications.consumer";
 import { enqueueDueNotifications } from "./features/notifications/notifications.cron";
 import { failExhaustedActivation, handleActivationMessage } from "./features/activation/activation.consumer";
 import { relayActivationOutbox } from "./features/activation/activation.service";
@@ -38,8 +38,8 @@ export const queueConsumers: QueueConsumers = {
   "perks-activations": handleActivationMessage,
   // Retries exhausted: fail and refund once.
   "perks-activations-dlq": failExhaustedActivation,
-  // Claim the row, send through the channel's provider, record the outcome.
-  "perks-notifications": deliverNotification,
+  // The whole batch: claim the rows, send each through its channel's provider, record the outcomes.
+  "perks-notifications": notificationDelivery,
   // Retries exhausted: the row ends `failed`.
   "perks-notifications-dlq": failExhaustedNotification,
 };

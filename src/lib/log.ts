@@ -62,6 +62,21 @@ export function queuesCarrying<E extends object>(env: E, requestId: string, name
  * that sent it, attempts, what the consumer did (ack, retry, or an error) and how long it took.
  */
 export async function withMessageLog<B>(queue: string, message: Message<B>, consume: (message: Message<B>) => Promise<void>) {
+  const tracked = trackMessage(queue, message);
+  try {
+    await consume(tracked.message);
+  } catch (error) {
+    tracked.log(true);
+    throw error;
+  }
+  tracked.log(false);
+}
+
+/**
+ * A message whose ack or retry is recorded, and `log` to write its line (as withMessageLog does)
+ * once its consumer is done: for a consumer that works a whole batch, one line per message still.
+ */
+export function trackMessage<B>(queue: string, message: Message<B>) {
   const started = Date.now();
   let outcome = "none";
   const tracked: Message<B> = {
@@ -79,24 +94,24 @@ export async function withMessageLog<B>(queue: string, message: Message<B>, cons
     },
   };
   const body = (message.body ?? {}) as { type?: unknown; request_id?: unknown };
-  try {
-    await consume(tracked);
-  } catch (error) {
-    outcome = "error";
-    throw error;
-  } finally {
-    logLine({
-      level: outcome === "error" ? "error" : "info",
-      msg: "queue message",
-      queue,
-      message_id: message.id,
-      type: typeof body.type === "string" ? body.type : null,
-      request_id: typeof body.request_id === "string" ? body.request_id : null,
-      attempts: message.attempts,
-      outcome,
-      duration_ms: Date.now() - started,
-    });
-  }
+  return {
+    message: tracked,
+    /** Whether the consumer has acked or retried it. */
+    settled: () => outcome !== "none",
+    /** `failed`: the consumer threw before settling it. */
+    log: (failed: boolean) =>
+      logLine({
+        level: failed ? "error" : "info",
+        msg: "queue message",
+        queue,
+        message_id: message.id,
+        type: typeof body.type === "string" ? body.type : null,
+        request_id: typeof body.request_id === "string" ? body.request_id : null,
+        attempts: message.attempts,
+        outcome: failed ? "error" : outcome,
+        duration_ms: Date.now() - started,
+      }),
+  };
 }
 
 /** Runs one cron job and logs one line: the schedule, the job, its outcome and duration. */

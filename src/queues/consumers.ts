@@ -1,13 +1,19 @@
 import type { Env } from "../env";
-import { withMessageLog } from "../lib/log";
+import { trackMessage, withMessageLog } from "../lib/log";
 import { nowIso } from "../lib/time";
 import { type MessageOf, QUEUES, type QueueName } from "./messages";
 
 /** Handles one parsed message: acks it, retries it (with backoff) or throws (a retry with backoff). */
 export type Consumer<Q extends QueueName> = (message: Message<MessageOf<Q>>, env: Env) => Promise<void>;
 
+/**
+ * Handles a batch's parsed messages together (so their D1 work can share round trips): it acks
+ * or retries each one; a throw retries, with backoff, every message it had not settled.
+ */
+export type BatchConsumer<Q extends QueueName> = { batch: (messages: Message<MessageOf<Q>>[], env: Env) => Promise<void> };
+
 /** One consumer for every queue, dead-letter queues included: a queue missing here fails `tsc`. */
-export type QueueConsumers = { [Q in QueueName]: Consumer<Q> };
+export type QueueConsumers = { [Q in QueueName]: Consumer<Q> | BatchConsumer<Q> };
 
 const isQueueName = (name: string): name is QueueName => Object.hasOwn(QUEUES, name);
 
@@ -18,24 +24,50 @@ const isQueueName = (name: string): name is QueueName => Object.hasOwn(QUEUES, n
  */
 export async function dispatchQueueBatch(consumers: QueueConsumers, batch: MessageBatch<unknown>, env: Env): Promise<void> {
   const queue = batch.queue;
+  const parsed: Message<MessageOf<QueueName>>[] = [];
   for (const message of batch.messages) {
     if (!isQueueName(queue)) {
       await deadLetter(env, queue, message, "no consumer for this queue");
       continue;
     }
-    const parsed = QUEUES[queue].safeParse(message.body);
-    if (!parsed.success) {
-      await deadLetter(env, queue, message, `message does not parse: ${parsed.error.issues.map((i) => `${i.path.join(".") || "body"} ${i.message}`).join("; ")}`);
+    const result = QUEUES[queue].safeParse(message.body);
+    if (!result.success) {
+      await deadLetter(env, queue, message, `message does not parse: ${result.error.issues.map((i) => `${i.path.join(".") || "body"} ${i.message}`).join("; ")}`);
       continue;
     }
-    const consumer = consumers[queue] as Consumer<QueueName>;
+    parsed.push(message as Message<MessageOf<QueueName>>);
+  }
+  if (parsed.length === 0 || !isQueueName(queue)) return;
+  const consumer = consumers[queue] as Consumer<QueueName> | BatchConsumer<QueueName>;
+  if (typeof consumer !== "function") return consumeTogether(queue, consumer, parsed, env);
+  for (const message of parsed) {
     try {
-      await withMessageLog(queue, message as Message<MessageOf<QueueName>>, (tracked) => consumer(tracked, env));
+      await withMessageLog(queue, message, (tracked) => consumer(tracked, env));
     } catch (error) {
-      console.error(JSON.stringify({ level: "error", msg: "queue consumer failed", queue, id: message.id, attempts: message.attempts, error: String(error) }));
-      message.retry({ delaySeconds: backoffSeconds(message.attempts) });
+      retryFailed(queue, message, error);
     }
   }
+}
+
+/** A batch consumer's run: one log line per message, as for a consumer of one message at a time. */
+async function consumeTogether(queue: QueueName, consumer: BatchConsumer<QueueName>, messages: Message<MessageOf<QueueName>>[], env: Env) {
+  const tracked = messages.map((message) => trackMessage(queue, message));
+  let failure: { error: unknown } | null = null;
+  try {
+    await consumer.batch(tracked.map((t) => t.message), env);
+  } catch (error) {
+    failure = { error };
+  }
+  for (const [i, t] of tracked.entries()) {
+    const failed = failure !== null && !t.settled();
+    t.log(failed);
+    if (failed) retryFailed(queue, messages[i]!, failure!.error);
+  }
+}
+
+function retryFailed(queue: string, message: Message<unknown>, error: unknown) {
+  console.error(JSON.stringify({ level: "error", msg: "queue consumer failed", queue, id: message.id, attempts: message.attempts, error: String(error) }));
+  message.retry({ delaySeconds: backoffSeconds(message.attempts) });
 }
 
 /** Where an unroutable or unparseable message ends: one row per message id, and an error log line. */

@@ -1,11 +1,12 @@
 import { env } from "cloudflare:workers";
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import worker, { queueConsumers } from "../../src/index";
 import type { Env } from "../../src/env";
-import type { QueueConsumers } from "../../src/queues/consumers";
+import { dispatchQueueBatch, type QueueConsumers } from "../../src/queues/consumers";
 import { QUEUE_NAMES, QueueName } from "../../src/queues/messages";
 import wranglerToml from "../../wrangler.toml?raw";
+import { recordRetryDelays } from "../helpers/retry-delays";
 
 /** Every `queue = "..."` and `dead_letter_queue = "..."` wrangler.toml declares, producers and consumers. */
 function declaredQueues() {
@@ -84,6 +85,42 @@ describe("queue wiring", () => {
     await run(QueueName.notifications, { type: "notification.deliver", notification_id: ids[1] });
     const { results } = await env.DB.prepare("SELECT id, status FROM notifications WHERE id IN (?, ?)").bind(ids[0], ids[1]).all<{ id: string; status: string }>();
     expect(Object.fromEntries(results.map((r) => [r.id, r.status]))).toEqual({ [ids[0]!]: "failed", [ids[1]!]: "sent" });
+  });
+
+  it("a batch consumer gets the batch's parsed messages together; a throw retries with backoff those it had not settled; one log line each", async () => {
+    const seen: string[][] = [];
+    const consumers = {
+      ...queueConsumers,
+      [QueueName.notifications]: {
+        batch: async (messages: Message<{ notification_id: string }>[]) => {
+          seen.push(messages.map((m) => m.body.notification_id));
+          messages[0]!.ack();
+          messages[1]!.retry({ delaySeconds: 7 });
+          throw new Error("the consumer broke down");
+        },
+      },
+    } as QueueConsumers;
+    const bodies = ["n-a", "n-b", "n-c"].map((id) => ({ type: "notification.deliver", notification_id: id }));
+    const ids = ["batch-a", "batch-b", "batch-garbled", "batch-c"].map((id) => `${id}-${crypto.randomUUID()}`);
+    const batch = createMessageBatch<unknown>(QueueName.notifications, [
+      { id: ids[0]!, timestamp: new Date(), attempts: 3, body: bodies[0] },
+      { id: ids[1]!, timestamp: new Date(), attempts: 3, body: bodies[1] },
+      { id: ids[2]!, timestamp: new Date(), attempts: 3, body: { type: "notification.deliver" } },
+      { id: ids[3]!, timestamp: new Date(), attempts: 3, body: bodies[2] },
+    ]);
+    const retries = recordRetryDelays(batch);
+    const log = vi.spyOn(console, "log");
+    const error = vi.spyOn(console, "error").mockImplementation(() => {});
+    await dispatchQueueBatch(consumers, batch, env as unknown as Env);
+    const result = await getQueueResult(batch, createExecutionContext());
+
+    expect(seen).toEqual([["n-a", "n-b", "n-c"]]);
+    expect(result.explicitAcks.sort()).toEqual([ids[0]!, ids[2]!].sort());
+    expect(retries).toEqual([7, 8]);
+    expect(result.retryMessages.map((m) => m.msgId)).toEqual([ids[1], ids[3]]);
+    const lines = [...log.mock.calls, ...error.mock.calls].map(([line]) => String(line)).filter((line) => line.includes('"msg":"queue message"'));
+    const outcomes = Object.fromEntries(lines.map((line) => JSON.parse(line)).map((l) => [l.message_id, l.outcome]));
+    expect(outcomes).toEqual({ [ids[0]!]: "ack", [ids[1]!]: "retry", [ids[3]!]: "error" });
   });
 
   it("if the dead letter cannot be written, the message is retried rather than acknowledged", async () => {

@@ -16,15 +16,20 @@ export function userEventsObject(env: Env, userId: number) {
  * The returned promise is for tests; callers do not await it.
  */
 export function publishUserEvent(env: Env, userId: number, event: UserEvent): Promise<void> {
+  return publishUserEvents(env, userId, [event]);
+}
+
+/** The same for several events of one user: one call to the user's object, each event its own socket message. */
+export function publishUserEvents(env: Env, userId: number, events: UserEvent[]): Promise<void> {
   const work = (async () => {
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`timed out after ${PUBLISH_TIMEOUT_MS} ms`)), PUBLISH_TIMEOUT_MS);
       });
-      await Promise.race([userEventsObject(env, userId).publish(event), timeout]);
+      await Promise.race([userEventsObject(env, userId).publish(events), timeout]);
     } catch (error) {
-      console.warn(JSON.stringify({ level: "warn", msg: "user event not published", user_id: userId, type: event.type, error: String(error) }));
+      console.warn(JSON.stringify({ level: "warn", msg: "user event not published", user_id: userId, type: events[0]?.type, count: events.length, error: String(error) }));
     } finally {
       if (timer !== undefined) clearTimeout(timer);
     }

@@ -52,9 +52,13 @@ export class UserEventsDurableObject extends DurableObject<Env> {
     return new Response(null, { status: 101, webSocket: client, headers });
   }
 
-  /** Fans an event out to every live socket of this user; returns how many received it. */
-  async publish(event: UserEvent): Promise<number> {
-    const payload = JSON.stringify(event);
+  /**
+   * Fans events out to every live socket of this user, each event its own message, in order
+   * (a consumer that settled several of the user's rows at once sends them in one call); returns
+   * how many sockets received them.
+   */
+  async publish(events: UserEvent[]): Promise<number> {
+    const payloads = events.map((event) => JSON.stringify(event));
     let delivered = 0;
     for (const { ws, info } of this.sockets()) {
       if (expired(info)) {
@@ -62,7 +66,7 @@ export class UserEventsDurableObject extends DurableObject<Env> {
         continue;
       }
       try {
-        ws.send(payload);
+        for (const payload of payloads) ws.send(payload);
         delivered++;
       } catch {
         // A socket closing under us: its close handler cleans up.

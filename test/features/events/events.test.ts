@@ -230,6 +230,29 @@ describe("notification status", () => {
   });
 });
 
+describe("notification status, a batch at a time", () => {
+  it("several of one user's notifications settled in one batch: every socket hears each, in the batch's order", async () => {
+    const user = await createUser();
+    const sockets = await Promise.all([connect(user.token), connect(user.token)]);
+    outbound.on("https://api.telegram.org/", Response.json({ ok: false, description: "chat not found" }, { status: 400 }));
+    const first = await insertNotification({ userId: user.id });
+    const refused = await insertNotification({ userId: user.id, channel: "telegram", recipient: "12345" });
+    const last = await insertNotification({ userId: user.id });
+    // Telegram's credentials only: the emails go through the sandbox.
+    await deliverNotifications([first, refused, last], { overrides: { TELEGRAM_BOT_TOKEN: CREDENTIALS.TELEGRAM_BOT_TOKEN } });
+    for (const socket of sockets) {
+      await socket.next((m) => m.notification_id === last);
+      const heard = socket.messages.filter((m) => m.type === "notification.status").map((m) => [m.notification_id, m.status]);
+      expect(heard).toEqual([
+        [first, "sent"],
+        [refused, "failed"],
+        [last, "sent"],
+      ]);
+      socket.ws.close(1000);
+    }
+  });
+});
+
 describe("publishing never holds up or breaks the money path", () => {
   const event = { type: "activation.status", transaction_id: "x", status: "SUCCESS", updated_at: "2026-01-01T00:00:00.000Z" } as const;
 

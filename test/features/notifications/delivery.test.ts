@@ -6,24 +6,9 @@ import { CRON } from "../../../src/cron/schedules";
 import type { Env } from "../../../src/env";
 import { outbound } from "../../helpers/outbound";
 import { recordingQueue } from "../../faults/helpers";
-import { createUser, unique } from "../../helpers/factories";
-import { CREDENTIALS, deliverNotifications, insertNotification, notificationRow } from "./helpers";
+import { CREDENTIALS, customerWith, deliverNotifications, insertNotification, notificationRow } from "./helpers";
 
 const RESEND = "https://api.resend.com/emails";
-
-async function customerWith(prefs: Record<string, number>) {
-  const owner = await createUser();
-  const now = new Date().toISOString();
-  const row = await env.DB.prepare("INSERT INTO customers (owner_user_id, name, email, created_at, updated_at) VALUES (?, 'C', ?, ?, ?) RETURNING id")
-    .bind(owner.id, `${unique("c")}@example.test`, now, now)
-    .first<{ id: number }>();
-  const columns = Object.keys(prefs);
-  if (columns.length)
-    await env.DB.prepare(`INSERT INTO notification_preferences (customer_id, ${columns.join(", ")}, updated_at) VALUES (?, ${columns.map(() => "?").join(", ")}, ?)`)
-      .bind(row!.id, ...Object.values(prefs), now)
-      .run();
-  return row!.id;
-}
 
 describe("at-least-once delivery sends once", () => {
   it("the same queue message delivered twice calls the provider once", async () => {

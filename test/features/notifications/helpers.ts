@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import worker from "../../../src/index";
 import { QueueName } from "../../../src/queues/messages";
 import type { Env } from "../../../src/env";
+import { createUser, unique } from "../../helpers/factories";
 
 /**
  * A notification row put straight into D1 (no queue message), so a test decides exactly which
@@ -25,6 +26,21 @@ export async function insertNotification(
   return id;
 }
 
+/** A customer (of a fresh owner) with these notification_preferences columns set; none set: no preferences row (the defaults). */
+export async function customerWith(prefs: Record<string, number>) {
+  const owner = await createUser();
+  const now = new Date().toISOString();
+  const row = await env.DB.prepare("INSERT INTO customers (owner_user_id, name, email, created_at, updated_at) VALUES (?, 'C', ?, ?, ?) RETURNING id")
+    .bind(owner.id, `${unique("c")}@example.test`, now, now)
+    .first<{ id: number }>();
+  const columns = Object.keys(prefs);
+  if (columns.length)
+    await env.DB.prepare(`INSERT INTO notification_preferences (customer_id, ${columns.join(", ")}, updated_at) VALUES (?, ${columns.map(() => "?").join(", ")}, ?)`)
+      .bind(row!.id, ...Object.values(prefs), now)
+      .run();
+  return row!.id;
+}
+
 export interface NotificationState {
   status: string;
   attempts: number;
@@ -43,6 +59,8 @@ export const notificationRow = (id: string) =>
 export interface DeliveryOutcome {
   acked: number;
   retried: { delaySeconds?: number }[];
+  /** What became of each message, in the order given: "ack", a retry with its delay, or "none". */
+  each: ("ack" | "none" | { retry: number | undefined })[];
 }
 
 /**
@@ -54,14 +72,20 @@ export async function deliverNotifications(
   ids: string[],
   options: { overrides?: Partial<Env>; attempts?: number; queue?: string } = {},
 ): Promise<DeliveryOutcome> {
-  const outcome: DeliveryOutcome = { acked: 0, retried: [] };
+  const outcome: DeliveryOutcome = { acked: 0, retried: [], each: ids.map(() => "none") };
   const messages = ids.map((id, i) => ({
     id: `msg-${i}-${crypto.randomUUID()}`,
     timestamp: new Date(),
     attempts: options.attempts ?? 1,
     body: { type: "notification.deliver", notification_id: id },
-    ack: () => void outcome.acked++,
-    retry: (retryOptions?: { delaySeconds?: number }) => void outcome.retried.push({ delaySeconds: retryOptions?.delaySeconds }),
+    ack: () => {
+      outcome.acked++;
+      outcome.each[i] = "ack";
+    },
+    retry: (retryOptions?: { delaySeconds?: number }) => {
+      outcome.retried.push({ delaySeconds: retryOptions?.delaySeconds });
+      outcome.each[i] = { retry: retryOptions?.delaySeconds };
+    },
   }));
   const batch = { queue: options.queue ?? QueueName.notifications, messages, ackAll() {}, retryAll() {} } as unknown as MessageBatch<unknown>;
   await worker.queue(batch, { ...env, ...options.overrides } as Env);
