@@ -1,3 +1,4 @@
+import { desc } from "drizzle-orm";
 import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import { users } from "./auth";
 
@@ -72,7 +73,12 @@ export const vouchers = sqliteTable(
     createdAt: text("created_at").notNull(),
     updatedAt: text("updated_at").notNull(),
   },
-  (t) => [index("vouchers_merchant_idx").on(t.merchantId), index("vouchers_active_category_idx").on(t.isActive, t.categoryId)],
+  (t) => [
+    index("vouchers_merchant_idx").on(t.merchantId),
+    index("vouchers_active_category_idx").on(t.isActive, t.categoryId),
+    // The public listing's order (browse and search): a page is read in order, not sorted.
+    index("vouchers_listing_idx").on(t.isActive, desc(t.isFeatured), desc(t.createdAt), desc(t.id)),
+  ],
 );
 
 export const PURCHASE_STATUSES = ["purchased", "redeemed", "expired", "cancelled", "refunded"] as const;
