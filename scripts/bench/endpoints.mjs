@@ -130,6 +130,7 @@ export function buildPlan(ctx) {
     "redis-write",
     "queue-send",
     "idempotency-claim-and-completion",
+    "log-line",
   ].map((probe) => ({
     key: probe,
     next: () => ({ method: "POST", path: `/probe/${probe}`, headers: { ...auth(merchantToken), "idempotency-key": `probe-${runId}-${n++}` }, body: scanBody() }),

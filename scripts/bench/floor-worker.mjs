@@ -229,6 +229,27 @@ const probes = {
     await c.env.FLOOR_QUEUE.send({ probe: claims.sub });
     return (await c.req.json()).qr_data;
   },
+  // The API's request log line: one JSON line with its fields, one console.log (as src/lib/log.ts writes it).
+  "log-line": async (c) => {
+    const claims = await verify(c);
+    const started = Date.now();
+    const reference = (await c.req.json()).qr_data;
+    c.set("after", async () =>
+      console.log(
+        JSON.stringify({
+          level: "info",
+          msg: "request",
+          request_id: crypto.randomUUID(),
+          method: c.req.method,
+          route: "/probe/log-line",
+          status: 200,
+          duration_ms: Date.now() - started,
+          user_id: Number(claims.sub),
+        }),
+      ),
+    );
+    return reference;
+  },
   "idempotency-claim-and-completion": async (c) => {
     const claims = await verify(c);
     const scope = `${claims.sub}:${c.req.header("idempotency-key") ?? crypto.randomUUID()}`;
