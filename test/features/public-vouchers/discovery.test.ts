@@ -1,8 +1,11 @@
+import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { api } from "../../helpers/api";
 import { createUser, unique } from "../../helpers/factories";
 import { createMerchantViaApi, createVoucherViaApi, purchaseViaApi } from "../../helpers/marketplace-api";
+import { roundTripDb } from "../../helpers/worker-env";
+import worker from "../../../src/index";
 
 const SPEC_ITEM_FIELDS = ["id", "title", "message", "merchant_name", "voucher_type_name", "voucher_value", "purchase_cost", "is_purchased", "can_purchase"];
 
@@ -99,6 +102,31 @@ describe("GET /public-vouchers/", () => {
     const seen = [...first.body.results, ...second.body.results, ...third.body.results].map((v: any) => v.id);
     expect(seen.sort()).toEqual(made.sort());
     expect((await api("GET", `${base}&page_size=1000`)).status).toBe(400);
+  });
+
+  it("a browse or search page is read in the listing index's order and stops when full, never sorted", async () => {
+    const merchant = await createMerchantViaApi();
+    await createVoucherViaApi(merchant, { title: "Coffee for the plan" });
+    for (const query of ["", "?search=coffee", "?page=2&page_size=5"]) {
+      const { db, trips } = roundTripDb();
+      // The read cache off, so the request reads D1.
+      const response = await worker.fetch(
+        new Request(`http://localhost/api/v1/public-vouchers/${query}`) as Request<unknown, IncomingRequestCfProperties>,
+        { ...env, DB: db, READ_CACHE_SECONDS: "0" } as never,
+        createExecutionContext(),
+      );
+      expect(response.status).toBe(200);
+      const page = trips.flatMap((t) => t.sql).find((sql) => sql.includes("ORDER BY v.is_featured DESC"));
+      expect(page, query).toBeDefined();
+      // The planner's choice does not depend on the values; every parameter is bound to NULL.
+      const parameters = Math.max(...[...page!.matchAll(/\?(\d+)/g)].map((m) => Number(m[1])));
+      const { results } = await env.DB.prepare(`EXPLAIN QUERY PLAN ${page}`)
+        .bind(...Array.from({ length: parameters }, () => null))
+        .all<{ detail: string }>();
+      const plan = results.map((r) => r.detail);
+      expect(plan.some((step) => /^SEARCH v USING INDEX vouchers_listing_idx/.test(step)), plan.join("; ")).toBe(true);
+      expect(plan.some((step) => step.includes("TEMP B-TREE")), plan.join("; ")).toBe(false);
+    }
   });
 
   it("is_purchased and can_purchase describe the signed-in caller", async () => {
