@@ -22,8 +22,8 @@ interface Waiting {
 }
 
 /**
- * The most statements one group batch carries (a purchase with an Idempotency-Key is 6): D1
- * counts each statement of a batch as a query, and one invocation may make at most 1,000 of them.
+ * The most statements one group batch carries (a purchase with an Idempotency-Key is 6): well
+ * inside D1's limit of 1,000 queries an invocation (Workers Paid) even if each statement counted.
  */
 const MAX_GROUP_STATEMENTS = 100;
 
