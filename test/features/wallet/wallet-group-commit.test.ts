@@ -4,6 +4,7 @@
 // never groups fails here too, and that every caller still got exactly its own answer.
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
+import { BOOKMARK_PATTERN } from "../../../src/db/request-db";
 import { walletApply, type WalletOperation } from "../../../src/features/wallet/wallet.service";
 import { api } from "../../helpers/api";
 import { createUser, unique, walletState } from "../../helpers/factories";
@@ -108,6 +109,17 @@ describe("wallet group commit", () => {
     // Grouped: far fewer successful batches than successes.
     expect(recorded.groups(SINGLE_DEBIT).filter((b) => !b.failed).length).toBeGreaterThan(0);
     expect(recorded.batches.filter((b) => !b.failed).length).toBeLessThan(40);
+  });
+
+  it("every caller, whether its operation ran in a group or alone, paid or refused, gets the bookmark of the batch or read that decided it", async () => {
+    const user = await createUser({ balance: 2000 });
+    const wallet = env.WALLET.get(env.WALLET.idFromName(`wallet:${user.id}`));
+    const recorded = recordBatches();
+    const answers = await Promise.all(Array.from({ length: 30 }, () => wallet.apply(debit(user.id, 100))));
+    expect(answers.filter((a) => a.ok)).toHaveLength(20);
+    for (const a of answers) expect(a.bookmark).toMatch(new RegExp(BOOKMARK_PATTERN));
+    expect(recorded.groups(SINGLE_DEBIT).filter((b) => !b.failed).length).toBeGreaterThan(0);
+    expect(await walletState(user.id)).toEqual({ balance: 0, ledger_sum: 0, debits: 20 });
   });
 
   it("the same key several times in one burst (in one group or across groups) applies once; every repeat replays that first result", async () => {
