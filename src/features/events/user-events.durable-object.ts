@@ -55,10 +55,11 @@ export class UserEventsDurableObject extends DurableObject<Env> {
   /**
    * Fans events out to every live socket of this user, each event its own message, in order
    * (a consumer that settled several of the user's rows at once sends them in one call); returns
-   * how many sockets received them.
+   * how many sockets received them. One event alone is taken too: a worker version from before
+   * events were grouped may still call it during a gradual deployment.
    */
-  async publish(events: UserEvent[]): Promise<number> {
-    const payloads = events.map((event) => JSON.stringify(event));
+  async publish(events: UserEvent[] | UserEvent): Promise<number> {
+    const payloads = (Array.isArray(events) ? events : [events]).map((event) => JSON.stringify(event));
     let delivered = 0;
     for (const { ws, info } of this.sockets()) {
       if (expired(info)) {

@@ -1,7 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import type { Env } from "../../../src/env";
-import { publishUserEvent } from "../../../src/features/events/publish";
+import { publishUserEvent, userEventsObject } from "../../../src/features/events/publish";
 import { MAX_SOCKETS_PER_USER } from "../../../src/features/events/user-events.durable-object";
 import { completeActivation } from "../../../src/features/activation/activation.service";
 import { QueueName } from "../../../src/queues/messages";
@@ -250,6 +250,20 @@ describe("notification status, a batch at a time", () => {
       ]);
       socket.ws.close(1000);
     }
+  });
+});
+
+describe("the events object's publish", () => {
+  it("takes several events (each its own socket message, in order) or one alone (as a worker from before grouping calls it)", async () => {
+    const user = await createUser();
+    const socket = await connect(user.token);
+    const event = (id: string) => ({ type: "notification.status", notification_id: id, status: "sent", updated_at: new Date().toISOString() }) as const;
+    const stub = userEventsObject(env as unknown as Env, user.id);
+    expect(await stub.publish([event("first"), event("second")])).toBe(1);
+    expect(await stub.publish(event("alone"))).toBe(1);
+    await socket.next((m) => m.notification_id === "alone");
+    expect(socket.messages.filter((m) => m.type === "notification.status").map((m) => m.notification_id)).toEqual(["first", "second", "alone"]);
+    socket.ws.close(1000);
   });
 });
 
