@@ -28,6 +28,12 @@ export async function buildFloor(outdir) {
   return outfile;
 }
 
+/** The API's notification consumer's batch size and wait, as Miniflare has them from wrangler.toml. */
+function notificationBatching(app) {
+  const { maxBatchSize = 10, maxBatchTimeout = 1 } = app.queueConsumers?.["perks-notifications"] ?? {};
+  return { maxBatchSize, maxBatchTimeout };
+}
+
 /** Worker options (Miniflare 4 shape) for the floor, sharing the API's D1 database. */
 export function floorWorkerOptions({ floorPath, app, redis }) {
   const limiter = Object.values(app.ratelimits ?? {})[0];
@@ -41,8 +47,8 @@ export function floorWorkerOptions({ floorPath, app, redis }) {
     d1Databases: app.d1Databases,
     durableObjects: { FLOOR_WALLET: { className: "FloorWallet", useSQLite: true } },
     queueProducers: { FLOOR_QUEUE: { queueName: "perks-bench-floor" } },
-    // Delivered like the API's notifications (same batch size and wait as wrangler.toml's consumer).
-    queueConsumers: { "perks-bench-floor": { maxBatchSize: 10, maxBatchTimeout: 1 } },
+    // Delivered like the API's notifications (the batch size and wait of wrangler.toml's consumer).
+    queueConsumers: { "perks-bench-floor": notificationBatching(app) },
     ratelimits: limiter ? { PROBE_LIMITER: { ...limiter, name: "PROBE_LIMITER", namespace_id: "1999", simple: { limit: 1_000_000_000, period: 60 } } } : {},
     bindings: {
       JWT_SECRET: app.bindings.JWT_SECRET,
