@@ -14,7 +14,7 @@ import { dispatchQueueBatch, type QueueConsumers } from "./queues/consumers";
 import { deactivateEndedAdvertisements } from "./features/advertisements/advertisements.service";
 import { failExhaustedNotification, notificationDelivery } from "./features/notifications/notifications.consumer";
 import { enqueueDueNotifications } from "./features/notifications/notifications.cron";
-import { failExhaustedActivation, handleActivationMessage } from "./features/activation/activation.consumer";
+import { activationDelivery, failExhaustedActivation } from "./features/activation/activation.consumer";
 import { relayActivationOutbox } from "./features/activation/activation.service";
 import { sweepPendingActivations } from "./features/activation/activation.sweep";
 import { prunePartnerNonces } from "./features/partner/partner.auth";
@@ -34,8 +34,9 @@ export const app = createApp();
  * that does not parse as its queue's schema never reaches these: it is kept in `dead_letters`.
  */
 export const queueConsumers: QueueConsumers = {
-  // Ask the partner to activate; a refusal fails and refunds, a 5xx or timeout retries.
-  "perks-activations": handleActivationMessage,
+  // The whole batch: ask the partner to activate each; a refusal fails and refunds, a 5xx or
+  // timeout retries; the successes are completed together.
+  "perks-activations": activationDelivery,
   // Retries exhausted: fail and refund once.
   "perks-activations-dlq": failExhaustedActivation,
   // The whole batch: claim the rows, send each through its channel's provider, record the outcomes.

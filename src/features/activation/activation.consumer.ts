@@ -1,44 +1,114 @@
 import type { Env } from "../../env";
 import { backoffSeconds } from "../../queues/consumers";
 import type { ActivationMessage } from "../../queues/messages";
-import { completeActivation, loadActivation, receiveActivation } from "./activation.service";
+import { type ActivationRow, completeActivation, completeSuccesses, loadActivation, receiveActivations } from "./activation.service";
 import { activateWithPartner } from "../partner/partner.client";
 import { handleCancelMessage } from "./partner-cancel";
 
 export const DEAD_LETTER_REASON = "The partner did not answer after several attempts.";
 
+type Delivery = Message<ActivationMessage>;
+type Received = { message: Delivery; tx: ActivationRow };
+
 /**
- * At-least-once delivery: a transaction that is no longer PENDING is acknowledged untouched.
- * A refusal fails and refunds; a timeout or 5xx retries with exponential backoff; the queue moves
- * a message out of retries to the dead-letter queue (`failExhaustedActivation`).
+ * Works a batch of activation messages. At-least-once delivery: a transaction that is no longer
+ * PENDING is acknowledged untouched. One D1 read for all the requested transactions (deleting
+ * their outbox rows), each one's partner step side by side, then the successes completed
+ * together (`completeSuccesses`). A refusal fails and refunds; a timeout or 5xx retries with
+ * exponential backoff; the queue moves a message out of retries to the dead-letter queue
+ * (`failExhaustedActivation`). Cancel messages are handled one by one. A second copy of a
+ * message in the same batch is acked with it: its twin carries the activation. A step that
+ * throws leaves its message unsettled: the dispatcher retries it with backoff, once every other
+ * step has ended.
  */
-export async function handleActivationMessage(message: Message<ActivationMessage>, env: Env): Promise<void> {
-  if (message.body.type === "activation.cancel") return handleCancelMessage(message, env);
-  const tx = await receiveActivation(env.DB, message.body.transaction_id);
-  if (!tx || tx.status !== "PENDING") {
-    message.ack();
-    return;
+async function handleActivations(messages: Delivery[], env: Env): Promise<void> {
+  const owners = new Map<string, Delivery>();
+  const copies: Delivery[] = [];
+  const cancels: Delivery[] = [];
+  for (const message of messages) {
+    if (message.body.type === "activation.cancel") cancels.push(message);
+    else if (owners.has(message.body.transaction_id)) copies.push(message);
+    else owners.set(message.body.transaction_id, message);
+  }
+  const cancelsInOrder = async () => {
+    for (const message of cancels) await handleCancelMessage(message, env);
+  };
+  throwFirstFailure(await Promise.allSettled([cancelsInOrder(), activate(owners, env)]));
+  for (const copy of copies) copy.ack();
+}
+
+async function activate(owners: Map<string, Delivery>, env: Env): Promise<void> {
+  if (owners.size === 0) return;
+  const rows = await receiveActivations(env.DB, [...owners.keys()]);
+  const pending: Received[] = [];
+  for (const [id, message] of owners) {
+    const tx = rows.get(id);
+    if (tx?.status === "PENDING") pending.push({ message, tx });
+    else message.ack();
   }
 
-  const outcome = await activateWithPartner(env, tx);
-  switch (outcome.kind) {
-    case "success":
+  const answers = await Promise.allSettled(pending.map(({ tx }) => activateWithPartner(env, tx)));
+  const successes: Received[] = [];
+  const refusals: (Received & { reason: string })[] = [];
+  for (const [i, answer] of answers.entries()) {
+    const { message, tx } = pending[i]!;
+    if (answer.status === "rejected") continue;
+    const outcome = answer.value;
+    switch (outcome.kind) {
+      case "success":
+        successes.push(pending[i]!);
+        break;
+      case "refused":
+        refusals.push({ ...pending[i]!, reason: outcome.reason });
+        break;
+      case "accepted":
+        message.ack();
+        break;
+      case "retry":
+        console.warn(JSON.stringify({ level: "warn", msg: "partner activation retry", transaction_id: tx.id, attempts: message.attempts, reason: outcome.reason }));
+        message.retry({ delaySeconds: backoffSeconds(message.attempts) });
+        break;
+    }
+  }
+  const refuseInOrder = async () => {
+    for (const { message, tx, reason } of refusals) {
+      await completeActivation(env, tx.id, { status: "FAILED", reason }, tx);
+      message.ack();
+    }
+  };
+  throwFirstFailure([...answers, ...(await Promise.allSettled([completeSucceeded(successes, env), refuseInOrder()]))]);
+}
+
+/** One batch for all the successes; if it throws, each is completed on its own, so each gets its own outcome or retry. */
+async function completeSucceeded(successes: Received[], env: Env): Promise<void> {
+  if (successes.length === 0) return;
+  try {
+    await completeSuccesses(env, successes.map(({ tx }) => tx));
+    for (const { message } of successes) message.ack();
+    return;
+  } catch (error) {
+    // Every completion is guarded (WHERE status = 'PENDING'), so doing one again changes nothing.
+    console.warn(JSON.stringify({ level: "warn", msg: "activation successes not completed together; completing one by one", count: successes.length, error: String(error) }));
+  }
+  const failures: PromiseSettledResult<void>[] = [];
+  for (const { message, tx } of successes) {
+    try {
       await completeActivation(env, tx.id, { status: "SUCCESS" }, tx);
       message.ack();
-      return;
-    case "refused":
-      await completeActivation(env, tx.id, { status: "FAILED", reason: outcome.reason }, tx);
-      message.ack();
-      return;
-    case "accepted":
-      message.ack();
-      return;
-    case "retry":
-      console.warn(JSON.stringify({ level: "warn", msg: "partner activation retry", transaction_id: tx.id, attempts: message.attempts, reason: outcome.reason }));
-      message.retry({ delaySeconds: backoffSeconds(message.attempts) });
-      return;
+    } catch (error) {
+      failures.push({ status: "rejected", reason: error });
+    }
   }
+  throwFirstFailure(failures);
 }
+
+/** Thrown once every step has ended, so nothing settles a message after the dispatcher has retried the unsettled ones. */
+function throwFirstFailure(results: PromiseSettledResult<unknown>[]) {
+  for (const result of results) if (result.status === "rejected") throw result.reason;
+}
+
+/** The activations queue's consumer: a whole batch at a time (see handleActivations). */
+export const activationDelivery = { batch: handleActivations };
 
 /**
  * Dead-letter queue: the partner never answered within the retries; fail and refund, once, and

@@ -5,11 +5,12 @@ import { cachedGuess, reloadCached } from "../../lib/read-cache";
 import { referenceCode, uuid } from "../../lib/ids";
 import { formatAmount } from "../../lib/money";
 import { addDays, nowIso } from "../../lib/time";
-import { publishUserEvent } from "../events/publish";
+import { publishUserEvent, publishUserEvents } from "../events/publish";
+import type { UserEvent } from "../events/events.schemas";
 import { notifyUser } from "../notifications/notify";
 import { insufficientBalance, walletApply, type WalletResult } from "../wallet/wallet.service";
 import { queueCancels, requestPartnerCancel } from "./partner-cancel";
-import { cacheTransaction, readCachedTransaction } from "./transaction-cache";
+import { cacheTransaction, cacheTransactions, readCachedTransaction } from "./transaction-cache";
 
 export interface ActivationRow {
   id: string;
@@ -26,10 +27,10 @@ export interface ActivationRow {
   sandbox_outcome: "succeed" | "fail";
 }
 
-const ACTIVATION_SQL = `SELECT t.id, t.user_id, t.status, t.amount, t.offer_id, t.created_at, t.updated_at, s.reference,
+const ACTIVATIONS_FROM = `SELECT t.id, t.user_id, t.status, t.amount, t.offer_id, t.created_at, t.updated_at, s.reference,
               o.name AS offer_name, o.duration_days, o.partner, o.sandbox_outcome
-         FROM transactions t JOIN subscriptions s ON s.transaction_id = t.id JOIN offers o ON o.id = s.offer_id
-        WHERE t.id = ? AND t.type = 'ACTIVATION'`;
+         FROM transactions t JOIN subscriptions s ON s.transaction_id = t.id JOIN offers o ON o.id = s.offer_id`;
+const ACTIVATION_SQL = `${ACTIVATIONS_FROM} WHERE t.id = ? AND t.type = 'ACTIVATION'`;
 
 export async function loadActivation(db: D1Database, transactionId: string): Promise<ActivationRow | null> {
   return db.prepare(ACTIVATION_SQL).bind(transactionId).first<ActivationRow>();
@@ -46,6 +47,16 @@ export async function receiveActivation(db: D1Database, transactionId: string): 
     db.prepare(ACTIVATION_SQL).bind(transactionId),
   ]);
   return (row!.results[0] as ActivationRow | undefined) ?? null;
+}
+
+/** `receiveActivation` for a batch's transactions: one round trip for all their outbox deletes and rows, by id. */
+export async function receiveActivations(db: D1Database, transactionIds: string[]): Promise<Map<string, ActivationRow>> {
+  const ids = JSON.stringify(transactionIds);
+  const [, rows] = await db.batch([
+    db.prepare("DELETE FROM activation_outbox WHERE transaction_id IN (SELECT value FROM json_each(?))").bind(ids),
+    db.prepare(`${ACTIVATIONS_FROM} WHERE t.id IN (SELECT value FROM json_each(?)) AND t.type = 'ACTIVATION'`).bind(ids),
+  ]);
+  return new Map((rows!.results as ActivationRow[]).map((row) => [row.id, row]));
 }
 
 interface OfferTerms {
@@ -236,21 +247,7 @@ export async function completeActivation(env: Env, transactionId: string, outcom
   if (tx.status !== "PENDING") return outcome.status === "SUCCESS" ? lateSuccess(env, transactionId, tx.status) : { applied: false, status: tx.status };
   const now = nowIso();
 
-  if (outcome.status === "SUCCESS") {
-    const [, updated] = await env.DB.batch([
-      env.DB.prepare("UPDATE subscriptions SET status = 'active', starts_at = ?, ends_at = ?, updated_at = ? WHERE transaction_id = ? AND status = 'pending'").bind(
-        now,
-        addDays(now, tx.duration_days),
-        now,
-        transactionId,
-      ),
-      env.DB.prepare("UPDATE transactions SET status = 'SUCCESS', updated_at = ? WHERE id = ? AND status = 'PENDING'").bind(now, transactionId),
-    ]);
-    if (updated!.meta.changes !== 1) return lateSuccess(env, transactionId, (await loadActivation(env.DB, transactionId))!.status);
-    await cacheTransaction(env, { ...tx, status: "SUCCESS", updated_at: now });
-    publishUserEvent(env, tx.user_id, { type: "activation.status", transaction_id: transactionId, status: "SUCCESS", updated_at: now });
-    return { applied: true, status: "SUCCESS" };
-  }
+  if (outcome.status === "SUCCESS") return (await completeSuccesses(env, [tx]))[0]!;
 
   // The refund and the status change commit together. The first statement writes an invalid
   // subscription status (refused by its named CHECK) when the activation is no longer pending,
@@ -293,6 +290,43 @@ export async function completeActivation(env: Env, transactionId: string, outcom
     console.error(JSON.stringify({ level: "error", msg: "activation failure notice not queued", transaction_id: transactionId, error: String(error) }));
   }
   return { applied: true, status: "FAILED" };
+}
+
+/**
+ * The SUCCESS of these PENDING activations (as just read), as `completeActivation` does it for one,
+ * with one D1 batch for all: each activation's own guarded UPDATEs, whose changes are read from
+ * its own positions (a batch is one D1 transaction: a refused statement undoes them all, and the
+ * error reaches the caller with nothing written). Then one Redis pipeline for the hashes of those
+ * this batch moved, and one live-status publish per user; one whose guard changed nothing had
+ * been settled meanwhile and goes the `lateSuccess` way. Each id at most once.
+ */
+export async function completeSuccesses(env: Env, txs: ActivationRow[]): Promise<CompletionResult[]> {
+  if (txs.length === 0) return [];
+  const now = nowIso();
+  const results = await env.DB.batch(
+    txs.flatMap((tx) => [
+      env.DB.prepare("UPDATE subscriptions SET status = 'active', starts_at = ?, ends_at = ?, updated_at = ? WHERE transaction_id = ? AND status = 'pending'").bind(
+        now,
+        addDays(now, tx.duration_days),
+        now,
+        tx.id,
+      ),
+      env.DB.prepare("UPDATE transactions SET status = 'SUCCESS', updated_at = ? WHERE id = ? AND status = 'PENDING'").bind(now, tx.id),
+    ]),
+  );
+  // Two statements per activation, the transaction's guarded UPDATE second.
+  const moved = txs.map((_, i) => results[2 * i + 1]!.meta.changes === 1);
+  const applied = txs.filter((_, i) => moved[i]);
+  await cacheTransactions(env, applied.map((tx) => ({ ...tx, status: "SUCCESS", updated_at: now })));
+  const events = new Map<number, UserEvent[]>();
+  for (const tx of applied)
+    events.set(tx.user_id, [...(events.get(tx.user_id) ?? []), { type: "activation.status", transaction_id: tx.id, status: "SUCCESS", updated_at: now }]);
+  for (const [userId, list] of events) publishUserEvents(env, userId, list);
+  return Promise.all(
+    txs.map(async (tx, i): Promise<CompletionResult> =>
+      moved[i] ? { applied: true, status: "SUCCESS" } : lateSuccess(env, tx.id, (await loadActivation(env.DB, tx.id))!.status),
+    ),
+  );
 }
 
 /**

@@ -77,6 +77,24 @@ export async function cacheTransaction(env: RedisEnv, tx: CachedTransaction): Pr
 }
 
 /**
+ * `cacheTransaction` for several rows in one pipeline. A failed pipeline drops every one of its
+ * keys (unless Redis is hanging), as a failed single write drops its own.
+ */
+export async function cacheTransactions(env: RedisEnv, rows: CachedTransaction[]): Promise<void> {
+  const redis = getRedis(env);
+  if (!redis || rows.length === 0) return;
+  if (rows.length === 1) {
+    await cacheTransaction(env, rows[0]!);
+    return;
+  }
+  const keys = rows.map((row) => transactionKey(row.id));
+  const pipeline = redis.pipeline();
+  rows.forEach((row, i) => pipeline.eval(COMPARE_AND_SET, [keys[i]!], casArgs(row)));
+  const written = await attemptRedis("cache transactions", () => pipeline.exec());
+  if (!written.ok && !written.timedOut) await attemptRedis("drop stale transaction hashes", () => redis.del(...keys));
+}
+
+/**
  * Cron: rewrites the hashes of these settled rows in one pipeline (compare-and-set, so a newer
  * hash is kept). Heals a final status whose write was lost while Redis was unreachable.
  */
