@@ -30,10 +30,7 @@ async function handleActivations(messages: Delivery[], env: Env): Promise<void> 
     else if (owners.has(message.body.transaction_id)) copies.push(message);
     else owners.set(message.body.transaction_id, message);
   }
-  const cancelsInOrder = async () => {
-    for (const message of cancels) await handleCancelMessage(message, env);
-  };
-  throwFirstFailure(await Promise.allSettled([cancelsInOrder(), activate(owners, env)]));
+  throwFirstFailure(await Promise.allSettled([eachInOrder(cancels, (message) => handleCancelMessage(message, env)), activate(owners, env)]));
   for (const copy of copies) copy.ack();
 }
 
@@ -70,13 +67,11 @@ async function activate(owners: Map<string, Delivery>, env: Env): Promise<void> 
         break;
     }
   }
-  const refuseInOrder = async () => {
-    for (const { message, tx, reason } of refusals) {
-      await completeActivation(env, tx.id, { status: "FAILED", reason }, tx);
-      message.ack();
-    }
-  };
-  throwFirstFailure([...answers, ...(await Promise.allSettled([completeSucceeded(successes, env), refuseInOrder()]))]);
+  const refused = eachInOrder(refusals, async ({ message, tx, reason }) => {
+    await completeActivation(env, tx.id, { status: "FAILED", reason }, tx);
+    message.ack();
+  });
+  throwFirstFailure([...answers, ...(await Promise.allSettled([completeSucceeded(successes, env), refused]))]);
 }
 
 /** One batch for all the successes; if it throws, each is completed on its own, so each gets its own outcome or retry. */
@@ -90,11 +85,18 @@ async function completeSucceeded(successes: Received[], env: Env): Promise<void>
     // Every completion is guarded (WHERE status = 'PENDING'), so doing one again changes nothing.
     console.warn(JSON.stringify({ level: "warn", msg: "activation successes not completed together; completing one by one", count: successes.length, error: String(error) }));
   }
+  await eachInOrder(successes, async ({ message, tx }) => {
+    await completeActivation(env, tx.id, { status: "SUCCESS" }, tx);
+    message.ack();
+  });
+}
+
+/** Each item's step, one after another as the messages came; one that throws does not stop the next (the first failure is thrown at the end). */
+async function eachInOrder<T>(items: T[], step: (item: T) => Promise<void>): Promise<void> {
   const failures: PromiseSettledResult<void>[] = [];
-  for (const { message, tx } of successes) {
+  for (const item of items) {
     try {
-      await completeActivation(env, tx.id, { status: "SUCCESS" }, tx);
-      message.ack();
+      await step(item);
     } catch (error) {
       failures.push({ status: "rejected", reason: error });
     }

@@ -28,6 +28,7 @@ const hashStatus = async (id: string) => hashFields(await getRedis(env)!.hgetall
 
 afterEach(async () => {
   await env.DB.prepare("DROP TRIGGER IF EXISTS fault_success").run();
+  await env.DB.prepare("DROP TRIGGER IF EXISTS fault_refund").run();
 });
 
 describe("activation consumer, a whole batch", () => {
@@ -127,6 +128,24 @@ describe("activation consumer, a whole batch", () => {
     expect(again.explicitAcks).toHaveLength(1);
     expect(await txRow(poisoned)).toMatchObject({ status: "SUCCESS", sub_status: "active" });
     expect(await walletState(user.id)).toEqual({ balance: 7000, ledger_sum: 7000, debits: 3 });
+  });
+
+  it("one refusal's refund refused by D1: only that message is retried, the next refusal in the batch is still refunded", async () => {
+    const user = await createUser({ balance: 10_000 });
+    const offer = await makeOffer({ price: 1000 });
+    const [stuck, next] = [await pendingActivation(user.id, offer.id), await pendingActivation(user.id, offer.id)];
+    partnerAnswers({ [stuck]: refusal, [next]: refusal });
+    await env.DB.prepare(
+      `CREATE TRIGGER fault_refund BEFORE INSERT ON ledger_entries WHEN NEW.kind = 'refund' AND NEW.transaction_id = '${stuck}' BEGIN SELECT RAISE(ABORT, 'fault_injected'); END`,
+    ).run();
+    const { result } = await quietly(() => deliverTo(workerEnv(), QueueName.activations, [request(stuck), request(next)], { ids: ["m-stuck", "m-next"] }));
+    expect(result.explicitAcks).toEqual(["m-next"]);
+    expect(result.retryMessages.map((m) => m.msgId)).toEqual(["m-stuck"]);
+    expect(await txRow(stuck)).toMatchObject({ status: "PENDING", sub_status: "pending" });
+    expect(await refundsOf(stuck)).toEqual({ n: 0, total: 0 });
+    expect(await txRow(next)).toMatchObject({ status: "FAILED", sub_status: "failed" });
+    expect(await refundsOf(next)).toEqual({ n: 1, total: 1000 });
+    await expectConservation(user.id);
   });
 
   it("a transaction settled FAILED while its partner step ran: the batch's success changes nothing for it and asks the partner to cancel", async () => {
