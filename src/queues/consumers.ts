@@ -12,6 +12,30 @@ export type Consumer<Q extends QueueName> = (message: Message<MessageOf<Q>>, env
  */
 export type BatchConsumer<Q extends QueueName> = { batch: (messages: Message<MessageOf<Q>>[], env: Env) => Promise<void> };
 
+/**
+ * A batch's messages by the id they act on, first copy kept: queues deliver at least once, so one
+ * batch may carry two copies of a message. The first carries the work; the others are `copies`,
+ * acked once it is done.
+ */
+export function firstCopies<M>(messages: M[], idOf: (message: M) => string): { owners: Map<string, M>; copies: M[] } {
+  const owners = new Map<string, M>();
+  const copies: M[] = [];
+  for (const message of messages) {
+    const id = idOf(message);
+    if (owners.has(id)) copies.push(message);
+    else owners.set(id, message);
+  }
+  return { owners, copies };
+}
+
+/**
+ * For a batch consumer's parts run side by side: throws the first failure once every part has
+ * ended, so nothing settles a message after the dispatcher has retried the ones left unsettled.
+ */
+export function throwFirstFailure(results: PromiseSettledResult<unknown>[]) {
+  for (const result of results) if (result.status === "rejected") throw result.reason;
+}
+
 /** One consumer for every queue, dead-letter queues included: a queue missing here fails `tsc`. */
 export type QueueConsumers = { [Q in QueueName]: Consumer<Q> | BatchConsumer<Q> };
 

@@ -1,5 +1,5 @@
 import type { Env } from "../../env";
-import { backoffSeconds } from "../../queues/consumers";
+import { backoffSeconds, firstCopies, throwFirstFailure } from "../../queues/consumers";
 import type { ActivationMessage } from "../../queues/messages";
 import { type ActivationRow, completeActivation, completeSuccesses, loadActivation, receiveActivations } from "./activation.service";
 import { activateWithPartner } from "../partner/partner.client";
@@ -22,14 +22,11 @@ type Received = { message: Delivery; tx: ActivationRow };
  * step has ended.
  */
 async function handleActivations(messages: Delivery[], env: Env): Promise<void> {
-  const owners = new Map<string, Delivery>();
-  const copies: Delivery[] = [];
-  const cancels: Delivery[] = [];
-  for (const message of messages) {
-    if (message.body.type === "activation.cancel") cancels.push(message);
-    else if (owners.has(message.body.transaction_id)) copies.push(message);
-    else owners.set(message.body.transaction_id, message);
-  }
+  const cancels = messages.filter((message) => message.body.type === "activation.cancel");
+  const { owners, copies } = firstCopies(
+    messages.filter((message) => message.body.type !== "activation.cancel"),
+    (message) => message.body.transaction_id,
+  );
   throwFirstFailure(await Promise.allSettled([eachInOrder(cancels, (message) => handleCancelMessage(message, env)), activate(owners, env)]));
   for (const copy of copies) copy.ack();
 }
@@ -104,10 +101,6 @@ async function eachInOrder<T>(items: T[], step: (item: T) => Promise<void>): Pro
   throwFirstFailure(failures);
 }
 
-/** Thrown once every step has ended, so nothing settles a message after the dispatcher has retried the unsettled ones. */
-function throwFirstFailure(results: PromiseSettledResult<unknown>[]) {
-  for (const result of results) if (result.status === "rejected") throw result.reason;
-}
 
 /** The activations queue's consumer: a whole batch at a time (see handleActivations). */
 export const activationDelivery = { batch: handleActivations };

@@ -5,8 +5,7 @@ import { cachedGuess, reloadCached } from "../../lib/read-cache";
 import { referenceCode, uuid } from "../../lib/ids";
 import { formatAmount } from "../../lib/money";
 import { addDays, nowIso } from "../../lib/time";
-import { publishUserEvent, publishUserEvents } from "../events/publish";
-import type { UserEvent } from "../events/events.schemas";
+import { publishPerUser, publishUserEvent } from "../events/publish";
 import { notifyUser } from "../notifications/notify";
 import { insufficientBalance, walletApply, type WalletResult } from "../wallet/wallet.service";
 import { queueCancels, requestPartnerCancel } from "./partner-cancel";
@@ -318,10 +317,7 @@ export async function completeSuccesses(env: Env, txs: ActivationRow[]): Promise
   const moved = txs.map((_, i) => results[2 * i + 1]!.meta.changes === 1);
   const applied = txs.filter((_, i) => moved[i]);
   await cacheTransactions(env, applied.map((tx) => ({ ...tx, status: "SUCCESS", updated_at: now })));
-  const events = new Map<number, UserEvent[]>();
-  for (const tx of applied)
-    events.set(tx.user_id, [...(events.get(tx.user_id) ?? []), { type: "activation.status", transaction_id: tx.id, status: "SUCCESS", updated_at: now }]);
-  for (const [userId, list] of events) publishUserEvents(env, userId, list);
+  publishPerUser(env, applied.map((tx) => ({ userId: tx.user_id, event: { type: "activation.status", transaction_id: tx.id, status: "SUCCESS", updated_at: now } })));
   return Promise.all(
     txs.map(async (tx, i): Promise<CompletionResult> =>
       moved[i] ? { applied: true, status: "SUCCESS" } : lateSuccess(env, tx.id, (await loadActivation(env.DB, tx.id))!.status),

@@ -41,3 +41,17 @@ export function publishUserEvents(env: Env, userId: number, events: UserEvent[])
   }
   return work;
 }
+
+/**
+ * Events of several users, each with its user, in order: one `publishUserEvents` per user, whose
+ * events keep their order (a consumer that settled a batch of rows announces them this way).
+ */
+export function publishPerUser(env: Env, events: { userId: number; event: UserEvent }[]) {
+  const byUser = new Map<number, UserEvent[]>();
+  for (const { userId, event } of events) {
+    const list = byUser.get(userId);
+    if (list) list.push(event);
+    else byUser.set(userId, [event]);
+  }
+  for (const [userId, list] of byUser) publishUserEvents(env, userId, list);
+}

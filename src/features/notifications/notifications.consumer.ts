@@ -1,10 +1,10 @@
 import type { NotificationStatus } from "../../db/schema";
 import type { Env } from "../../env";
-import { backoffSeconds } from "../../queues/consumers";
+import { backoffSeconds, firstCopies, throwFirstFailure } from "../../queues/consumers";
 import type { NotificationMessage } from "../../queues/messages";
 import { addSeconds, nowIso } from "../../lib/time";
 import { loadPreferences, preferenceBlock } from "./preferences";
-import { publishUserEvents } from "../events/publish";
+import { publishPerUser, publishUserEvents } from "../events/publish";
 import type { UserEvent } from "../events/events.schemas";
 import { providerFor } from "./channels";
 import { MAX_QUEUE_DELAY_SECONDS, secondsUntil } from "./notify";
@@ -51,12 +51,7 @@ interface Outcome {
  * A second copy of a message in the same batch is acked with it: its twin carries the delivery.
  */
 async function deliverNotifications(messages: Delivery[], env: Env): Promise<void> {
-  const owners = new Map<string, Delivery>();
-  const copies: Delivery[] = [];
-  for (const message of messages) {
-    if (owners.has(message.body.notification_id)) copies.push(message);
-    else owners.set(message.body.notification_id, message);
-  }
+  const { owners, copies } = firstCopies(messages, (message) => message.body.notification_id);
 
   const now = nowIso();
   const { results: claimed } = await env.DB.prepare(
@@ -72,10 +67,7 @@ async function deliverNotifications(messages: Delivery[], env: Env): Promise<voi
   const claimedIds = new Set(claimed.map((row) => row.id));
   const unclaimed = [...owners.values()].filter((message) => !claimedIds.has(message.body.notification_id));
 
-  // Both run to the end before a failure is thrown, so nothing settles a message after the
-  // dispatcher has retried the ones left unsettled.
-  const done = await Promise.allSettled([notClaimed(unclaimed, env), deliverClaimed(claimed, owners, env)]);
-  for (const part of done) if (part.status === "rejected") throw part.reason;
+  throwFirstFailure(await Promise.allSettled([notClaimed(unclaimed, env), deliverClaimed(claimed, owners, env)]));
   for (const copy of copies) copy.ack();
 }
 
@@ -86,16 +78,15 @@ async function deliverClaimed(rows: DeliveryRow[], owners: Map<string, Delivery>
   const outcomes = await Promise.all(rows.map((row) => deliverOne(row, owners.get(row.id)!, prefs, env)));
   const recorded = await record(outcomes.filter((o): o is Outcome => o !== null), env);
 
-  const events = new Map<number, UserEvent[]>();
+  const events: { userId: number; event: UserEvent }[] = [];
   for (const { outcome, changed } of recorded) {
     outcome.settle();
     const { row, status, at } = outcome;
     if (!row.user_id || (outcome.announceIfChanged && !changed)) continue;
-    const event: UserEvent = { type: "notification.status", notification_id: row.id, status, updated_at: at };
-    events.set(row.user_id, [...(events.get(row.user_id) ?? []), event]);
+    events.push({ userId: row.user_id, event: { type: "notification.status", notification_id: row.id, status, updated_at: at } });
   }
   // The sender's live sockets hear each outcome (rows sent by the system have no user).
-  for (const [userId, list] of events) publishUserEvents(env, userId, list);
+  publishPerUser(env, events);
 }
 
 /** One claimed row: skipped by preferences, or its provider's answer; null when the provider threw (retried, nothing written). */
