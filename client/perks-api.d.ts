@@ -928,7 +928,7 @@ export interface paths {
         put?: never;
         /**
          * Send up to 100 notifications; each is validated and reported on its own
-         * @description The same recipient rules as /send: one item this sender may not send refuses the request with 403 and its indexes. Every item is one message against the limits. Accepts `Idempotency-Key` as /send does: a retry replays the first answer and sends nothing again.
+         * @description The same recipient rules as /send: one item this sender may not send refuses the request with 403 and its indexes. Every item is one message against the limits. Accepts `Idempotency-Key` as /send does: a retry replays the first answer and sends nothing again. The request cap (60 a minute per user, /send and /bulk together) counts only requests that queue nothing new: refusals, Idempotency-Key replays and bulk requests with no item queued; past it every /send and /bulk of the caller answers 429 with `Retry-After` until that time has passed.
          */
         post: operations["postNotificationsBulk"];
         delete?: never;
@@ -948,7 +948,7 @@ export interface paths {
         put?: never;
         /**
          * Send one notification by email, Telegram or WhatsApp (now or at scheduled_at)
-         * @description A user may send only to their own profile email or phone; any other recipient needs the admin role or an `X-API-Key` with the `notifications:send` scope (403 otherwise). Each message counts against the sender's hourly allowance and the recipient's daily cap. Accepts `Idempotency-Key`: the same key replays the first answer and one message is sent, however close behind the retries come; the same key with another body is 422.
+         * @description A user may send only to their own profile email or phone; any other recipient needs the admin role or an `X-API-Key` with the `notifications:send` scope (403 otherwise). Each message counts against the sender's hourly allowance and the recipient's daily cap. The request cap (60 a minute per user, /send and /bulk together) counts only requests that queue nothing new: refusals, Idempotency-Key replays and bulk requests with no item queued; past it every /send and /bulk of the caller answers 429 with `Retry-After` until that time has passed. Accepts `Idempotency-Key`: the same key replays the first answer and one message is sent, however close behind the retries come; the same key with another body is 422.
          */
         post: operations["postNotificationsSend"];
         delete?: never;

@@ -70,43 +70,65 @@ export interface Charged<T> {
 }
 
 /**
- * A limit charged only for the outcomes that help someone guess (a miss, another business's code,
- * a lookup by a sequential id), so real customers' codes at a busy till never wait for the
- * limiter or run into it. Two parts, with the same limiter and key:
- * - `refuseBlocked`, a middleware placed before anything else of the route (validation, an
- *   Idempotency-Key claim, the lookup): a caller blocked in this isolate answers 429 at once, so
- *   once someone has guessed too often even a correct guess is not answered.
- * - `run(c, work, charged)`: runs the route's work and charges one unit for what `charged` says;
- *   when the binding refuses that unit, the request answers 429 instead of the work's answer or
- *   error (nothing of it is sent), and the caller is blocked for one window from then: the binding
- *   does not say when its window ends, so the block lasts what Retry-After says, which is at least
- *   as long as the binding's own refusal.
- * The binding counts per location across isolates, but the block is remembered per isolate:
- * another isolate learns it at its own first charged request (the binding refuses that one too),
- * and until then may still answer a free hit. A missing binding means no limit, as for `rateLimit`.
+ * A limit charged only for outcomes that cost without giving (a guess at a code, a refused or
+ * repeated request), so callers doing real work never wait for the limiter or run into it.
+ * Two forms, with the same limiter and key:
+ * - `refuseBlocked` then `run(c, work, charged)`, for a route that knows inside its handler what
+ *   to charge (the till: a miss, another business's code, a lookup by a sequential id).
+ *   `refuseBlocked` goes before anything else of the route (validation, an Idempotency-Key claim,
+ *   the lookup): a caller blocked in this isolate answers 429 at once, so once someone has guessed
+ *   too often even a correct guess is not answered. `run` runs the work and charges one unit for
+ *   what `charged` says; when the binding refuses that unit, the request answers 429 instead of the
+ *   work's answer or error (nothing of it is sent).
+ * - `around(free)`, a middleware that does both around everything after it and charges every
+ *   answer below 500 that `free` does not let through, judged on the final response (so an
+ *   Idempotency-Key's replay or stored answer is judged as sent, and its 429 is never stored).
+ * A caller the binding refused is blocked for one window from then: the binding does not say
+ * when its window ends, so the block lasts what Retry-After says, which is at least as long as the
+ * binding's own refusal. The binding counts per location across isolates, but the block is
+ * remembered per isolate: another isolate learns it at its own first charged request (the binding
+ * refuses that one too), and until then may still answer a free one. A missing binding means no
+ * limit, as for `rateLimit`.
  */
 export function failureCharged(limiter: LimiterName, keyPrefix: string) {
   const entryOf = (c: Context<AppBindings>) => `${limiter}|${callerKey(c, keyPrefix)}`;
+  const refuseIfBlocked = (c: Context<AppBindings>) => {
+    if (isBlocked(entryOf(c), Date.now())) throw rateLimited();
+  };
+  const charge = async (c: Context<AppBindings>) => {
+    if (!(await refused(c.env, limiter, callerKey(c, keyPrefix)))) return;
+    block(entryOf(c), Date.now());
+    throw rateLimited();
+  };
   return {
     refuseBlocked: withTrait("rate-limit", createMiddleware<AppBindings>(async (c, next) => {
-      if (isBlocked(entryOf(c), Date.now())) throw rateLimited();
+      refuseIfBlocked(c);
       await next();
     })),
     async run<T>(c: Context<AppBindings>, work: () => Promise<T>, charged: Charged<T>): Promise<T> {
-      const charge = async () => {
-        if (!(await refused(c.env, limiter, callerKey(c, keyPrefix)))) return;
-        block(entryOf(c), Date.now());
-        throw rateLimited();
-      };
       let value: T;
       try {
         value = await work();
       } catch (error) {
-        if (charged.error?.(error)) await charge();
+        if (charged.error?.(error)) await charge(c);
         throw error;
       }
-      if (charged.answer?.(value)) await charge();
+      if (charged.answer?.(value)) await charge(c);
       return value;
     },
+    around: (free: (c: Context<AppBindings>) => boolean | Promise<boolean>) =>
+      withTrait("rate-limit", createMiddleware<AppBindings>(async (c, next) => {
+        refuseIfBlocked(c);
+        await next();
+        if (c.res.status >= 500 || (await free(c))) return;
+        try {
+          await charge(c);
+        } catch (refusal) {
+          // Hono carries the headers of the answer it replaces onto the next one; of this answer
+          // (a replay's Idempotent-Replayed, the allowance's Retry-After) only the request id belongs on the 429.
+          for (const name of [...c.res.headers.keys()]) if (name !== "x-request-id") c.header(name, undefined);
+          throw refusal;
+        }
+      })),
   };
 }

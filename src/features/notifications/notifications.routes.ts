@@ -6,7 +6,7 @@ import { bearerSecurity, createRouter, errorResponses, jsonBody, jsonContent } f
 import { PaginatedSchema, PaginationQuery } from "../../lib/pagination";
 import { currentUser, requireAuth } from "../../middleware/auth";
 import { idempotencyInBatch } from "../../middleware/idempotency";
-import { rateLimit } from "../../middleware/rate-limit";
+import { failureCharged } from "../../middleware/rate-limit";
 import { BulkBody, BulkResult, ListQuery, Notification, NotificationIdParam, SendBody, Stats, StatsQuery } from "./notifications.schemas";
 import { getNotification, listNotifications, notificationStats, sendBulk, sendNotification } from "./notifications.service";
 
@@ -14,9 +14,24 @@ const tags = ["Notifications"];
 const security = bearerSecurity;
 export const notificationsRouter = createRouter();
 notificationsRouter.use("*", requireAuth);
-// A flood cap on requests; the messages themselves are counted per sender and per recipient.
-notificationsRouter.use("/send", rateLimit("NOTIFY_LIMITER", "notify"));
-notificationsRouter.use("/bulk", rateLimit("NOTIFY_LIMITER", "notify"));
+/**
+ * The flood cap on requests (NOTIFY_LIMITER, per user, send and bulk together) counts only the
+ * requests that send nothing new: refusals (400, 403, 409, 422, the allowance's 429), replays of an
+ * Idempotency-Key and a bulk request none of whose items was queued. A request that writes
+ * messages is already counted, exactly and across locations, by the sender's hourly allowance in
+ * D1 (every message of it), so it makes no limiter call.
+ */
+const requestCap = failureCharged("NOTIFY_LIMITER", "notify");
+const freshAnswer = (c: Context<AppBindings>, status: number) => c.res.status === status && c.res.headers.get("Idempotent-Replayed") !== "true";
+notificationsRouter.use("/send", requestCap.around((c) => freshAnswer(c, 201)));
+notificationsRouter.use(
+  "/bulk",
+  requestCap.around(async (c) => freshAnswer(c, 200) && ((await c.res.clone().json()) as { queued: number }).queued > 0),
+);
+
+const REQUEST_CAP_TEXT =
+  "The request cap (60 a minute per user, /send and /bulk together) counts only requests that queue nothing new: refusals, Idempotency-Key replays and bulk requests with no item queued; " +
+  "past it every /send and /bulk of the caller answers 429 with `Retry-After` until that time has passed.";
 
 /** Admins, and clients whose API key carries `notifications:send`, may message any recipient. */
 const sender = (c: Context<AppBindings>) => {
@@ -32,6 +47,7 @@ notificationsRouter.openapi(
     summary: "Send one notification by email, Telegram or WhatsApp (now or at scheduled_at)",
     description:
       "A user may send only to their own profile email or phone; any other recipient needs the admin role or an `X-API-Key` with the `notifications:send` scope (403 otherwise). Each message counts against the sender's hourly allowance and the recipient's daily cap. " +
+      `${REQUEST_CAP_TEXT} ` +
       "Accepts `Idempotency-Key`: the same key replays the first answer and one message is sent, however close behind the retries come; the same key with another body is 422.",
     security,
     middleware: [idempotencyInBatch] as const,
@@ -49,7 +65,8 @@ notificationsRouter.openapi(
     summary: "Send up to 100 notifications; each is validated and reported on its own",
     description:
       "The same recipient rules as /send: one item this sender may not send refuses the request with 403 and its indexes. Every item is one message against the limits. " +
-      "Accepts `Idempotency-Key` as /send does: a retry replays the first answer and sends nothing again.",
+      "Accepts `Idempotency-Key` as /send does: a retry replays the first answer and sends nothing again. " +
+      REQUEST_CAP_TEXT,
     security,
     middleware: [idempotencyInBatch] as const,
     request: { body: jsonBody(BulkBody) },
