@@ -21,16 +21,18 @@ export const FLOORS = {
   status_redis: { name: "jwt + one Redis HGETALL", d1: 0, does: "verify the JWT, one HGETALL over the Upstash REST protocol" },
   money: { name: "jwt + one batch via a DO", d1: 1, does: "verify the JWT, one Durable Object call running a 2-statement batch (debit + ledger row)" },
   batch: { name: "jwt + one 2-statement batch", d1: 1, does: "verify the JWT, one 2-statement batch straight to D1" },
-  notify: { name: "jwt + one insert + queue send", d1: 1, does: "verify the JWT, one INSERT, one queue message" },
+  notify: { name: "jwt + one insert + queue send", d1: 1, consumed: true, does: "verify the JWT, one INSERT, one queue message" },
   // A reference, not a floor: the notification floor plus the rate-limit call every send must make.
   notify_rate_limit: {
     name: "jwt + one insert + queue send + rate-limit call",
     d1: 1,
+    consumed: true,
     does: "the notification floor plus one call of the Workers rate-limit binding (in Miniflare a call into another worker and a Durable Object)",
   },
   activate: {
     name: "jwt + DO batch + Redis + queue, consumed",
     d1: 1,
+    consumed: true,
     does:
       "verify the JWT, one Durable Object call running a 3-statement batch (debit, ledger row, PENDING row), then an HSET + EXPIRE pipeline and a queue message side by side; its consumer, in the same workerd, one UPDATE completing the row and one HSET",
   },

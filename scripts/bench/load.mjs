@@ -43,6 +43,13 @@ export function workerdCpuSeconds() {
 }
 
 /**
+ * Requests whose work was all done, per second: those answered over the measured seconds plus the
+ * time the queue consumers then took to catch up (a consumer that falls behind has not finished
+ * the requests it was sent; the rate it can keep up with is this one, not the answered rate).
+ */
+const sustainedRps = (result, settledMs) => Math.round((result.requests.total / (result.duration + settledMs / 1000)) * 10) / 10;
+
+/**
  * One endpoint: `next()` gives each request its {method, path, headers, body}, so requests can
  * rotate tokens, references and transaction ids. A short warm-up first (JIT, caches, DO start).
  * `settle`: waits until the queue consumers in the same workerd have worked off what was sent;
@@ -84,7 +91,7 @@ export async function measure(baseUrl, next, { connections = CONNECTIONS, durati
     // workerd's CPU per answered request: what the ratio is made of once the cores are saturated.
     cpu_us: perRequest(cpuAfter),
     // The same with the queue work the measured seconds left (consumed after them, in the same workerd).
-    ...(settle ? { cpu_us_settled: perRequest(cpuSettled), settled_ms: settledMs } : {}),
+    ...(settle ? { cpu_us_settled: perRequest(cpuSettled), settled_ms: settledMs, sustained_rps: sustainedRps(result, settledMs) } : {}),
     status_codes: Object.fromEntries(["1xx", "2xx", "3xx", "4xx", "5xx"].map((k) => [k, result[k]]).filter(([, n]) => n > 0)),
   };
 }

@@ -32,6 +32,16 @@ for (const e of referenced)
     `Against "${e.reference.name}" (${e.reference.rps} req/s, p99 ${e.reference.p99_ms} ms, ${e.reference.cpu_us} µs CPU), ${e.name}: ratio ${e.reference_ratio?.toFixed(2) ?? ""}, ` +
       `p99 / reference p99 ${e.reference_p99_ratio?.toFixed(2) ?? ""}, CPU ratio ${e.reference_cpu_ratio?.toFixed(2) ?? ""} (to its floor: ${e.ratio?.toFixed(2) ?? ""}, ${e.p99_ratio?.toFixed(2) ?? ""}, ${e.cpu_ratio?.toFixed(2) ?? ""}).`,
   );
+// A write whose work a queue consumer finishes, once that work is done too.
+const completed = r.endpoints.filter((e) => e.to_completion);
+if (completed.length) out.push("");
+for (const e of completed) {
+  const t = e.to_completion;
+  out.push(
+    `To completion, ${e.name}: ${t.cpu_us} µs CPU per request against the floor's ${t.floor_cpu_us} (CPU ratio ${t.cpu_ratio?.toFixed(2) ?? ""}), ` +
+      `consumers caught up ${t.caught_up_ms} ms after the measured seconds (the floor's ${t.floor_caught_up_ms} ms), sustained ${t.sustained_rps} req/s against ${t.floor_sustained_rps} (ratio ${t.sustained_ratio.toFixed(2)}).`,
+  );
+}
 const h = r.hot_wallet;
 out.push(
   "",
