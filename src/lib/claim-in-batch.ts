@@ -15,15 +15,34 @@ import { isUniqueViolation } from "./d1-errors";
 export interface StoredAnswer {
   status: number;
   body: unknown;
+  /**
+   * Fields of `body` read from one row by one query, where several fields come from the same
+   * joined row: `columns` maps a JSON path to an SQL expression over `from` (its `FROM ... WHERE`
+   * clause, with `params`). Applied before `fill`.
+   */
+  fillRow?: { columns: Record<string, string>; from: string; params: unknown[] };
   fill?: { path: string; sql: string; params: unknown[] }[];
   onlyIf?: { sql: string; params: unknown[] };
+}
+
+/** The answer as one SQL expression: the body with `fillRow` and `fill` applied, and its parameters. */
+export function answerExpression(answer: StoredAnswer): { sql: string; params: unknown[] } {
+  const row = answer.fillRow;
+  const columns = row ? Object.entries(row.columns) : [];
+  // json_set's first argument is parsed as JSON text, so the row's query may hand the body on as text.
+  const base = row ? `(SELECT json_set(?${columns.map(([, expression]) => `, ?, ${expression}`).join("")}) ${row.from})` : "?";
+  const fill = answer.fill ?? [];
+  return {
+    sql: `json_set(${base}${fill.map((f) => `, ?, (${f.sql})`).join("")})`,
+    params: [JSON.stringify(answer.body), ...columns.map(([path]) => path), ...(row?.params ?? []), ...fill.flatMap((f) => [f.path, ...f.params])],
+  };
 }
 
 /**
  * The claim's statements: `first` go before the route's writes, `last` after them.
  *
  * By default the claim is an INSERT first (another request's claim aborts the batch before
- * anything is written) and, with an answer, an UPDATE last that stores it. With `claimLast`, the
+ * anything is written) and, with an answer, an UPDATE last that stores it and returns it. With `claimLast`, the
  * claim is one INSERT at the end, already `done` with the answer: for a batch that refuses a
  * repeat by itself before that (the wallet's ledger key, derived from the Idempotency-Key), which
  * saves a statement; `onlyIf` has no meaning there.
@@ -40,9 +59,7 @@ export function claimStatements(
       .prepare("INSERT INTO idempotency_keys (scope, request_hash, state, claimed_at, claim_token) VALUES (?, ?, 'in_progress', ?, ?)")
       .bind(claim.scope, claim.requestHash, claim.claimedAt, claim.token);
   if (!answer) return claimLast ? { first: [], last: [claimRow()] } : { first: [claimRow()], last: [] };
-  const fill = answer.fill ?? [];
-  const answerSql = `json_set(?${fill.map((f) => `, ?, (${f.sql})`).join("")})`;
-  const answerParams = [JSON.stringify(answer.body), ...fill.flatMap((f) => [f.path, ...f.params])];
+  const { sql: answerSql, params: answerParams } = answerExpression(answer);
   if (claimLast) {
     if (answer.onlyIf) throw new Error("a claim stored last cannot be conditional");
     const done = db
@@ -52,7 +69,7 @@ export function claimStatements(
   }
   const condition = answer.onlyIf ? ` AND (${answer.onlyIf.sql})` : "";
   const store = db
-    .prepare(`UPDATE idempotency_keys SET state = 'done', response_status = ?, response_body = ${answerSql} WHERE scope = ? AND claim_token = ?${condition}`)
+    .prepare(`UPDATE idempotency_keys SET state = 'done', response_status = ?, response_body = ${answerSql} WHERE scope = ? AND claim_token = ?${condition} RETURNING response_body`)
     .bind(answer.status, ...answerParams, claim.scope, claim.token, ...(answer.onlyIf?.params ?? []));
   return { first: [claimRow()], last: [store] };
 }

@@ -3,7 +3,7 @@ import { createMiddleware } from "hono/factory";
 import type { AppBindings } from "../env";
 import { ApiError, ErrorCode, validationError } from "../lib/errors";
 import { sha256Hex } from "../lib/crypto";
-import { afterRefusedClaim, claimStatements, isClaimConflict, type StoredAnswer } from "../lib/claim-in-batch";
+import { afterRefusedClaim, answerExpression, claimStatements, isClaimConflict, type StoredAnswer } from "../lib/claim-in-batch";
 
 const KEY_FORMAT = /^[A-Za-z0-9._:-]{8,128}$/;
 
@@ -225,11 +225,40 @@ export async function batchWithClaim<T = unknown>(env: { DB: D1Database }, state
   const claim = pendingClaim(env);
   if (!claim) return env.DB.batch<T>(statements);
   const { first, last } = claimStatements(env.DB, claim, answer);
+  const results = await batchClaiming<T>(env, claim, [...first, ...statements, ...last], last.length > 0);
+  return results.slice(first.length, first.length + statements.length);
+}
+
+/**
+ * `batchWithClaim` for a route whose answer is made in SQL at the batch's end (`answer.fillRow`,
+ * `answer.fill`): returns the results of `statements` and that answer, or null where `onlyIf` did
+ * not hold. With a claim it is the answer stored (the store returns it); without one, one more
+ * statement of the batch reads it. The route writes its answer once, for both.
+ */
+export async function batchWithAnswer<A>(env: { DB: D1Database }, statements: D1PreparedStatement[], answer: StoredAnswer): Promise<{ results: D1Result[]; answer: A | null }> {
+  const claim = pendingClaim(env);
+  const parse = (result: D1Result) => {
+    const body = (result.results[0] as { response_body?: string | null } | undefined)?.response_body;
+    return body ? (JSON.parse(body) as A) : null;
+  };
+  if (!claim) {
+    const expression = answerExpression(answer);
+    const read = env.DB.prepare(`SELECT ${expression.sql} AS response_body WHERE ${answer.onlyIf?.sql ?? "1"}`).bind(...expression.params, ...(answer.onlyIf?.params ?? []));
+    const results = await env.DB.batch([...statements, read]);
+    return { results: results.slice(0, statements.length), answer: parse(results[statements.length]!) };
+  }
+  const { first, last } = claimStatements(env.DB, claim, answer);
+  const results = await batchClaiming(env, claim, [...first, ...statements, ...last], true);
+  return { results: results.slice(first.length, first.length + statements.length), answer: parse(results[results.length - 1]!) };
+}
+
+/** Runs a batch that starts with the claim; `stores`: its last statement stores the answer. */
+async function batchClaiming<T>(env: { DB: D1Database }, claim: Claim, batch: D1PreparedStatement[], stores: boolean): Promise<D1Result<T>[]> {
   for (let retried = false; ; retried = true) {
     try {
-      const results = await env.DB.batch<T>([...first, ...statements, ...last]);
-      claimCommitted(env, last.length > 0 && results[results.length - 1]!.meta.changes === 1);
-      return results.slice(first.length, first.length + statements.length);
+      const results = await env.DB.batch<T>(batch);
+      claimCommitted(env, stores && results[results.length - 1]!.meta.changes === 1);
+      return results;
     } catch (error) {
       if (!isClaimConflict(error)) throw error;
       const outcome = await afterRefusedClaim(env.DB, claim, retried);

@@ -16,8 +16,8 @@ function recordingDb() {
   return { db, prepared };
 }
 
-const post = (db: D1Database, path: string, token: string, body: unknown, key: string) =>
-  postWithEnv({ ...env, DB: db }, path, { token, body, headers: { "idempotency-key": key } });
+const post = (db: D1Database, path: string, token: string, body: unknown, key?: string) =>
+  postWithEnv({ ...env, DB: db }, path, { token, body, headers: key ? { "idempotency-key": key } : undefined });
 
 const storedKey = (scope: string) =>
   env.DB.prepare("SELECT state, response_status, response_body FROM idempotency_keys WHERE scope = ?").bind(scope).first<{ state: string; response_status: number; response_body: string }>();
@@ -104,9 +104,14 @@ describe("Idempotency-Key in a redeem's batch", () => {
     // Besides the per-isolate "is this user active" check (cached after this first call), one batch.
     const own = trips.filter((t) => !t.sql[0]!.startsWith("SELECT is_active"));
     expect(own.map((t) => t.kind)).toEqual(["batch"]);
+    // Four statements: the claim, the guarded decrement, the event, and the stored answer (made from
+    // the event by one query and returned by the store, so the batch reads no answer of its own).
     const batch = own[0]!.sql;
+    expect(batch).toHaveLength(4);
     expect(batch[0]).toMatch(/^INSERT INTO idempotency_keys/);
-    expect(batch.at(-1)).toMatch(/^UPDATE idempotency_keys SET state = 'done'/);
+    expect(batch[1]).toMatch(/^UPDATE voucher_redemptions/);
+    expect(batch[2]).toMatch(/^\s*INSERT INTO redemption_events/);
+    expect(batch[3]).toMatch(/^UPDATE idempotency_keys SET state = 'done'.*RETURNING response_body$/s);
     const stored = await storedKey(redeemScope(merchant.user.id, key));
     expect(stored).toMatchObject({ state: "done", response_status: 200 });
     // The remaining count was filled in by the batch itself.
@@ -119,6 +124,19 @@ describe("Idempotency-Key in a redeem's batch", () => {
     const other = await post(db, REDEEM, merchant.user.token, { redemption_id: purchase.id, quantity: 1 }, key);
     expect(other.status).toBe(422);
     expect((await redemptionRow(purchase.id)).remaining_redemptions).toBe(1);
+    expect(await eventCount(purchase.id)).toBe(1);
+  });
+
+  it("a redeem without a key is one batch of three: the decrement, the event and the answer made from it", async () => {
+    const { merchant, purchase } = await redeemable(3);
+    const { db, trips } = roundTripDb();
+    const res = await post(db, REDEEM, merchant.user.token, { redemption_id: purchase.id, quantity: 1, location: "Till 2" });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ remaining_redemptions: 2, purchase_reference: purchase.reference, redemption_location: "Till 2", quantity_redeemed: 1 });
+    const own = trips.filter((t) => !t.sql[0]!.startsWith("SELECT is_active"));
+    expect(own.map((t) => t.kind)).toEqual(["batch"]);
+    expect(own[0]!.sql).toHaveLength(3);
+    expect(own[0]!.sql[2]).toMatch(/^SELECT json_set\(/);
     expect(await eventCount(purchase.id)).toBe(1);
   });
 

@@ -1,7 +1,7 @@
 import type { Env } from "../../env";
 import { ApiError, ErrorCode, forbidden, notFound } from "../../lib/errors";
 import { nowIso } from "../../lib/time";
-import { batchWithClaim } from "../../middleware/idempotency";
+import { batchWithAnswer } from "../../middleware/idempotency";
 import { voucherTypeName } from "../vouchers/voucher-value";
 import { notAMerchant } from "./merchant-access";
 import { cannotRedeemReason, cannotRedeemReasonOf, redeemableCondition } from "../vouchers/redeemable";
@@ -86,25 +86,19 @@ export interface RedeemInput {
 /** The redeem answer's fields that only the database knows, read from the event a redeem just wrote. */
 const EVENT_ANSWER_JOIN = `FROM redemption_events e JOIN voucher_redemptions r ON r.id = e.redemption_id JOIN vouchers v ON v.id = r.voucher_id
   JOIN users u ON u.id = r.user_id JOIN merchants m ON m.id = r.merchant_id WHERE e.reference = ?`;
+/** The redeem answer's fields read from its event (`EVENT_ANSWER_JOIN`), by JSON path. */
 const EVENT_ANSWER_FIELDS = {
-  voucher_title: "v.title",
-  user_name: holderNameSql("u"),
-  purchase_reference: "r.purchase_reference",
-  merchant_name: "m.business_name",
-  remaining_redemptions: "e.remaining_after",
-} as const;
-interface EventAnswer {
-  voucher_title: string;
-  user_name: string;
-  purchase_reference: string;
-  merchant_name: string;
-  remaining_redemptions: number;
-}
+  "$.voucher_title": "v.title",
+  "$.user_name": holderNameSql("u"),
+  "$.purchase_reference": "r.purchase_reference",
+  "$.merchant_name": "m.business_name",
+  "$.remaining_redemptions": "e.remaining_after",
+};
 
 /**
  * Redeem in one round trip: the decrement is one guarded UPDATE (the caller's own active business,
  * status, expiry and remaining checked inside D1), the event row is inserted in the same batch only
- * if that UPDATE changed a row, and the batch reads the answer's fields back from that event. So a
+ * if that UPDATE changed a row, and the batch makes the answer from that event (one query). So a
  * lost race or a refused redeem records nothing, and an Idempotency-Key claim and the answer ride
  * in the same batch (`idempotencyInBatch`). Only when nothing was redeemed is the purchase read, to
  * say why.
@@ -112,7 +106,6 @@ interface EventAnswer {
 export async function redeemVoucher(env: Pick<Env, "DB">, userId: number, input: RedeemInput) {
   const now = nowIso();
   const reference = eventReference(input.redemption_id, now);
-  const fields = Object.entries(EVENT_ANSWER_FIELDS);
   const answer = {
     message: "Voucher redeemed successfully",
     voucher_title: "",
@@ -125,7 +118,7 @@ export async function redeemVoucher(env: Pick<Env, "DB">, userId: number, input:
     merchant_name: "",
     transaction_id: reference,
   };
-  const [, inserted, read] = await batchWithClaim(
+  const { results, answer: redeemed } = await batchWithAnswer<typeof answer>(
     env,
     [
       env.DB.prepare(
@@ -141,18 +134,17 @@ export async function redeemVoucher(env: Pick<Env, "DB">, userId: number, input:
         `INSERT INTO redemption_events (reference, redemption_id, merchant_id, redeemed_by, quantity, remaining_after, location, notes, created_at)
          SELECT ?1, id, merchant_id, ?2, ?3, remaining_redemptions, ?4, ?5, ?6 FROM voucher_redemptions WHERE id = ?7 AND changes() = 1`,
       ).bind(reference, userId, input.quantity, input.location, input.notes, now, input.redemption_id),
-      env.DB.prepare(`SELECT ${fields.map(([name, sql]) => `${sql} AS ${name}`).join(", ")} ${EVENT_ANSWER_JOIN}`).bind(reference),
     ],
-    // With an Idempotency-Key, this answer is stored in the same batch, only if the event row was written.
+    // The answer's fields from the event just written (one query), returned and, with an
+    // Idempotency-Key, stored in the same batch; only if the event row was written.
     {
       status: 200,
       body: answer,
-      fill: fields.map(([name, sql]) => ({ path: `$.${name}`, sql: `SELECT ${sql} ${EVENT_ANSWER_JOIN}`, params: [reference] })),
+      fillRow: { columns: EVENT_ANSWER_FIELDS, from: EVENT_ANSWER_JOIN, params: [reference] },
       onlyIf: { sql: "EXISTS (SELECT 1 FROM redemption_events WHERE reference = ?)", params: [reference] },
     },
   );
-  const redeemed = read!.results[0] as EventAnswer | undefined;
-  if (inserted!.meta.changes === 1 && redeemed) return { ...answer, ...redeemed };
+  if (results[1]!.meta.changes === 1 && redeemed) return redeemed;
   throw await whyNotRedeemed(env, userId, input, now);
 }
 
