@@ -2,10 +2,10 @@ import type { Env } from "../../env";
 import { ApiError, ErrorCode, forbidden, notFound } from "../../lib/errors";
 import { nowIso } from "../../lib/time";
 import { batchWithAnswer } from "../../middleware/idempotency";
-import { voucherTypeName } from "../vouchers/voucher-value";
+import { voucherTypeName, voucherValueOfRow } from "../vouchers/voucher-value";
 import { notAMerchant } from "./merchant-access";
-import { cannotRedeemReason, cannotRedeemReasonOf, redeemableCondition } from "../vouchers/redeemable";
-import { holderNameSql, lookupForRedeem, lookupForScan, type ScanAnswerRow } from "./merchant-scan.lookup";
+import { cannotRedeemReason, redeemableCondition } from "../vouchers/redeemable";
+import { holderName, holderNameSql, lookupPurchase, type LookupRow } from "./merchant-scan.lookup";
 import type { QrKey } from "./qr-data";
 
 const otherBusiness = () => forbidden("Access denied. You can only scan vouchers from your own business.");
@@ -13,8 +13,8 @@ const invalidQr = () =>
   new ApiError(400, ErrorCode.INVALID_QR_CODE, "Voucher not found or invalid QR code. Please check the code and scan again.");
 
 /**
- * Scan: one D1 round trip, which also says whether the caller is a merchant, and computes the
- * holder's name, the value's summary and the reason it cannot be redeemed. A merchant profile
+ * Scan: one D1 round trip, which also says whether the caller is a merchant; the holder's name,
+ * the value's summary and the reason it cannot be redeemed are read from its row. A merchant profile
  * that exists but is inactive may still look a purchase up (answered with can_redeem false and
  * reason merchant_inactive); it cannot redeem. `key` is the scanned text as `parseQrData` reads it
  * (null: not a code at all).
@@ -23,17 +23,17 @@ export async function scanVoucher(env: Pick<Env, "DB">, userId: number, key: QrK
   const now = nowIso();
   if (!key) {
     // Still refuse non-merchants first, so the 400 never tells a stranger anything.
-    const row = await lookupForScan(env, userId, { kind: "none", value: "" }, now);
+    const row = await lookupPurchase(env, userId, { kind: "none", value: "" });
     if (row.my_merchant_id === null) throw notAMerchant();
     throw invalidQr();
   }
-  const found = authorise(await lookupForScan(env, userId, key, now));
+  const found = authorise(await lookupPurchase(env, userId, key));
   const details = {
     id: found.id!,
     title: found.title,
     voucher_type: voucherTypeName(found.voucher_type),
-    voucher_value: found.voucher_value,
-    user_info: { name: found.holder_name, phone: found.phone, is_original_purchaser: !found.is_gift_voucher },
+    voucher_value: voucherValueOfRow(found),
+    user_info: { name: holderName(found), phone: found.phone, is_original_purchaser: !found.is_gift_voucher },
     purchased_at: found.purchased_at,
     expiry_date: found.expiry_date,
     remaining_redemptions: found.remaining_redemptions,
@@ -41,8 +41,8 @@ export async function scanVoucher(env: Pick<Env, "DB">, userId: number, key: QrK
     redemption_id: found.id!,
     is_gift_card: Boolean(found.is_gift_voucher),
   };
-  if (found.reason_code === null) return { message: "Voucher found and eligible for redemption", voucher_details: details, can_redeem: true as const };
-  const reason = cannotRedeemReasonOf(found.reason_code);
+  const reason = cannotRedeemReason(found, now);
+  if (reason === null) return { message: "Voucher found and eligible for redemption", voucher_details: details, can_redeem: true as const };
   return {
     message: "Voucher found but it cannot be redeemed",
     voucher_details: details,
@@ -53,7 +53,7 @@ export async function scanVoucher(env: Pick<Env, "DB">, userId: number, key: QrK
 }
 
 /** Merchant first, then the key, then ownership: a non-merchant learns nothing about any code. */
-function authorise(row: ScanAnswerRow): ScanAnswerRow {
+function authorise(row: LookupRow): LookupRow {
   if (row.my_merchant_id === null) throw notAMerchant();
   if (row.id === null) {
     if (row.unclaimed_share_merchant_id !== null) {
@@ -150,8 +150,8 @@ export async function redeemVoucher(env: Pick<Env, "DB">, userId: number, input:
 
 /** Why a redeem at `now` changed nothing, from the purchase as it is now. */
 async function whyNotRedeemed(env: Pick<Env, "DB">, userId: number, input: RedeemInput, now: string): Promise<ApiError> {
-  const row = await lookupForRedeem(env, userId, { kind: "redemption_id", value: input.redemption_id });
-  if (row.my_merchant_id === null || !row.my_merchant_active) return notAMerchant();
+  const row = await lookupPurchase(env, userId, { kind: "redemption_id", value: input.redemption_id });
+  if (row.my_merchant_id === null || !row.merchant_active) return notAMerchant();
   if (row.id === null) return notFound("Voucher purchase");
   if (row.merchant_id !== row.my_merchant_id) return otherBusiness();
   const reason = cannotRedeemReason(row, now);

@@ -5,9 +5,9 @@ import { nowIso } from "../../lib/time";
  * When a purchased voucher or a claimed gift-card copy can be redeemed: still `purchased`, units
  * left, not past its expiry (even before the cron marks it `expired`), and its merchant not
  * deactivated. A voucher the merchant stopped selling stays redeemable for those who bought it.
- * One rule, read four ways: `cannotRedeemReason` (why not, for the till), `canRedeem` (the
- * lists' `can_redeem`), `redeemableCondition` (the guard of the redeem UPDATE itself) and
- * `cannotRedeemReasonSql` (the scan's lookup, which answers the reason's code from D1).
+ * One rule, read three ways: `cannotRedeemReason` (why not, for the till's scan and a refused
+ * redeem), `canRedeem` (the lists' `can_redeem`) and `redeemableCondition` (the guard of the
+ * redeem UPDATE itself).
  */
 export interface RedeemableFields {
   purchase_status: PurchaseStatus;
@@ -40,7 +40,7 @@ export function cannotRedeemReason(row: RedeemableFields, now: string): { code: 
 }
 
 /** The reason's code and its sentence for the till. */
-export const cannotRedeemReasonOf = (code: CannotRedeemReason) => ({ code, text: REASON_TEXT[code] });
+const cannotRedeemReasonOf = (code: CannotRedeemReason) => ({ code, text: REASON_TEXT[code] });
 
 export const canRedeem = (row: RedeemableFields, now = nowIso()) => cannotRedeemReason(row, now) === null;
 
@@ -54,18 +54,4 @@ export type Placeholder = `?${number}`;
 export function redeemableCondition(table: string, p: { now: Placeholder; units: Placeholder }) {
   return `${table}.purchase_status = 'purchased' AND ${table}.expiry_date > ${p.now} AND ${table}.remaining_redemptions >= ${p.units}
     AND EXISTS (SELECT 1 FROM merchants rm WHERE rm.id = ${table}.merchant_id AND rm.is_active = 1)`;
-}
-
-/**
- * `cannotRedeemReason` as SQL over a `voucher_redemptions` row named `table`: the reason's code,
- * or NULL when it can be redeemed at `now`. `merchantActive` is the SQL of its merchant's
- * `is_active`. The same order of checks, so the first thing wrong is named (a test holds the two
- * equal). `IS NOT` where the TS compares with `!==`, so a NULL reads the same both ways.
- */
-export function cannotRedeemReasonSql(table: string, p: { merchantActive: string; now: Placeholder }) {
-  return `CASE WHEN ${table}.purchase_status = 'cancelled' THEN 'cancelled'
-    WHEN ${table}.purchase_status = 'refunded' THEN 'refunded'
-    WHEN ${table}.purchase_status = 'redeemed' OR ${table}.remaining_redemptions <= 0 THEN 'used_up'
-    WHEN ${table}.purchase_status IS NOT 'purchased' OR ${table}.expiry_date <= ${p.now} THEN 'expired'
-    WHEN ${p.merchantActive} IS NOT 1 THEN 'merchant_inactive' END`;
 }

@@ -73,18 +73,3 @@ export function voucherValueOfRow(row: VoucherValueRow): string {
     productMinBill: row.product_min_bill,
   });
 }
-
-/** `compactAmount` as SQL over a column of hundredths (NULL reads as 0, as there). */
-function compactAmountSql(column: string) {
-  const value = `COALESCE(${column}, 0)`;
-  return `CASE WHEN ${value} % 100 = 0 THEN printf('%d', ${value} / 100) ELSE printf('%d.%02d', ${value} / 100, ${value} % 100) END`;
-}
-
-/**
- * `voucherValueOfRow` as SQL over a row named `alias` that has the value columns: for a query that
- * answers the summary itself instead of shipping its seven columns (a test holds the two equal).
- */
-export const voucherValueSql = (alias: string) => `CASE ${alias}.voucher_type
-    WHEN 1 THEN ${compactAmountSql(`${alias}.percentage_value`)} || '% off (min bill: ₹' || ${compactAmountSql(`${alias}.percentage_min_bill`)} || ')'
-    WHEN 2 THEN '₹' || ${compactAmountSql(`${alias}.flat_amount`)} || ' off (min bill: ₹' || ${compactAmountSql(`${alias}.flat_min_bill`)} || ')'
-    ELSE 'Free ' || COALESCE(${alias}.product_name, 'item') || ' (min bill: ₹' || ${compactAmountSql(`${alias}.product_min_bill`)} || ')' END`;
