@@ -129,7 +129,7 @@ export async function requestActivation(env: Env, input: { userId: number; offer
   }
 }
 
-/** The wallet's one batch at `offer`'s terms: debit, PENDING transaction, guarded subscription, outbox row and stored answer. */
+/** The wallet's one batch at `offer`'s terms: debit, guarded subscription (with its PENDING transaction and outbox row) and stored answer. */
 function debitForActivation(env: Env, input: { userId: number; idempotencyKey?: string }, offer: OfferTerms, transactionId: string, now: string) {
   return walletApply(env, {
     userId: input.userId,
@@ -139,14 +139,15 @@ function debitForActivation(env: Env, input: { userId: number; idempotencyKey?: 
     note: `Activation of offer ${offer.id}`,
     // The transaction's created_at and updated_at, which the Redis hash repeats.
     at: now,
-    transaction: { id: transactionId, type: "ACTIVATION", status: "PENDING", offerId: offer.id, description: `Activation: ${offer.name}` },
+    // The pending subscription writes the PENDING transaction and the outbox row itself (trigger
+    // subscriptions_pending_activation); the ledger entry names the transaction.
+    transactionId,
     statements: [
       {
         sql: `INSERT INTO subscriptions (user_id, offer_id, transaction_id, reference, status, created_at, updated_at)
               VALUES (?, (SELECT id FROM offers WHERE id = ? AND is_active = 1 AND price = ? AND name = ?), ?, ?, 'pending', ?, ?)`,
         params: [input.userId, offer.id, offer.price, offer.name, transactionId, referenceCode("SUB", 10), now, now],
       },
-      { sql: "INSERT INTO activation_outbox (transaction_id, created_at) VALUES (?, ?)", params: [transactionId, now] },
     ],
     guard: { column: "subscriptions.offer_id", name: OFFER_CHANGED },
     // Stored with an Idempotency-Key in the same batch: what the route answers.

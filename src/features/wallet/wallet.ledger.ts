@@ -31,7 +31,10 @@ export interface WalletOperation {
     offerId?: number | null;
     reference?: string | null;
   };
-  /** Or link the ledger entry to an existing transaction (a refund of an activation). */
+  /**
+   * Or link the ledger entry to a transaction that exists (a refund of an activation) or that one
+   * of `statements` writes through a trigger (an activation's pending subscription).
+   */
   transactionId?: string;
   /** Further writes that must commit or roll back together with the money (stock, redemption rows...). */
   statements?: SqlStatement[];

@@ -4,7 +4,8 @@ import { getRedis } from "../../../src/lib/redis";
 import { hashFields } from "../../../src/features/activation/transaction-cache";
 import { api, isCleanError } from "../../helpers/api";
 import { createUser, unique, walletState } from "../../helpers/factories";
-import { makeOffer, pendingActivation } from "../../helpers/offer-factories";
+import { requestActivation } from "../../../src/features/activation/activation.service";
+import { makeOffer, pendingActivation, quietEnv } from "../../helpers/offer-factories";
 
 const activate = (token: string, body: unknown, headers: Record<string, string> = {}) => api("POST", "/api/v1/activation/", { token, body, headers });
 
@@ -83,6 +84,42 @@ describe("POST /api/v1/activation/", () => {
     expect(await walletState(user.id)).toEqual({ balance: 0, ledger_sum: 0, debits: 10 });
     const txs = await env.DB.prepare("SELECT COUNT(*) AS n FROM transactions WHERE user_id = ? AND type = 'ACTIVATION'").bind(user.id).first<{ n: number }>();
     expect(txs!.n).toBe(10);
+  });
+
+  it("each accepted activation's subscription writes its PENDING transaction and outbox row: of 12 concurrent requests on a balance covering 4, the refused leave none", async () => {
+    const offer = await makeOffer({ price: 500 });
+    const { name } = (await env.DB.prepare("SELECT name FROM offers WHERE id = ?").bind(offer.id).first<{ name: string }>())!;
+    const user = await createUser({ balance: 2000 });
+    // Messages dropped, so every outbox row stays for the test to see.
+    const outcomes = await Promise.allSettled(Array.from({ length: 12 }, () => requestActivation(quietEnv(), { userId: user.id, offerId: offer.id })));
+    const accepted = outcomes.flatMap((o) => (o.status === "fulfilled" ? [o.value.transaction_id] : []));
+    expect(accepted).toHaveLength(4);
+    expect(outcomes.filter((o) => o.status === "rejected" && (o.reason as { code?: string }).code === "INSUFFICIENT_BALANCE")).toHaveLength(8);
+
+    const written = await env.DB.prepare(
+      `SELECT t.id, t.type, t.status, t.amount, t.offer_id, t.description, t.created_at = s.created_at AS at_subscription, o.transaction_id AS outbox,
+              o.created_at = s.created_at AS outbox_at_subscription, l.amount AS ledger_amount
+         FROM transactions t LEFT JOIN subscriptions s ON s.transaction_id = t.id LEFT JOIN activation_outbox o ON o.transaction_id = t.id
+         LEFT JOIN ledger_entries l ON l.transaction_id = t.id
+        WHERE t.user_id = ? ORDER BY t.id`,
+    )
+      .bind(user.id)
+      .all();
+    expect(written.results).toEqual(
+      accepted.sort().map((id) => ({
+        id,
+        type: "ACTIVATION",
+        status: "PENDING",
+        amount: 500,
+        offer_id: offer.id,
+        description: `Activation: ${name}`,
+        at_subscription: 1,
+        outbox: id,
+        outbox_at_subscription: 1,
+        ledger_amount: -500,
+      })),
+    );
+    expect(await walletState(user.id)).toEqual({ balance: 0, ledger_sum: 0, debits: 4 });
   });
 
   it("the same Idempotency-Key replays the first answer with one debit; another body with it is 422", async () => {
