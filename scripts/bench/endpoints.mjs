@@ -20,6 +20,12 @@ export const FLOORS = {
   status: { name: "jwt + one key read", d1: 1, does: "verify the JWT, one primary-key SELECT" },
   status_redis: { name: "jwt + one Redis HGETALL", d1: 0, does: "verify the JWT, one HGETALL over the Upstash REST protocol" },
   money: { name: "jwt + one batch via a DO", d1: 1, does: "verify the JWT, one Durable Object call running a 2-statement batch (debit + ledger row)" },
+  // A reference, not a floor: the money floor plus the rows every purchase must write.
+  money_purchase_rows: {
+    name: "jwt + one batch via a DO + the purchase's rows",
+    d1: 1,
+    does: "the money floor's batch plus the purchase's four rows in the API's own tables (transaction, stock, purchase row, Idempotency-Key claim with its answer), without their guards",
+  },
   batch: { name: "jwt + one 2-statement batch", d1: 1, does: "verify the JWT, one 2-statement batch straight to D1" },
   notify: { name: "jwt + one insert + queue send", d1: 1, consumed: true, does: "verify the JWT, one INSERT, one queue message" },
   // A reference, not a floor: the notification floor plus the rate-limit call every send must make.
@@ -66,6 +72,7 @@ export function buildPlan(ctx) {
     status: status("/floor/status/"),
     status_redis: status("/floor/status-redis/"),
     money: () => ({ method: "POST", path: "/floor/money", headers: auth(userToken()), body: "{}" }),
+    money_purchase_rows: () => ({ method: "POST", path: "/floor/money-purchase-rows", headers: auth(userToken()), body: JSON.stringify({ voucher_id: voucherId }) }),
     batch: () => ({ method: "POST", path: "/floor/batch", headers: auth(userToken()), body: "{}" }),
     notify: () => ({ method: "POST", path: "/floor/notify", headers: auth(userToken()), body: notifyBody }),
     notify_rate_limit: () => ({ method: "POST", path: "/floor/notify-rate-limit", headers: auth(userToken()), body: notifyBody }),
@@ -101,6 +108,7 @@ export function buildPlan(ctx) {
       key: "voucher_purchase",
       name: "voucher purchase",
       floor: "money",
+      reference: "money_purchase_rows",
       phase: "warm",
       next: () => ({ method: "POST", path: "/api/v1/voucher-purchase/purchase/", headers: write(userToken()), body: JSON.stringify({ voucher_id: voucherId }) }),
     },

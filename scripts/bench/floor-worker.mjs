@@ -39,7 +39,7 @@ const scanRead = (db, reference) => db.prepare(SCAN_JOIN).bind(reference).first(
  * Two statements, one batch: the conditional debit and its ledger row (the money write's shape).
  * `activation`: a third, the PENDING row an activation's consumer later completes.
  */
-function moneyBatch(db, userId, amount, note, activation) {
+function moneyBatch(db, userId, amount, note, activation, purchase) {
   const now = new Date().toISOString();
   const statements = [
     db.prepare("UPDATE floor_wallets SET balance = balance - ?, updated_at = ? WHERE user_id = ?").bind(amount, now, userId),
@@ -49,6 +49,7 @@ function moneyBatch(db, userId, amount, note, activation) {
       )
       .bind(userId, -amount, note, now, userId),
   ];
+  if (purchase) statements.push(...purchaseRows(db, userId, amount, purchase.voucherId, now));
   if (activation)
     statements.push(
       db.prepare("INSERT INTO floor_activations (id, user_id, amount, status, created_at, updated_at) VALUES (?, ?, ?, 'PENDING', ?, ?)").bind(activation.id, userId, amount, now, now),
@@ -56,13 +57,40 @@ function moneyBatch(db, userId, amount, note, activation) {
   return db.batch(statements);
 }
 
+/**
+ * A reference, not a floor: the rows a voucher purchase must write besides the money, in the API's
+ * own tables with the API's statements minus their guards (its transaction, the voucher's stock,
+ * the purchase row with its indexes, foreign keys and terms trigger, the Idempotency-Key claim with
+ * its answer), so the reference pays D1 what those rows cost and none of the API's own work.
+ */
+function purchaseRows(db, userId, amount, voucherId, now) {
+  const transactionId = crypto.randomUUID();
+  const reference = `FLR-${crypto.randomUUID()}`;
+  return [
+    db
+      .prepare("INSERT INTO transactions (id, user_id, type, status, amount, offer_id, reference, description, created_at, updated_at) VALUES (?, ?, 'VOUCHER_PURCHASE', 'SUCCESS', ?, NULL, ?, 'floor', ?, ?)")
+      .bind(transactionId, userId, amount, reference, now, now),
+    db.prepare("UPDATE vouchers SET sold_count = sold_count + 1, updated_at = ? WHERE id = ?").bind(now, voucherId),
+    db
+      .prepare(
+        `INSERT INTO voucher_redemptions (uuid, voucher_id, merchant_id, user_id, purchase_reference, purchase_status, is_gift_voucher,
+                purchase_cost, transaction_id, total_redemptions, remaining_redemptions, purchased_at, expiry_date, updated_at)
+         VALUES (?, ?, (SELECT merchant_id FROM vouchers WHERE id = ?), ?, ?, 'purchased', 0, ?, ?, 1, 1, ?, ?, ?) RETURNING id`,
+      )
+      .bind(crypto.randomUUID(), voucherId, voucherId, userId, reference, amount, transactionId, now, now, now),
+    db
+      .prepare("INSERT INTO idempotency_keys (scope, request_hash, state, claimed_at, claim_token, response_status, response_body) VALUES (?, 'floor', 'done', ?, ?, 201, ?)")
+      .bind(`floor:${userId}:${reference}`, now, transactionId, JSON.stringify({ purchase_reference: reference, transaction_id: transactionId })),
+  ];
+}
+
 /** One per wallet, serialised by its own promise chain like the API's wallet object. */
 export class FloorWallet extends DurableObject {
   tail = Promise.resolve();
-  apply(userId, amount, activation) {
+  apply(userId, amount, activation, purchase) {
     const run = this.tail.then(async () => {
       try {
-        const results = await moneyBatch(this.env.DB, userId, amount, "floor", activation);
+        const results = await moneyBatch(this.env.DB, userId, amount, "floor", activation, purchase);
         return { ok: true, balance: results[1].results[0].balance_after };
       } catch (error) {
         if (String(error?.message ?? error).includes("CHECK constraint failed")) return { ok: false };
@@ -76,10 +104,11 @@ export class FloorWallet extends DurableObject {
 
 const walletOf = (env, name) => env.FLOOR_WALLET.get(env.FLOOR_WALLET.idFromName(name));
 
-async function money(c, name) {
+async function money(c, name, withPurchaseRows = false) {
   const claims = await verify(c);
-  await c.req.json();
-  const result = await walletOf(c.env, name ?? `wallet:${claims.sub}`).apply(Number(claims.sub), 1000);
+  const body = await c.req.json();
+  const purchase = withPurchaseRows ? { voucherId: Number(body.voucher_id) } : undefined;
+  const result = await walletOf(c.env, name ?? `wallet:${claims.sub}`).apply(Number(claims.sub), 1000, undefined, purchase);
   return result.ok ? c.json(result, 201) : c.json({ error: "Insufficient balance", code: "INSUFFICIENT_BALANCE" }, 400);
 }
 
@@ -145,6 +174,8 @@ app.get("/floor/status-redis/:id", async (c) => {
 
 // One batch of two statements through the caller's Durable Object (purchase, activation).
 app.post("/floor/money", (c) => money(c));
+// A reference for the purchase: the same batch with the purchase's own rows as well (purchaseRows).
+app.post("/floor/money-purchase-rows", (c) => money(c, undefined, true));
 // The same, every request to one object (the hot wallet).
 app.post("/floor/hot", (c) => money(c, "hot"));
 
