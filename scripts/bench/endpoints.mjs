@@ -28,12 +28,12 @@ export const FLOORS = {
   },
   batch: { name: "jwt + one 2-statement batch", d1: 1, does: "verify the JWT, one 2-statement batch straight to D1" },
   notify: { name: "jwt + one insert + queue send", d1: 1, consumed: true, does: "verify the JWT, one INSERT, one queue message" },
-  // A reference, not a floor: the notification floor plus the rate-limit call every send must make.
-  notify_rate_limit: {
-    name: "jwt + one insert + queue send + rate-limit call",
+  // A reference, not a floor: the notification floor plus the rows every send must write.
+  notify_send_rows: {
+    name: "jwt + one insert + queue send + the send's rows",
     d1: 1,
     consumed: true,
-    does: "the notification floor plus one call of the Workers rate-limit binding (in Miniflare a call into another worker and a Durable Object)",
+    does: "the notification floor with its insert in one batch with the send's other rows in the API's own tables (Idempotency-Key claim with its answer, the sender's and the recipient's counts), without their guards",
   },
   activate: {
     name: "jwt + DO batch + Redis + queue, consumed",
@@ -75,7 +75,7 @@ export function buildPlan(ctx) {
     money_purchase_rows: () => ({ method: "POST", path: "/floor/money-purchase-rows", headers: auth(userToken()), body: JSON.stringify({ voucher_id: voucherId }) }),
     batch: () => ({ method: "POST", path: "/floor/batch", headers: auth(userToken()), body: "{}" }),
     notify: () => ({ method: "POST", path: "/floor/notify", headers: auth(userToken()), body: notifyBody }),
-    notify_rate_limit: () => ({ method: "POST", path: "/floor/notify-rate-limit", headers: auth(userToken()), body: notifyBody }),
+    notify_send_rows: () => ({ method: "POST", path: "/floor/notify-send-rows", headers: auth(userToken()), body: notifyBody }),
     activate: () => ({ method: "POST", path: "/floor/activate", headers: auth(userToken()), body: JSON.stringify({ offer_id: offerId }) }),
     scan_rate_limit: () => ({ method: "POST", path: "/probe/rate-limit", headers: auth(merchantToken), body: scanBody() }),
   };
@@ -124,7 +124,7 @@ export function buildPlan(ctx) {
         body: JSON.stringify({ redemption_id: ctx.scanRedemptionIds[n++ % ctx.scanRedemptionIds.length], quantity: 1, location: "Till 1" }),
       }),
     },
-    { key: "notification_send", name: "notification send", floor: "notify", reference: "notify_rate_limit", phase: "warm", next: ownNotification },
+    { key: "notification_send", name: "notification send", floor: "notify", reference: "notify_send_rows", phase: "warm", next: ownNotification },
     { key: "activation_status_d1", name: "activation status (D1)", floor: "status", phase: "cold", next: status("/api/v1/activation/status/") },
     { key: "offers_list_cold", name: "offers list (cold)", floor: "offers", phase: "cold", next: () => ({ method: "GET", path: "/api/v1/offers/", headers: auth(userToken()) }) },
     { key: "categories_cold", name: "categories (cold)", floor: "categories", phase: "cold", next: get("/api/v1/categories/") },

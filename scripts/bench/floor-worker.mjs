@@ -210,21 +210,34 @@ app.post("/floor/batch", async (c) => {
 });
 
 /**
- * One insert and one queue message (notification send); `queue` below delivers it. `rateLimit`:
- * first one call of the rate-limit binding, as the send must make (the reference, not the floor).
+ * One insert and one queue message (notification send); `queue` below delivers it. `withSendRows`
+ * (a reference, not a floor): the insert goes in one batch with the other rows every send writes,
+ * in the API's own tables without their guards: the Idempotency-Key claim with its answer, the
+ * sender's hourly count and the recipient's daily count.
  */
-async function notifyFloor(c, { rateLimit = false } = {}) {
+async function notifyFloor(c, { withSendRows = false } = {}) {
   const claims = await verify(c);
-  if (rateLimit) await c.env.PROBE_LIMITER.limit({ key: `notify:${claims.sub}` });
   const body = await c.req.json();
-  const row = await c.env.DB.prepare("INSERT INTO floor_notifications (user_id, title, message, created_at) VALUES (?, ?, ?, ?) RETURNING id")
-    .bind(Number(claims.sub), body.title, body.message, new Date().toISOString())
-    .first();
+  const db = c.env.DB;
+  const now = new Date().toISOString();
+  const insert = db.prepare("INSERT INTO floor_notifications (user_id, title, message, created_at) VALUES (?, ?, ?, ?) RETURNING id").bind(Number(claims.sub), body.title, body.message, now);
+  let row;
+  if (withSendRows) {
+    const count = (key) =>
+      db
+        .prepare("INSERT INTO rate_counters (key, count, window_started_at) VALUES (?, 1, ?) ON CONFLICT (key) DO UPDATE SET count = count + 1")
+        .bind(key, now);
+    const claim = db
+      .prepare("INSERT INTO idempotency_keys (scope, request_hash, state, claimed_at, claim_token, response_status, response_body) VALUES (?, 'floor', 'done', ?, ?, 201, ?)")
+      .bind(`floor:${claims.sub}:${crypto.randomUUID()}`, now, crypto.randomUUID(), JSON.stringify({ title: body.title, status: "queued" }));
+    const results = await db.batch([claim, insert, count(`floor:sender:${claims.sub}`), count(`floor:recipient:${body.recipient}`)]);
+    row = results[1].results[0];
+  } else row = await insert.first();
   await c.env.FLOOR_QUEUE.send({ id: row.id });
   return c.json(row, 201);
 }
 app.post("/floor/notify", (c) => notifyFloor(c));
-app.post("/floor/notify-rate-limit", (c) => notifyFloor(c, { rateLimit: true }));
+app.post("/floor/notify-send-rows", (c) => notifyFloor(c, { withSendRows: true }));
 
 // Probes: the scan's floor plus one cost each.
 const ScanBody = z.strictObject({ qr_data: z.string().trim().min(1).max(2048) });
