@@ -50,8 +50,9 @@ export function readCacheSeconds(env: Pick<Env, "READ_CACHE_SECONDS">): number {
 }
 
 /**
- * The value under `key`, loaded by `load` and kept within the bound. Only a finished load is
- * shared: requests that miss while one is running load for themselves. A failed load is not kept.
+ * The value under `key`, loaded by `load` and kept within the bound. Requests that miss while a
+ * load is running wait for it (for at most SHARED_LOAD_WAIT_MS, see `awaitOtherLoad`). A failed
+ * load is not kept.
  */
 export function cached<T>(env: Pick<Env, "READ_CACHE_SECONDS">, key: string, tables: readonly string[], load: () => Promise<T>): Promise<T> {
   const seconds = readCacheSeconds(env);
@@ -60,10 +61,7 @@ export function cached<T>(env: Pick<Env, "READ_CACHE_SECONDS">, key: string, tab
   const hit = entries.get(key);
   if (hit && hit.expires > now && hit.tables.every((t, i) => generation(t) === hit.generations[i])) {
     if (hit.settled) return hit.value as Promise<T>;
-    // Another request's load is still running: load too rather than wait on it. The runtime cancels
-    // the continuations of a promise whose creating request has ended, so if that request were
-    // cancelled (its client gone), every request waiting on its load would hang and answer 500.
-    return load();
+    return awaitOtherLoad(hit.value as Promise<T>, load);
   }
   const entry: Entry = { value: load(), settled: false, expires: now + seconds * 1000, tables, generations: tables.map(generation) };
   entry.value.then(
@@ -79,6 +77,32 @@ export function cached<T>(env: Pick<Env, "READ_CACHE_SECONDS">, key: string, tab
   // Oldest first in a Map: drop the oldest beyond the cap.
   if (entries.size > MAX_ENTRIES) entries.delete(entries.keys().next().value!);
   return entry.value as Promise<T>;
+}
+
+/** How long a request that misses waits on another request's load of the same entry before loading for itself. */
+export const SHARED_LOAD_WAIT_MS = 250;
+const WAITED_TOO_LONG = Symbol("waited too long");
+
+/**
+ * Another request's load of the entry is still running. Waiting on it spares D1 one read per
+ * concurrent miss (a flash sale's first second, an entry expiring under load: hundreds of requests
+ * at once). But the runtime cancels the continuations of a promise whose creating request has
+ * ended, so if that request were cancelled (its client gone) its load might never settle: the
+ * wait is bounded, and past it (or if that load fails) this request loads for itself.
+ */
+function awaitOtherLoad<T>(other: Promise<T>, load: () => Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const waited = new Promise<typeof WAITED_TOO_LONG>((resolve) => (timer = setTimeout(() => resolve(WAITED_TOO_LONG), SHARED_LOAD_WAIT_MS)));
+  return Promise.race([other, waited]).then(
+    (value) => {
+      clearTimeout(timer);
+      return value === WAITED_TOO_LONG ? load() : (value as T);
+    },
+    () => {
+      clearTimeout(timer);
+      return load();
+    },
+  );
 }
 
 /**

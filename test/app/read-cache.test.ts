@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import worker from "../../src/index";
-import { PUBLIC_MAX_AGE_SECONDS, cached, readCacheClock } from "../../src/lib/read-cache";
+import { PUBLIC_MAX_AGE_SECONDS, SHARED_LOAD_WAIT_MS, cached, readCacheClock } from "../../src/lib/read-cache";
 import { getCost } from "../../src/features/settings/settings.service";
 import { RequestDb } from "../../src/db/request-db";
 import { BASE } from "../helpers/api";
@@ -97,21 +97,40 @@ describe("per-isolate read cache", () => {
     expect(await getCost(cacheEnv, "advertisement_cost")).toBe(1900);
   });
 
-  it("only a finished load is shared: a request that misses while another's load runs loads for itself", async () => {
+  it("concurrent misses wait for the one load already running: fifty at once load once", async () => {
     const key = `test-load:${unique()}`;
     const cacheEnv = { READ_CACHE_SECONDS: String(CACHE_SECONDS) };
-    let finishFirst!: (value: string) => void;
     const loads: string[] = [];
+    let finish!: (value: string) => void;
+    const answers = Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        cached(cacheEnv, key, ["offers"], () => {
+          loads.push(`load ${i}`);
+          return new Promise<string>((resolve) => (finish = resolve));
+        }),
+      ),
+    );
+    finish("the one load");
+    expect(new Set(await answers)).toEqual(new Set(["the one load"]));
+    expect(loads).toEqual(["load 0"]);
+  });
+
+  it("a load that does not finish (its request cancelled) holds the others up for at most SHARED_LOAD_WAIT_MS; a failed one not at all", async () => {
+    const key = `test-load:${unique()}`;
+    const cacheEnv = { READ_CACHE_SECONDS: String(CACHE_SECONDS) };
+    const loads: string[] = [];
+    let finishFirst!: (value: string) => void;
     const first = cached(cacheEnv, key, ["offers"], () => {
       loads.push("first");
       return new Promise<string>((resolve) => (finishFirst = resolve));
     });
-    // The first load never finishing (its request cancelled) must not hold the second one up.
+    const started = Date.now();
     const second = await cached(cacheEnv, key, ["offers"], async () => {
       loads.push("second");
       return "second's own";
     });
     expect(second).toBe("second's own");
+    expect(Date.now() - started).toBeGreaterThanOrEqual(SHARED_LOAD_WAIT_MS - 5);
     finishFirst("first's");
     expect(await first).toBe("first's");
     // Finished now: the next request takes it without loading.
@@ -121,6 +140,14 @@ describe("per-isolate read cache", () => {
     });
     expect(third).toBe("first's");
     expect(loads).toEqual(["first", "second"]);
+
+    const failingKey = `${key}:failing`;
+    let failFirst!: (error: Error) => void;
+    const failing = cached(cacheEnv, failingKey, ["offers"], () => new Promise<string>((_, reject) => (failFirst = reject)));
+    const waiting = cached(cacheEnv, failingKey, ["offers"], async () => "loaded after the failure");
+    failFirst(new Error("D1 unavailable"));
+    await expect(failing).rejects.toThrow("D1 unavailable");
+    expect(await waiting).toBe("loaded after the failure");
   });
 
   it("with READ_CACHE_SECONDS=0 every read goes to D1", async () => {
