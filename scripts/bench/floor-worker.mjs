@@ -176,8 +176,9 @@ app.get("/floor/status-redis/:id", async (c) => {
 app.post("/floor/money", (c) => money(c));
 // A reference for the purchase: the same batch with the purchase's own rows as well (purchaseRows).
 app.post("/floor/money-purchase-rows", (c) => money(c, undefined, true));
-// The same, every request to one object (the hot wallet).
+// The same, every request to one object (the hot wallet), and its reference with the purchase's rows.
 app.post("/floor/hot", (c) => money(c, "hot"));
+app.post("/floor/hot-purchase-rows", (c) => money(c, "hot", true));
 
 /**
  * What an activation cannot avoid before its 202: the wallet object's batch (debit, ledger row,

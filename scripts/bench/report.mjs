@@ -47,7 +47,10 @@ out.push(
   "",
   `Hot wallet: ${h.attempts} concurrent purchases on one wallet, ${h.successes} succeeded, ${h.refused} refused for balance (expected ${h.expected_successes}), ` +
     `${h.rps} req/s; the floor's single object ${h.floor.rps} req/s (${h.floor.successes} succeeded): ratio ${h.ratio}. ` +
-    `Final balance ${h.final_balance} = ${h.start_balance} − ${h.successes} × price, equal to the ledger sum: ${h.balance_ok ? "ok" : "MISMATCH"}.`,
+    `Final balance ${h.final_balance} = ${h.start_balance} − ${h.successes} × price, equal to the ledger sum: ${h.balance_ok ? "ok" : "MISMATCH"}.` +
+    (h.reference
+      ? ` Against the floor's object writing the purchase's rows too (${h.reference.rps} req/s, ${h.reference.cpu_us} µs a purchase): ratio ${h.reference_ratio}, CPU ratio ${h.reference_cpu_ratio}.`
+      : ""),
   "",
   `Bundle: ${(r.bundle.bytes / 1024).toFixed(1)} KiB, gzip ${(r.bundle.gzip_bytes / 1024).toFixed(1)} KiB` +
     (r.bundle.wrangler_reported ? ` (wrangler reports ${r.bundle.wrangler_reported.total} / gzip ${r.bundle.wrangler_reported.gzip}).` : "."),

@@ -234,7 +234,14 @@ async function main() {
     hot.floor = floorHot;
     hot.ratio = Math.round((hot.rps / floorHot.rps) * 100) / 100;
     if (hot.cpu_us && floorHot.cpu_us) hot.cpu_ratio = Math.round((floorHot.cpu_us / hot.cpu_us) * 100) / 100;
-    log(`hot wallet: ${hot.successes}/${HOT_ATTEMPTS} in ${hot.elapsed_ms} ms (${hot.rps} req/s, ${hot.cpu_us} µs workerd CPU per purchase; floor ${floorHot.rps} req/s, ${floorHot.cpu_us} µs; ratio ${hot.ratio}, CPU ratio ${hot.cpu_ratio}), checks ${hot.balance_ok && floorHot.balance_ok ? "ok" : "FAILED"}`);
+    // The reference: the floor's single object writing the purchase's rows too, from the same balance.
+    await db.prepare("UPDATE floor_wallets SET balance = ? WHERE user_id = (SELECT id FROM users WHERE username = ?)").bind(floorHot.start_balance, HOT_USER).run();
+    const referenceHot = await hotWallet(`${floorUrl}/floor/hot-purchase-rows`, db, "balance", "floor_wallets", hotToken, { voucher_id: voucherId }, 1000);
+    hot.reference = referenceHot;
+    hot.reference_ratio = Math.round((hot.rps / referenceHot.rps) * 100) / 100;
+    if (hot.cpu_us && referenceHot.cpu_us) hot.reference_cpu_ratio = Math.round((referenceHot.cpu_us / hot.cpu_us) * 100) / 100;
+    log(`hot wallet: ${hot.successes}/${HOT_ATTEMPTS} in ${hot.elapsed_ms} ms (${hot.rps} req/s, ${hot.cpu_us} µs workerd CPU per purchase; floor ${floorHot.rps} req/s, ${floorHot.cpu_us} µs; ratio ${hot.ratio}, CPU ratio ${hot.cpu_ratio}), checks ${hot.balance_ok && floorHot.balance_ok && referenceHot.balance_ok ? "ok" : "FAILED"}`);
+    log(`hot wallet against the floor's object writing the purchase's rows too: ${referenceHot.rps} req/s, ${referenceHot.cpu_us} µs; ratio ${hot.reference_ratio}, CPU ratio ${hot.reference_cpu_ratio}`);
     for (const [what, n] of Object.entries({ ...hot.other_answers })) log(`hot wallet: ${n} answered ${what}`);
     for (const [what, n] of Object.entries({ ...floorHot.other_answers })) log(`hot wallet floor: ${n} answered ${what}`);
   }
@@ -331,14 +338,15 @@ async function main() {
   for (const p of profiles) console.log(`profile ${p.name}: ${p.summary.us_per_request} µs of the isolate's CPU per request (${relative(ROOT, p.file)})`);
   if (hot) console.log(
     `hot wallet: ${HOT_ATTEMPTS} concurrent purchases, ${hot.successes} succeeded, ${hot.refused} refused for balance, ${hot.rps} req/s ` +
-      `(floor: one object's serialised batches, ${hot.floor.rps} req/s; ratio ${hot.ratio}; CPU ${hot.cpu_us} against ${hot.floor.cpu_us} µs a purchase, CPU ratio ${hot.cpu_ratio}); final balance ${hot.final_balance} = start ${hot.start_balance} - ${hot.successes} x ${voucherCost}: ${hot.balance_ok ? "ok" : "MISMATCH"}`,
+      `(floor: one object's serialised batches, ${hot.floor.rps} req/s; ratio ${hot.ratio}; CPU ${hot.cpu_us} against ${hot.floor.cpu_us} µs a purchase, CPU ratio ${hot.cpu_ratio}); final balance ${hot.final_balance} = start ${hot.start_balance} - ${hot.successes} x ${voucherCost}: ${hot.balance_ok ? "ok" : "MISMATCH"}` +
+      (hot.reference ? `\n  against the floor's object writing the purchase's rows too: ${hot.reference.rps} req/s, ${hot.reference.cpu_us} µs a purchase; ratio ${hot.reference_ratio}, CPU ratio ${hot.reference_cpu_ratio}` : ""),
   );
   console.log(`bundle: ${(bundle.bytes / 1024).toFixed(1)} KiB, gzip ${(bundle.gzip_bytes / 1024).toFixed(1)} KiB`);
   if (floorDelivery.sent_or_queued > 0) console.log(`floor notifications delivered by its consumer by the end: ${floorDelivery.sent} of ${floorDelivery.sent_or_queued}`);
   if (floorCompletion.made > 0) console.log(`floor activations completed by its consumer by the end: ${floorCompletion.completed} of ${floorCompletion.made}`);
   console.log(`conservation over ${consistency.wallets} wallets: ${consistency.mismatches.length === 0 ? "ok" : `MISMATCH ${JSON.stringify(consistency.mismatches)}`}`);
   log(`wrote ${resultsFile}`);
-  if ((hot && (!hot.balance_ok || !hot.floor.balance_ok)) || consistency.mismatches.length > 0) process.exitCode = 1;
+  if ((hot && (!hot.balance_ok || !hot.floor.balance_ok || hot.reference?.balance_ok === false)) || consistency.mismatches.length > 0) process.exitCode = 1;
 }
 
 /**
