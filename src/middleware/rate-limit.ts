@@ -74,7 +74,7 @@ export interface Charged<T> {
  * repeated request), so callers doing real work never wait for the limiter or run into it.
  * Two forms, with the same limiter and key:
  * - `refuseBlocked` then `run(c, work, charged)`, for a route that knows inside its handler what
- *   to charge (the till: a miss, another business's code, a lookup by a sequential id).
+ *   to charge (the till's scan: a miss, another business's code, a lookup by a sequential id).
  *   `refuseBlocked` goes before anything else of the route (validation, an Idempotency-Key claim,
  *   the lookup): a caller blocked in this isolate answers 429 at once, so once someone has guessed
  *   too often even a correct guess is not answered. `run` runs the work and charges one unit for
@@ -82,7 +82,8 @@ export interface Charged<T> {
  *   work's answer or error (nothing of it is sent).
  * - `around(free)`, a middleware that does both around everything after it and charges every
  *   answer below 500 that `free` does not let through, judged on the final response (so an
- *   Idempotency-Key's replay or stored answer is judged as sent, and its 429 is never stored).
+ *   Idempotency-Key's replay or stored answer is judged as sent, and its 429 is never stored): the
+ *   notification send and the till's redeem.
  * A caller the binding refused is blocked for one window from then: the binding does not say
  * when its window ends, so the block lasts what Retry-After says, which is at least as long as the
  * binding's own refusal. The binding counts per location across isolates, but the block is
@@ -93,7 +94,8 @@ export interface Charged<T> {
 export function failureCharged(limiter: LimiterName, keyPrefix: string) {
   const entryOf = (c: Context<AppBindings>) => `${limiter}|${callerKey(c, keyPrefix)}`;
   const refuseIfBlocked = (c: Context<AppBindings>) => {
-    if (isBlocked(entryOf(c), Date.now())) throw rateLimited();
+    // Every scan asks this; with nobody blocked (the usual case) it builds no key.
+    if (blockedUntil.size > 0 && isBlocked(entryOf(c), Date.now())) throw rateLimited();
   };
   const charge = async (c: Context<AppBindings>) => {
     if (!(await refused(c.env, limiter, callerKey(c, keyPrefix)))) return;

@@ -101,7 +101,6 @@ async function eachInOrder<T>(items: T[], step: (item: T) => Promise<void>): Pro
   throwFirstFailure(failures);
 }
 
-
 /** The activations queue's consumer: a whole batch at a time (see handleActivations). */
 export const activationDelivery = { batch: handleActivations };
 

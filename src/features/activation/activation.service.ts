@@ -36,19 +36,10 @@ export async function loadActivation(db: D1Database, transactionId: string): Pro
 }
 
 /**
- * The consumer's first read of an activation whose message arrived: the outbox row that stood
- * for the message is deleted in the same round trip, so the request that queued it did not have
- * to. A redelivery deletes nothing.
+ * The consumer's first read of the activations whose messages arrived, by id: the outbox rows that
+ * stood for the messages are deleted in the same round trip, so the requests that queued them did
+ * not have to. A redelivery deletes nothing.
  */
-export async function receiveActivation(db: D1Database, transactionId: string): Promise<ActivationRow | null> {
-  const [, row] = await db.batch([
-    db.prepare("DELETE FROM activation_outbox WHERE transaction_id = ?").bind(transactionId),
-    db.prepare(ACTIVATION_SQL).bind(transactionId),
-  ]);
-  return (row!.results[0] as ActivationRow | undefined) ?? null;
-}
-
-/** `receiveActivation` for a batch's transactions: one round trip for all their outbox deletes and rows, by id. */
 export async function receiveActivations(db: D1Database, transactionIds: string[]): Promise<Map<string, ActivationRow>> {
   const ids = JSON.stringify(transactionIds);
   const [, rows] = await db.batch([
@@ -178,7 +169,7 @@ export const OUTBOX_RELAY_AFTER_SECONDS = 60;
 
 /**
  * Sends the activations' queue messages; a refused send is logged and answers false. The outbox
- * rows stay: the consumer removes a row when its message arrives (`receiveActivation`), and the
+ * rows stay: the consumer removes a row when its message arrives (`receiveActivations`), and the
  * cron relays the rows of messages that never did.
  */
 async function queueActivations(env: Env, ids: string[]): Promise<boolean> {

@@ -76,6 +76,13 @@ export async function cacheTransaction(env: RedisEnv, tx: CachedTransaction): Pr
   return false;
 }
 
+/** One pipeline of compare-and-set writes, one per row: what Redis answered, as `attemptRedis` says it. */
+function compareAndSetAll(redis: NonNullable<ReturnType<typeof getRedis>>, op: string, rows: CachedTransaction[]) {
+  const pipeline = redis.pipeline();
+  for (const row of rows) pipeline.eval(COMPARE_AND_SET, [transactionKey(row.id)], casArgs(row));
+  return attemptRedis(op, () => pipeline.exec());
+}
+
 /**
  * `cacheTransaction` for several rows in one pipeline. A failed pipeline drops every one of its
  * keys (unless Redis is hanging), as a failed single write drops its own.
@@ -83,15 +90,8 @@ export async function cacheTransaction(env: RedisEnv, tx: CachedTransaction): Pr
 export async function cacheTransactions(env: RedisEnv, rows: CachedTransaction[]): Promise<void> {
   const redis = getRedis(env);
   if (!redis || rows.length === 0) return;
-  if (rows.length === 1) {
-    await cacheTransaction(env, rows[0]!);
-    return;
-  }
-  const keys = rows.map((row) => transactionKey(row.id));
-  const pipeline = redis.pipeline();
-  rows.forEach((row, i) => pipeline.eval(COMPARE_AND_SET, [keys[i]!], casArgs(row)));
-  const written = await attemptRedis("cache transactions", () => pipeline.exec());
-  if (!written.ok && !written.timedOut) await attemptRedis("drop stale transaction hashes", () => redis.del(...keys));
+  const written = await compareAndSetAll(redis, "cache transactions", rows);
+  if (!written.ok && !written.timedOut) await attemptRedis("drop stale transaction hashes", () => redis.del(...rows.map((row) => transactionKey(row.id))));
 }
 
 /**
@@ -101,9 +101,7 @@ export async function cacheTransactions(env: RedisEnv, rows: CachedTransaction[]
 export async function refreshSettled(env: RedisEnv, rows: CachedTransaction[]): Promise<number> {
   const redis = getRedis(env);
   if (!redis || rows.length === 0) return 0;
-  const pipeline = redis.pipeline();
-  for (const row of rows) pipeline.eval(COMPARE_AND_SET, [transactionKey(row.id)], casArgs(row));
-  const done = await attemptRedis("refresh settled transaction hashes", () => pipeline.exec());
+  const done = await compareAndSetAll(redis, "refresh settled transaction hashes", rows);
   return done.ok ? (done.value as unknown[]).filter((r) => Number(r) === 1).length : 0;
 }
 

@@ -1,5 +1,4 @@
 import { createRoute } from "@hono/zod-openapi";
-import { ApiError } from "../../lib/errors";
 import { publicRequestUrl } from "../../lib/public-url";
 import { bearerSecurity, createRouter, errorResponses, jsonBody, jsonContent } from "../../lib/openapi";
 import { currentUser, requireAuth } from "../../middleware/auth";
@@ -21,7 +20,10 @@ export const merchantScanRouter = createRouter();
 const tillLimit = failureCharged("SCAN_LIMITER", "scan");
 merchantScanRouter.use("*", requireAuth);
 merchantScanRouter.use("/scan", tillLimit.refuseBlocked);
-merchantScanRouter.use("/redeem", tillLimit.refuseBlocked, idempotencyInBatch);
+// A redeem that tells whether an id exists (unknown, another business's) is a guess; a successful
+// one needed a real, redeemable purchase of the caller's own. Judged on the final answer, after the
+// Idempotency-Key middleware, so the limit's 429 is never stored as a key's answer.
+merchantScanRouter.use("/redeem", tillLimit.around((c) => c.res.status !== 404 && c.res.status !== 403), idempotencyInBatch);
 
 const TILL_LIMIT_TEXT =
   "The till's limit (120 a minute per merchant user, shared by scan and redeem) counts only what could help someone guess codes: " +
@@ -63,14 +65,7 @@ merchantScanRouter.openapi(
     request: { body: jsonBody(RedeemBody) },
     responses: { 200: jsonContent(RedeemResponse, "Redeemed"), ...errorResponses(400, 401, 403, 404, 409, 422, 429) },
   }),
-  async (c) => {
-    const redeemed = await tillLimit.run(c, () => redeemVoucher(c.env, currentUser(c).userId, c.req.valid("json")), {
-      // A redeem that tells whether an id exists (unknown, another business's) is a guess; a
-      // successful one needed a real, redeemable purchase of the caller's own.
-      error: (error) => error instanceof ApiError && (error.status === 404 || error.status === 403),
-    });
-    return c.json(redeemed, 200);
-  },
+  async (c) => c.json(await redeemVoucher(c.env, currentUser(c).userId, c.req.valid("json")), 200),
 );
 
 merchantScanRouter.openapi(

@@ -162,6 +162,16 @@ describe("the till's failure-charged limit", () => {
     expect((await redeem(other.merchant.user.token, other.purchase.id)).status).toBe(200);
   });
 
+  it("a redeem the limit refuses after it answered keeps that answer for its Idempotency-Key, never the 429", async () => {
+    await withinOneRateWindow();
+    const { merchant, purchase } = await shop();
+    await useUpAllowance(merchant);
+    const key = `till-limit-${crypto.randomUUID()}`;
+    expectBareRefusal(await redeem(merchant.user.token, purchase.id + 1_000_000, { "Idempotency-Key": key }), [purchase.reference]);
+    const stored = await env.DB.prepare("SELECT response_status FROM idempotency_keys WHERE scope LIKE ?").bind(`%:${key}`).all<{ response_status: number }>();
+    expect(stored.results).toEqual([{ response_status: 404 }]);
+  });
+
   it("does not charge successful redeems: 130 at once all redeem", async () => {
     await withinOneRateWindow();
     const { merchant, purchase } = await shop(130);
