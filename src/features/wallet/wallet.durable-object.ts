@@ -38,7 +38,10 @@ const MAX_GROUP_STATEMENTS = 100;
  * continuations of a promise settled after the request that created it has ended, and the
  * previous call ends as soon as it has answered. The next call's batch could then commit with no
  * one left to answer it (seen under load: "the Worker's code had hung", a 500 for a debit that
- * was made).
+ * was made). A call whose own caller has gone away (the client hung up, the worker's request was
+ * cancelled) is not cancelled in the object: it still runs in its turn and passes it on, so the
+ * wallet's later operations never wait on a caller that is gone (its tests hang callers up while
+ * they wait, while they hold the turn and while they ride in a group).
  *
  * Group commit: the call that gets the turn takes the calls waiting behind it along, in order, as
  * far as the balance this instance last saw pays for each of them, and runs all their statements
