@@ -613,6 +613,8 @@ export interface paths {
          *     Browsers cannot set headers on a WebSocket, so the access token travels as a subprotocol: offer
          *     `perks-edge` and `bearer.<access token>` (`new WebSocket(url, ["perks-edge", "bearer." + token])`);
          *     the server answers `perks-edge`. Other clients may send `Authorization: Bearer <token>` instead.
+         *     Where the server requires an API key (`REQUIRE_API_KEY=true`), a browser offers it the same way, as
+         *     `apikey.<key>` beside the others; other clients send `X-API-Key`.
          *
          *     The socket lives as long as its token. Send `{"type":"renew","token":"<fresh access token>"}` to extend it
          *     (answer `{"type":"renewed","expires_at"}`); `{"type":"ping"}` is answered `{"type":"pong"}`.

@@ -41,11 +41,11 @@ export interface IsolatedContext {
   foreignRequests: string[];
 }
 
-/** A browser context that may reach the local worker only; everything else is aborted and recorded. */
+/** A browser context that may reach the local worker (or `worker`) only; everything else is aborted and recorded. */
 export async function isolatedContext(
-  { launchArgs = [], ...options }: NonNullable<Parameters<Browser["newContext"]>[0]> & { launchArgs?: string[] } = {},
+  { launchArgs = [], worker = workerUrl(), ...options }: NonNullable<Parameters<Browser["newContext"]>[0]> & { launchArgs?: string[]; worker?: string } = {},
 ): Promise<IsolatedContext> {
-  const allowed = new URL(workerUrl()).origin;
+  const allowed = new URL(worker).origin;
   const context = await (await launchBrowser(launchArgs)).newContext({ serviceWorkers: "block", ...options });
   const foreignRequests: string[] = [];
   await context.route("**/*", (route) => {

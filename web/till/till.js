@@ -5,6 +5,7 @@ const $ = (id) => document.getElementById(id);
 const API = "/api/v1";
 const SESSION_KEY = "perks-till-session";
 const LOCATION_KEY = "perks-till-location";
+const API_KEY_STORAGE = "perks-till-api-key";
 
 /** A refusal with a sentence for the person at the till. */
 class TillError extends Error {
@@ -23,11 +24,31 @@ const saveSession = (value) => {
   else sessionStorage.removeItem(SESSION_KEY);
 };
 
+// ---- the till key: a server that requires an X-API-Key gets it from every call; kept per device ----
+let apiKey = localStorage.getItem(API_KEY_STORAGE) ?? "";
+const keyHeader = () => (apiKey ? { "x-api-key": apiKey } : {});
+function saveApiKey(value) {
+  apiKey = value;
+  if (value) localStorage.setItem(API_KEY_STORAGE, value);
+  else localStorage.removeItem(API_KEY_STORAGE);
+}
+const KEY_REFUSALS = {
+  API_KEY_REQUIRED: "This server needs a till key. Ask your operator for one and enter it under “Till key”.",
+  API_KEY_INVALID: "The till key is not valid (it may have been revoked). Ask your operator for a new one and enter it under “Till key”.",
+};
+/** A refused key sends the till back to sign-in with the key's field open: no other call can work until it is fixed. */
+function keyRefused(code) {
+  const sentence = KEY_REFUSALS[code];
+  if (session) signOut(sentence);
+  $("key-box").open = true;
+  return new TillError(code, sentence, 401);
+}
+
 let refreshing = null;
 async function refreshTokens() {
   refreshing ??= fetch(`${API}/auth/refresh`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", ...keyHeader() },
     body: JSON.stringify({ refresh: session?.refresh ?? "" }),
   })
     .then(async (res) => (res.ok ? res.json() : null))
@@ -40,7 +61,7 @@ async function refreshTokens() {
 
 /** Calls the API; throws TillError with a sentence to show. An expired access token is refreshed once. */
 async function call(method, path, { body, headers = {}, auth = true, retried = false } = {}) {
-  const init = { method, headers: { ...headers } };
+  const init = { method, headers: { ...keyHeader(), ...headers } };
   if (auth && session?.access) init.headers.authorization = `Bearer ${session.access}`;
   if (body !== undefined) {
     init.headers["content-type"] = "application/json";
@@ -51,6 +72,10 @@ async function call(method, path, { body, headers = {}, auth = true, retried = f
     res = await fetch(`${API}${path}`, init);
   } catch {
     throw new TillError("OFFLINE", "The server cannot be reached. Check the connection and try again.");
+  }
+  if (res.status === 401) {
+    const refusal = await res.clone().json().catch(() => null);
+    if (refusal?.code in KEY_REFUSALS) throw keyRefused(refusal.code);
   }
   if (res.status === 401 && auth) {
     if (!retried && session?.refresh && (await refreshTokens())) return call(method, path, { body, headers, auth, retried: true });
@@ -88,7 +113,7 @@ function showTill(signedIn) {
 
 function signOut(reason) {
   const refresh = session?.refresh;
-  if (refresh && !reason) fetch(`${API}/auth/logout`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${session.access}` }, body: JSON.stringify({ refresh }) }).catch(() => {});
+  if (refresh && !reason) fetch(`${API}/auth/logout`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${session.access}`, ...keyHeader() }, body: JSON.stringify({ refresh }) }).catch(() => {});
   saveSession(null);
   stopCamera();
   current = null;
@@ -104,6 +129,7 @@ $("signin-form").addEventListener("submit", async (event) => {
   const username = $("username").value.trim();
   const password = $("password").value;
   if (!username || !password) return notify("Enter your username and password.");
+  saveApiKey($("api-key").value.trim());
   try {
     const pair = await call("POST", "/auth/login", { body: { username, password }, auth: false });
     saveSession({ access: pair.access, refresh: pair.refresh, username });
@@ -276,6 +302,7 @@ function stopCamera() {
 $("camera-toggle").addEventListener("click", () => (stopScanner || !$("camera-box").hidden ? stopCamera() : startCamera()));
 
 // ---- start ----
+$("api-key").value = apiKey;
 if (session?.access) {
   showTill(true);
   loadToday().catch((error) => notify(error.message));

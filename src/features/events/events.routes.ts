@@ -3,6 +3,7 @@ import { ApiError, ErrorCode, unauthenticated } from "../../lib/errors";
 import { verifyToken, type AccessClaims } from "../../lib/jwt";
 import { createRouter, errorResponses } from "../../lib/openapi";
 import { isUserActive } from "../../middleware/active-users";
+import { API_KEY_PROTOCOL_PREFIX } from "../../middleware/api-key";
 import { ActivationStatusEvent, BEARER_PREFIX, CloseCode, EVENTS_PROTOCOL, EventStreamHeaders, NotificationStatusEvent } from "./events.schemas";
 import { userEventsObject } from "./publish";
 
@@ -14,6 +15,8 @@ The first message is \`{"type":"connected","expires_at"}\`.
 Browsers cannot set headers on a WebSocket, so the access token travels as a subprotocol: offer
 \`${EVENTS_PROTOCOL}\` and \`${BEARER_PREFIX}<access token>\` (\`new WebSocket(url, ["${EVENTS_PROTOCOL}", "${BEARER_PREFIX}" + token])\`);
 the server answers \`${EVENTS_PROTOCOL}\`. Other clients may send \`Authorization: Bearer <token>\` instead.
+Where the server requires an API key (\`REQUIRE_API_KEY=true\`), a browser offers it the same way, as
+\`${API_KEY_PROTOCOL_PREFIX}<key>\` beside the others; other clients send \`X-API-Key\`.
 
 The socket lives as long as its token. Send \`{"type":"renew","token":"<fresh access token>"}\` to extend it
 (answer \`{"type":"renewed","expires_at"}\`); \`{"type":"ping"}\` is answered \`{"type":"pong"}\`.

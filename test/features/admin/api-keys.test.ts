@@ -58,4 +58,36 @@ describe("client API keys", () => {
     // Images are loaded by <img> tags, which cannot send the header.
     expect((await call("/api/v1/media/vouchers/missing.png")).status).not.toBe(401);
   });
+
+  it("REQUIRE_API_KEY=true: a browser's WebSocket offers the key as an apikey.<key> subprotocol", async () => {
+    const strictEnv = { ...env, REQUIRE_API_KEY: "true" };
+    const user = await createUser();
+    const key = await createApiKey();
+    const open = (protocols: string[]) =>
+      app.fetch(
+        new Request(`${BASE}/api/v1/events`, { headers: { upgrade: "websocket", "sec-websocket-protocol": protocols.join(", ") } }),
+        strictEnv,
+        createExecutionContext(),
+      );
+    const withoutKey = await open(["perks-edge", `bearer.${user.token}`]);
+    expect(withoutKey.status).toBe(401);
+    expect(((await withoutKey.json()) as { code: string }).code).toBe("API_KEY_REQUIRED");
+    const wrongKey = await open(["perks-edge", `bearer.${user.token}`, "apikey.pk_not-a-key"]);
+    expect(wrongKey.status).toBe(401);
+    expect(((await wrongKey.json()) as { code: string }).code).toBe("API_KEY_INVALID");
+
+    const opened = await open(["perks-edge", `bearer.${user.token}`, `apikey.${key}`]);
+    expect(opened.status).toBe(101);
+    // The browser accepts the socket only if the answered subprotocol is one it offered: never the key.
+    expect(opened.headers.get("sec-websocket-protocol")).toBe("perks-edge");
+    const ws = opened.webSocket!;
+    ws.accept();
+    const first = await new Promise<{ type: string }>((resolve) => ws.addEventListener("message", (e) => resolve(JSON.parse(String(e.data)))));
+    expect(first.type).toBe("connected");
+    ws.close(1000, "done");
+
+    // Only on a WebSocket upgrade: a plain request cannot smuggle the key in that header.
+    const plain = await app.fetch(new Request(`${BASE}/api/v1/offers/`, { headers: { "sec-websocket-protocol": `apikey.${key}` } }), strictEnv, createExecutionContext());
+    expect(plain.status).toBe(401);
+  });
 });
