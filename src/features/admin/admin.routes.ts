@@ -2,8 +2,10 @@ import { createRoute } from "@hono/zod-openapi";
 import { bearerSecurity, createRouter, errorResponses, jsonBody, jsonContent } from "../../lib/openapi";
 import { currentUser, requireAuth, requireRole } from "../../middleware/auth";
 import { idempotency } from "../../middleware/idempotency";
-import { ApiKey, ApiKeyCreateBody, ApiKeyCreated, ApiKeyList, CreditBody, CreditResponse, IdParam, UserIdParam, UserStatus, UserStatusParam } from "./admin.schemas";
-import { createApiKey, creditWallet, listApiKeys, revokeApiKey, setUserActive } from "./admin.service";
+import {
+  ApiKey, ApiKeyCreateBody, ApiKeyCreated, ApiKeyList, CreditBody, CreditResponse, DeadLetter, DeadLetterPage, DeadLetterQuery, IdParam, UserIdParam, UserStatus, UserStatusParam,
+} from "./admin.schemas";
+import { createApiKey, creditWallet, dismissDeadLetter, listApiKeys, listDeadLetters, revokeApiKey, setUserActive } from "./admin.service";
 
 const tags = ["Admin"];
 export const adminRouter = createRouter();
@@ -85,4 +87,32 @@ adminRouter.openapi(
     const { user_id, action } = c.req.valid("param");
     return c.json(await setUserActive(c.env, user_id, action === "activate"), 200);
   },
+);
+
+adminRouter.openapi(
+  createRoute({
+    method: "get",
+    path: "/dead-letters",
+    tags,
+    summary: "Queue messages set aside because no consumer could route or parse them, newest first",
+    description:
+      "Such a message is acknowledged only once it is kept here (and logged), so nothing is lost silently. The detailed health view counts them (`components.queues.backlog.dead_letters`).",
+    security: bearerSecurity,
+    request: { query: DeadLetterQuery },
+    responses: { 200: jsonContent(DeadLetterPage, "A page of dead letters"), ...errorResponses(400, 401, 403) },
+  }),
+  async (c) => c.json(await listDeadLetters(c.env, c.req.url, c.req.valid("query")), 200),
+);
+
+adminRouter.openapi(
+  createRoute({
+    method: "delete",
+    path: "/dead-letters/{id}",
+    tags,
+    summary: "Dismiss a dead letter once it has been dealt with (its message is not sent again)",
+    security: bearerSecurity,
+    request: { params: IdParam },
+    responses: { 200: jsonContent(DeadLetter, "Dismissed"), ...errorResponses(401, 403, 404) },
+  }),
+  async (c) => c.json(await dismissDeadLetter(c.env, c.req.valid("param").id), 200),
 );

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { PaginatedSchema, PaginationQuery } from "../../lib/pagination";
 
 export const CreditBody = z
   .strictObject({
@@ -36,3 +37,19 @@ export const UserStatus = z
 
 export const ApiKeyList = z.object({ results: z.array(ApiKey) });
 export const UserStatusParam = UserIdParam.extend({ action: z.enum(["deactivate", "activate"]) });
+
+export const DeadLetter = z
+  .object({
+    id: z.number().int(),
+    queue: z.string(),
+    message_id: z.string(),
+    body: z.string().openapi({ description: "The message body as JSON text (cut at 10,000 characters)" }),
+    reason: z.string().openapi({ example: "message does not parse: transactionId Invalid input" }),
+    attempts: z.number().int(),
+    created_at: z.string(),
+  })
+  .openapi("DeadLetter");
+export const DeadLetterPage = PaginatedSchema(DeadLetter).openapi("DeadLetterPage");
+export const DeadLetterQuery = PaginationQuery.extend({
+  queue: z.string().trim().min(1).max(100).optional().openapi({ description: "Only this queue's messages", example: "perks-activations" }),
+});

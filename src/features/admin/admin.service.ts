@@ -1,10 +1,11 @@
-import { and, desc, eq, isNull } from "drizzle-orm";
+import { and, count, desc, eq, isNull } from "drizzle-orm";
 import { createDb } from "../../db/client";
-import { apiKeys, refreshTokens, users } from "../../db/schema";
+import { apiKeys, deadLetters, refreshTokens, users } from "../../db/schema";
 import type { Env } from "../../env";
 import { sha256Hex } from "../../lib/crypto";
 import { notFound, validationError } from "../../lib/errors";
 import { randomToken } from "../../lib/ids";
+import { pageWindow, paginated, type Pagination } from "../../lib/pagination";
 import { formatAmount, parseAmount } from "../../lib/money";
 import { nowIso } from "../../lib/time";
 import { forgetUserStatus } from "../../middleware/active-users";
@@ -77,4 +78,28 @@ export async function setUserActive(env: Pick<Env, "DB">, userId: number, active
   if (!row) throw notFound("User");
   forgetUserStatus(userId);
   return { user_id: row.id, username: row.username, is_active: active };
+}
+
+type DeadLetterRow = typeof deadLetters.$inferSelect;
+const toDeadLetter = (row: DeadLetterRow) => ({
+  id: row.id, queue: row.queue, message_id: row.messageId, body: row.body, reason: row.reason, attempts: row.attempts, created_at: row.createdAt,
+});
+
+/** Queue messages set aside because nothing could route or parse them, newest first. */
+export async function listDeadLetters(env: Pick<Env, "DB">, requestUrl: string, query: Pagination & { queue?: string }) {
+  const db = createDb(env.DB);
+  const where = query.queue ? eq(deadLetters.queue, query.queue) : undefined;
+  const { limit, offset } = pageWindow(query);
+  const [rows, [total]] = await db.batch([
+    db.select().from(deadLetters).where(where).orderBy(desc(deadLetters.id)).limit(limit).offset(offset),
+    db.select({ n: count() }).from(deadLetters).where(where),
+  ]);
+  return paginated(requestUrl, query, total!.n, rows.map(toDeadLetter));
+}
+
+/** Dismisses a dead letter once someone has dealt with it (its message is not sent again). */
+export async function dismissDeadLetter(env: Pick<Env, "DB">, id: number) {
+  const [row] = await createDb(env.DB).delete(deadLetters).where(eq(deadLetters.id, id)).returning();
+  if (!row) throw notFound("Dead letter");
+  return toDeadLetter(row);
 }

@@ -8,7 +8,13 @@ export const Component = z
   .openapi("HealthComponent");
 export const QueuesComponent = Component.extend({
   backlog: z
-    .object({ stuck_activations: z.number().int(), stuck_notifications: z.number().int() })
+    .object({
+      stuck_activations: z.number().int(),
+      stuck_notifications: z.number().int(),
+      dead_letters: z.number().int().openapi({
+        description: "Queue messages set aside because they could not be routed or parsed (`GET /api/v1/admin/dead-letters`); they do not degrade the status",
+      }),
+    })
     .optional()
     .openapi({ description: `Work waiting more than ${STUCK_AFTER_MINUTES} minutes, counted up to ${BACKLOG_COUNT_CAP} (${BACKLOG_COUNT_CAP} means at least that many)` }),
 }).openapi("HealthQueues");
