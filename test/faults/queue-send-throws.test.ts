@@ -140,6 +140,31 @@ describe("queue send throwing", () => {
     expect(notifications.sent.map((m) => m.notification_id).filter((id) => mine.includes(id)).sort()).toEqual(mine.sort());
   });
 
+  it("an order placed and moved while the queue refuses answers as always; its notices are stored pending and the cron sends each once", async () => {
+    const notifications = recordingQueue<{ type: string; notification_id: string }>();
+    notifications.failing = true;
+    const workerEnv = { ...env, NOTIFICATIONS: notifications } as unknown as Env;
+    const user = await createUser();
+    const admin = await createUser({ role: "admin" });
+    const { result: placed } = await quietly(() => call(workerEnv, "POST", "/api/v1/orders/", { token: user.token, body: { total_amount: "149.99" } }));
+    expect(placed.status).toBe(201);
+    expect(placed.body).toMatchObject({ status: "pending", customer_email: user.email });
+    const { result: moved } = await quietly(() => call(workerEnv, "PUT", `/api/v1/orders/${placed.body.id}/status`, { token: admin.token, body: { status: "confirmed" } }));
+    expect(moved.status).toBe(200);
+    expect(moved.body.status).toBe("confirmed");
+    const notices = () =>
+      env.DB.prepare("SELECT id, status FROM notifications WHERE dedupe_key LIKE ? ORDER BY created_at, id").bind(`order:${placed.body.id}:%`).all<{ id: string; status: string }>().then((r) => r.results);
+    const stored = await notices();
+    expect(stored.map((n) => n.status)).toEqual(["pending", "pending"]);
+
+    notifications.failing = false;
+    await tick(workerEnv, later(6 * 60));
+    await tick(workerEnv, later(6 * 60 + 1));
+    const ids = stored.map((n) => n.id);
+    expect(notifications.sent.map((m) => m.notification_id).filter((id) => ids.includes(id)).sort()).toEqual([...ids].sort());
+    expect((await notices()).map((n) => n.status)).toEqual(["queued", "queued"]);
+  });
+
   it("a notification whose queue send throws stays pending and the cron enqueues it once the queue is back", async () => {
     const notifications = recordingQueue();
     notifications.failing = true;
