@@ -970,7 +970,7 @@ export interface paths {
         put?: never;
         /**
          * Send up to 100 notifications; each is validated and reported on its own
-         * @description The same recipient rules as /send: one item this sender may not send refuses the request with 403 and its indexes. Every item is one message against the limits. Accepts `Idempotency-Key` as /send does: a retry replays the first answer and sends nothing again. The request cap (60 a minute per user, /send and /bulk together) counts only requests that queue nothing new: refusals, Idempotency-Key replays and bulk requests with no item queued; past it every /send and /bulk of the caller answers 429 with `Retry-After` until that time has passed.
+         * @description The same recipient rules as /send: one item this sender may not send refuses the request with 403 and its indexes. Every item is one message against the limits. Each valid item is answered with its notification's status as /send answers it, and counted in `queued`, `pending` or `skipped` (invalid items: `error`, counted in `failed`). `queued`: the delivery queue took its message. `pending`: stored, and the cron (every 15 minutes) hands it to the queue later: once its time is within the queue's 12-hour delay, or, when the queue refused its message, at the first run at least 5 minutes after the send that finds the queue taking messages again. `skipped`: stored but not sent (the recipient opted out or reached the day's cap), with the reason in `last_error`. Accepts `Idempotency-Key` as /send does: a retry replays the first answer and sends nothing again. The request cap (60 a minute per user, /send and /bulk together) counts only requests that queue nothing new: refusals, Idempotency-Key replays and bulk requests with no valid item; past it every /send and /bulk of the caller answers 429 with `Retry-After` until that time has passed.
          */
         post: operations["postNotificationsBulk"];
         delete?: never;
@@ -990,7 +990,7 @@ export interface paths {
         put?: never;
         /**
          * Send one notification by email, Telegram or WhatsApp (now or at scheduled_at)
-         * @description A user may send only to their own profile email or phone; any other recipient needs the admin role or an `X-API-Key` with the `notifications:send` scope (403 otherwise). Each message counts against the sender's hourly allowance and the recipient's daily cap. The request cap (60 a minute per user, /send and /bulk together) counts only requests that queue nothing new: refusals, Idempotency-Key replays and bulk requests with no item queued; past it every /send and /bulk of the caller answers 429 with `Retry-After` until that time has passed. Accepts `Idempotency-Key`: the same key replays the first answer and one message is sent, however close behind the retries come; the same key with another body is 422.
+         * @description A user may send only to their own profile email or phone; any other recipient needs the admin role or an `X-API-Key` with the `notifications:send` scope (403 otherwise). Each message counts against the sender's hourly allowance and the recipient's daily cap. The request cap (60 a minute per user, /send and /bulk together) counts only requests that queue nothing new: refusals, Idempotency-Key replays and bulk requests with no valid item; past it every /send and /bulk of the caller answers 429 with `Retry-After` until that time has passed. Accepts `Idempotency-Key`: the same key replays the first answer and one message is sent, however close behind the retries come; the same key with another body is 422. `queued`: the delivery queue took its message. `pending`: stored, and the cron (every 15 minutes) hands it to the queue later: once its time is within the queue's 12-hour delay, or, when the queue refused its message, at the first run at least 5 minutes after the send that finds the queue taking messages again. `skipped`: stored but not sent (the recipient opted out or reached the day's cap), with the reason in `last_error`.
          */
         post: operations["postNotificationsSend"];
         delete?: never;
@@ -2111,15 +2111,25 @@ export interface components {
             notifications: components["schemas"]["NotificationSend"][];
         };
         NotificationBulkResult: {
+            /** @description Invalid items, not written (`status: error`) */
             failed: number;
+            /** @description Items stored `pending`: the cron sends them (scheduled beyond the queue's 12-hour delay, or the queue refused their message) */
+            pending: number;
+            /** @description Items whose message the delivery queue took */
             queued: number;
             results: {
                 error?: string;
                 id?: string;
                 index: number;
-                /** @enum {string} */
-                status: "queued" | "error";
+                /**
+                 * @description The item's notification status as written, or `error` for an invalid item
+                 * @enum {string}
+                 */
+                status: "queued" | "pending" | "skipped" | "error";
             }[];
+            /** @description Items stored `skipped` and not sent (opted out, or the recipient's daily cap); the notification's `last_error` says why */
+            skipped: number;
+            /** @description Items in the request: `queued` + `pending` + `skipped` + `failed` */
             total: number;
         };
         NotificationPreferences: {
@@ -8685,7 +8695,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Per-item results */
+            /** @description Per-item results and their counts */
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
@@ -8843,7 +8853,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Accepted for delivery */
+            /** @description Accepted: stored with the status it has now (`queued`, `pending` or `skipped`) */
             201: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];

@@ -140,6 +140,38 @@ describe("queue send throwing", () => {
     expect(notifications.sent.map((m) => m.notification_id).filter((id) => mine.includes(id)).sort()).toEqual(mine.sort());
   });
 
+  it("a bulk request whose queue send throws answers each written item pending (none queued), its key replays that, and the cron sends each once", async () => {
+    const notifications = recordingQueue<{ type: string; notification_id: string }>();
+    const workerEnv = { ...env, NOTIFICATIONS: notifications } as unknown as Env;
+    const user = await createUser();
+    const item = { title: "Hello", message: "World", recipient_type: "email", recipient: user.email };
+    const body = { notifications: [item, { ...item, recipient: "not an address" }, { ...item, title: "Second" }] };
+    const key = unique("refused-bulk");
+    const bulk = () => call(workerEnv, "POST", "/api/v1/notifications/bulk/", { token: user.token, body, headers: { "idempotency-key": key } });
+
+    notifications.failing = "sendBatch";
+    const { result: answered, logs } = await quietly(bulk);
+    notifications.failing = false;
+    expect(logs.some((line) => line.includes("notification enqueue failed"))).toBe(true);
+    expect(answered.status).toBe(200);
+    expect(answered.body).toMatchObject({ total: 3, queued: 0, pending: 2, skipped: 0, failed: 1 });
+    const results: { index: number; status: string; id?: string }[] = answered.body.results;
+    expect(results.map((r) => [r.index, r.status])).toEqual([[0, "pending"], [1, "error"], [2, "pending"]]);
+    const ids = results.flatMap((r) => (r.id ? [r.id] : []));
+    const { results: rows } = await env.DB.prepare("SELECT id, status FROM notifications WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id").bind(JSON.stringify(ids)).all();
+    expect(rows).toEqual(ids.sort().map((id) => ({ id, status: "pending" })));
+
+    // The key replays the same truth, and sends nothing.
+    const replay = await bulk();
+    expect(replay.headers.get("idempotent-replayed")).toBe("true");
+    expect(replay).toMatchObject({ status: 200, body: answered.body });
+    expect(notifications.sent).toEqual([]);
+
+    await tick(workerEnv, later(6 * 60));
+    await tick(workerEnv, later(6 * 60 + 1));
+    expect(notifications.sent.map((m) => m.notification_id).filter((id) => ids.includes(id)).sort()).toEqual(ids.sort());
+  });
+
   it("an order placed and moved while the queue refuses answers as always; its notices are stored pending and the cron sends each once", async () => {
     const notifications = recordingQueue<{ type: string; notification_id: string }>();
     notifications.failing = true;

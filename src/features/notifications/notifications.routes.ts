@@ -17,7 +17,7 @@ notificationsRouter.use("*", requireAuth);
 /**
  * The flood cap on requests (NOTIFY_LIMITER, per user, send and bulk together) counts only the
  * requests that send nothing new: refusals (400, 403, 409, 422, the allowance's 429), replays of an
- * Idempotency-Key and a bulk request none of whose items was queued. A request that writes
+ * Idempotency-Key and a bulk request none of whose items was written (all invalid). A request that writes
  * messages is already counted, exactly and across locations, by the sender's hourly allowance in
  * D1 (every message of it), so it makes no limiter call.
  */
@@ -26,12 +26,21 @@ const freshAnswer = (c: Context<AppBindings>, status: number) => c.res.status ==
 notificationsRouter.use("/send", requestCap.around((c) => freshAnswer(c, 201)));
 notificationsRouter.use(
   "/bulk",
-  requestCap.around(async (c) => freshAnswer(c, 200) && ((await c.res.clone().json()) as { queued: number }).queued > 0),
+  requestCap.around(async (c) => {
+    if (!freshAnswer(c, 200)) return false;
+    const { total, failed } = (await c.res.clone().json()) as { total: number; failed: number };
+    return total > failed;
+  }),
 );
 
 const REQUEST_CAP_TEXT =
-  "The request cap (60 a minute per user, /send and /bulk together) counts only requests that queue nothing new: refusals, Idempotency-Key replays and bulk requests with no item queued; " +
+  "The request cap (60 a minute per user, /send and /bulk together) counts only requests that queue nothing new: refusals, Idempotency-Key replays and bulk requests with no valid item; " +
   "past it every /send and /bulk of the caller answers 429 with `Retry-After` until that time has passed.";
+
+const STATUS_TEXT =
+  "`queued`: the delivery queue took its message. `pending`: stored, and the cron (every 15 minutes) hands it to the queue later: once its time is within the queue's 12-hour delay, " +
+  "or, when the queue refused its message, at the first run at least 5 minutes after the send that finds the queue taking messages again. " +
+  "`skipped`: stored but not sent (the recipient opted out or reached the day's cap), with the reason in `last_error`.";
 
 /** Admins, and clients whose API key carries `notifications:send`, may message any recipient. */
 const sender = (c: Context<AppBindings>) => {
@@ -48,11 +57,12 @@ notificationsRouter.openapi(
     description:
       "A user may send only to their own profile email or phone; any other recipient needs the admin role or an `X-API-Key` with the `notifications:send` scope (403 otherwise). Each message counts against the sender's hourly allowance and the recipient's daily cap. " +
       `${REQUEST_CAP_TEXT} ` +
-      "Accepts `Idempotency-Key`: the same key replays the first answer and one message is sent, however close behind the retries come; the same key with another body is 422.",
+      "Accepts `Idempotency-Key`: the same key replays the first answer and one message is sent, however close behind the retries come; the same key with another body is 422. " +
+      STATUS_TEXT,
     security,
     middleware: [idempotencyInBatch] as const,
     request: { body: jsonBody(SendBody) },
-    responses: { 201: jsonContent(Notification, "Accepted for delivery"), ...errorResponses(400, 401, 403, 409, 422, 429) },
+    responses: { 201: jsonContent(Notification, "Accepted: stored with the status it has now (`queued`, `pending` or `skipped`)"), ...errorResponses(400, 401, 403, 409, 422, 429) },
   }),
   async (c) => c.json(await sendNotification(c.env, sender(c), c.req.valid("json")), 201),
 );
@@ -65,12 +75,14 @@ notificationsRouter.openapi(
     summary: "Send up to 100 notifications; each is validated and reported on its own",
     description:
       "The same recipient rules as /send: one item this sender may not send refuses the request with 403 and its indexes. Every item is one message against the limits. " +
-      "Accepts `Idempotency-Key` as /send does: a retry replays the first answer and sends nothing again. " +
+      "Each valid item is answered with its notification's status as /send answers it, and counted in `queued`, `pending` or `skipped` (invalid items: `error`, counted in `failed`). " +
+      STATUS_TEXT +
+      " Accepts `Idempotency-Key` as /send does: a retry replays the first answer and sends nothing again. " +
       REQUEST_CAP_TEXT,
     security,
     middleware: [idempotencyInBatch] as const,
     request: { body: jsonBody(BulkBody) },
-    responses: { 200: jsonContent(BulkResult, "Per-item results"), ...errorResponses(400, 401, 403, 409, 422, 429) },
+    responses: { 200: jsonContent(BulkResult, "Per-item results and their counts"), ...errorResponses(400, 401, 403, 409, 422, 429) },
   }),
   async (c) => c.json(await sendBulk(c.env, sender(c), c.req.valid("json").notifications), 200),
 );

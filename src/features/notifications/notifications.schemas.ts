@@ -61,13 +61,15 @@ export const Notification = z
 
 export const BulkResult = z
   .object({
-    total: z.number().int(),
-    queued: z.number().int(),
-    failed: z.number().int(),
+    total: z.number().int().openapi({ description: "Items in the request: `queued` + `pending` + `skipped` + `failed`" }),
+    queued: z.number().int().openapi({ description: "Items whose message the delivery queue took" }),
+    pending: z.number().int().openapi({ description: "Items stored `pending`: the cron sends them (scheduled beyond the queue's 12-hour delay, or the queue refused their message)" }),
+    skipped: z.number().int().openapi({ description: "Items stored `skipped` and not sent (opted out, or the recipient's daily cap); the notification's `last_error` says why" }),
+    failed: z.number().int().openapi({ description: "Invalid items, not written (`status: error`)" }),
     results: z.array(
       z.object({
         index: z.number().int(),
-        status: z.enum(["queued", "error"]),
+        status: z.enum(["queued", "pending", "skipped", "error"]).openapi({ description: "The item's notification status as written, or `error` for an invalid item" }),
         id: z.string().optional(),
         error: z.string().optional(),
       }),

@@ -165,14 +165,21 @@ function sendAnswer(row: NotificationRow): StoredAnswer {
   };
 }
 
+/** What a bulk request says of an accepted item: its row's status as written and as the queue send left it. */
+type BulkItemStatus = "queued" | "pending" | "skipped";
+const asBulkItemStatus = (status: NotificationRow["status"]): BulkItemStatus => (status === "pending" || status === "skipped" ? status : "queued");
+
 /**
- * Each item is validated on its own: the good ones are queued, the bad ones reported by index.
+ * Each item is validated on its own: the good ones are written, the bad ones reported by index.
  * An item this sender may not send refuses the whole request (403, with the indexes), and the
- * accepted items count one message each against the sender's hourly allowance.
+ * accepted items count one message each against the sender's hourly allowance. Each accepted item
+ * is answered with its row's status, counted in `queued`, `pending` or `skipped`: `queued` only
+ * when the queue took its message; `pending` when the cron will send it (a time beyond the
+ * queue's delay, or a queue send that failed); `skipped` when it will not be sent (the row says why).
  */
 export async function sendBulk(env: Env, sender: Sender, items: unknown[]) {
   const now = Date.now();
-  const results: { index: number; status: "queued" | "error"; id?: string; error?: string }[] = [];
+  const results: { index: number; status: BulkItemStatus | "error"; id?: string; error?: string }[] = [];
   const accepted: { index: number; input: NotifyInput; body: SendBody }[] = [];
   items.forEach((item, index) => {
     const parsed = SendBody.safeParse(item);
@@ -192,12 +199,18 @@ export async function sendBulk(env: Env, sender: Sender, items: unknown[]) {
     const strangers = sender.anyRecipient ? [] : positionsOf(await strangersAmong(env, sender.userId, inputs).all());
     throw refusedItems([...privileged, ...strangers.map(strangerItem)]);
   }
-  const answer = (ids: string[]) => ({
-    total: items.length,
-    queued: accepted.length,
-    failed: items.length - accepted.length,
-    results: [...results, ...accepted.map((a, i) => ({ index: a.index, status: "queued" as const, id: ids[i]! }))].sort((a, b) => a.index - b.index),
-  });
+  const answer = (rows: { id: string; status: NotificationRow["status"] }[]) => {
+    const statuses = rows.map((row) => asBulkItemStatus(row.status));
+    const count = (status: BulkItemStatus) => statuses.filter((s) => s === status).length;
+    return {
+      total: items.length,
+      queued: count("queued"),
+      pending: count("pending"),
+      skipped: count("skipped"),
+      failed: items.length - accepted.length,
+      results: [...results, ...accepted.map((a, i) => ({ index: a.index, status: statuses[i]!, id: rows[i]!.id }))].sort((a, b) => a.index - b.index),
+    };
+  };
   // As for one send: recipient rule, allowance, rows and (with an Idempotency-Key) claim and answer
   // are one batch, and one stranger refuses every item.
   const created = await notifyMany(env, inputs, {
@@ -205,9 +218,46 @@ export async function sendBulk(env: Env, sender: Sender, items: unknown[]) {
       userId: sender.userId,
       rule: ownContactsOnly(env, sender, inputs, (positions) => refusedItems(positions.map(strangerItem))),
     },
-    answer: (planned) => ({ status: 200, body: answer(planned.map((row) => row.id)), onlyIf: rowWritten(planned[0]!.id) }),
+    answer: (planned) => bulkStoredAnswer(answer(planned), planned.map((row) => row.id)),
   });
-  return answer(created.map((c) => c.id));
+  const answered = answer(created);
+  // The stored answer said `queued` for the items whose queue send then failed; a replay must say what this one says.
+  if (created.some((c) => c.queueSendFailed)) await replaceStoredAnswer(env, answered);
+  return answered;
+}
+
+/**
+ * The 200 of a bulk request as its batch decided it: each item's status, and the counts, are
+ * read from the rows at the batch's end (the planned answer guesses `queued`/`pending` from the
+ * schedule; the batch may have skipped an item), stored only when the rows were written.
+ */
+function bulkStoredAnswer(planned: { results: { id?: string }[] }, ids: string[]): StoredAnswer {
+  const idsJson = JSON.stringify(ids);
+  return {
+    status: 200,
+    body: planned,
+    fillRow: {
+      columns: {
+        "$.queued": "COALESCE(SUM(status = 'queued'), 0)",
+        "$.pending": "COALESCE(SUM(status = 'pending'), 0)",
+        "$.skipped": "COALESCE(SUM(status = 'skipped'), 0)",
+      },
+      from: "FROM notifications WHERE id IN (SELECT value FROM json_each(?))",
+      params: [idsJson],
+    },
+    fill: [
+      {
+        path: "$.results",
+        // Every item in its place: an accepted one with its row's status, an invalid one as it was.
+        sql: `json((SELECT json_group_array(json(item)) FROM (
+                SELECT CASE WHEN n.status IS NULL THEN r.value ELSE json_set(r.value, '$.status', n.status) END AS item
+                  FROM json_each(?) AS r LEFT JOIN notifications AS n ON n.id = json_extract(r.value, '$.id')
+                 ORDER BY r.key)))`,
+        params: [JSON.stringify(planned.results)],
+      },
+    ],
+    onlyIf: rowWritten(ids[0]!),
+  };
 }
 
 /**

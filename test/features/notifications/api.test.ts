@@ -113,10 +113,24 @@ describe("POST /notifications/bulk/", () => {
     expect((await api("POST", "/api/v1/notifications/bulk/", { token: user.token, body: { notifications: [] } })).status).toBe(400);
   });
 
-  it("queues a full batch of 100", async () => {
+  it("queues a full batch of 100 (to 100 recipients, so no daily cap holds one back)", async () => {
     const user = await createUser({ role: "admin" });
-    const res = await api("POST", "/api/v1/notifications/bulk/", { token: user.token, body: { notifications: Array(100).fill(valid) } });
-    expect(res.body).toMatchObject({ total: 100, queued: 100, failed: 0 });
+    const items = Array.from({ length: 100 }, (_, i) => ({ ...valid, recipient: `full-${user.id}-${i}@example.test` }));
+    const res = await api("POST", "/api/v1/notifications/bulk/", { token: user.token, body: { notifications: items } });
+    expect(res.body).toMatchObject({ total: 100, queued: 100, pending: 0, skipped: 0, failed: 0 });
+    expect(res.body.results.every((r: { status: string }) => r.status === "queued")).toBe(true);
+  });
+
+  it("items to one recipient past the day's cap are answered skipped, not queued, and counted so", async () => {
+    const user = await createUser({ role: "admin" });
+    const recipient = `capped-${user.id}@example.test`;
+    const res = await api("POST", "/api/v1/notifications/bulk/", { token: user.token, body: { notifications: Array(25).fill({ ...valid, recipient }) } });
+    expect(res.body).toMatchObject({ total: 25, queued: 20, pending: 0, skipped: 5, failed: 0 });
+    const answered = new Map(res.body.results.map((r: { id: string; status: string }) => [r.id, r.status]));
+    const { results: rows } = await env.DB.prepare("SELECT id, status FROM notifications WHERE user_id = ?").bind(user.id).all<{ id: string; status: string }>();
+    expect(rows).toHaveLength(25);
+    // What each item says is what its row was written as (queued ones may already be sent by the consumer).
+    for (const row of rows) expect(row.status === "skipped" ? "skipped" : "queued").toBe(answered.get(row.id));
   });
 });
 

@@ -130,6 +130,22 @@ describe("bulk send with an Idempotency-Key", () => {
   });
 
 
+  it("each item is answered as its batch wrote it (queued, pending for a time past the queue's delay, skipped for the daily cap), and the key replays exactly that", async () => {
+    const { user, queue, workerEnv, body, key } = await setUp();
+    const capped = { ...workerEnv, RECIPIENT_DAILY_MESSAGE_LIMIT: "2" } as Env;
+    const inTwoDays = new Date(Date.now() + 2 * 86_400_000).toISOString();
+    const bulk = { notifications: [body, { ...body, title: "Later", scheduled_at: inTwoDays }, { ...body, recipient: "not-an-email" }, { ...body, title: "Third today" }] };
+    const first = await sendWithKey(capped, user.token, bulk, key, "/api/v1/notifications/bulk/");
+
+    expect(first).toMatchObject({ status: 200, replayed: null, body: { total: 4, queued: 1, pending: 1, skipped: 1, failed: 1 } });
+    const results: { index: number; status: string; id?: string }[] = first.body.results;
+    expect(results.map((r) => [r.index, r.status])).toEqual([[0, "queued"], [1, "pending"], [2, "error"], [3, "skipped"]]);
+    const byId = new Map((await rowsOf(user.id)).map((r) => [r.id, r.status]));
+    for (const r of results) if (r.id) expect(byId.get(r.id)).toBe(r.status);
+    expect(queue.sent.map((m) => m.notification_id)).toEqual([results[0]!.id]);
+    expect(await sendWithKey(capped, user.token, bulk, key, "/api/v1/notifications/bulk/")).toEqual({ ...first, replayed: "true" });
+  });
+
   it("concurrent bulk requests with one key write the items once, queue each once, and answer the same ids", async () => {
     const { user, queue, workerEnv, body, key } = await setUp();
     const bulk = { notifications: [body, { ...body, title: "Second" }, { ...body, recipient: "not-an-email" }] };
