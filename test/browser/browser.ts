@@ -2,7 +2,8 @@
 // downloaded browser). A context lets only the local worker's origin through and records every
 // request to anywhere else, so a test can assert a page needs no network beyond this API.
 import { existsSync } from "node:fs";
-import { chromium, type Browser, type BrowserContext } from "playwright-core";
+import AxeBuilder from "@axe-core/playwright";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, inject } from "vitest";
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -61,4 +62,10 @@ export async function isolatedContext(
     return ws.close();
   });
   return { context, foreignRequests };
+}
+
+/** WCAG 2 A/AA rules (labels, names, contrast, ...) that axe finds broken on the page as it is now. */
+export async function accessibilityViolations(page: Page) {
+  const { violations } = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
+  return violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
 }

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import type { Locator } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalWorker } from "../../scripts/lib/local-worker.mjs";
-import { isolatedContext } from "./browser";
+import { accessibilityViolations, isolatedContext } from "./browser";
 import { merchantWithVoucher, PASSWORD, purchase } from "./till-fixtures";
 
 // A deployment that requires an X-API-Key on every call: the till asks for its key and sends it.
@@ -41,8 +41,9 @@ describe("the till on a server that requires an API key", () => {
     await page.getByLabel("Password").fill(PASSWORD);
     await page.getByRole("button", { name: "Sign in" }).click();
     await text(page.getByRole("alert")).toBe("This server needs a till key. Ask your operator for one and enter it under “Till key”.");
-    // The field is shown, not hidden behind the summary.
+    // The field is shown, not hidden behind the summary, and the form stays accessible with it open.
     await expect.poll(() => page.getByLabel("Till key (only if your operator gave you one)").isVisible()).toBe(true);
+    expect(await accessibilityViolations(page)).toEqual([]);
 
     await page.getByLabel("Till key (only if your operator gave you one)").fill("pk_not-the-key");
     await page.getByRole("button", { name: "Sign in" }).click();

@@ -1,11 +1,10 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import AxeBuilder from "@axe-core/playwright";
 import type { Locator, Page } from "playwright-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { withinOneRateWindow } from "../helpers/rate-window";
-import { isolatedContext, workerUrl } from "./browser";
+import { accessibilityViolations, isolatedContext, workerUrl } from "./browser";
 import { writeQrVideo } from "./fake-camera";
 import { client, merchantWithVoucher, PASSWORD, purchase, register } from "./till-fixtures";
 
@@ -42,11 +41,6 @@ const notice = (page: Page) => page.getByRole("alert");
 // playwright-core has no test matchers: poll the page until the expectation holds (or times out).
 const text = (locator: Locator) => expect.poll(async () => ((await locator.count()) ? locator.first().textContent() : null), { timeout: 10_000 });
 const shown = (locator: Locator) => expect.poll(() => locator.isVisible(), { timeout: 10_000 }).toBe(true);
-/** WCAG 2 A/AA rules (labels, names, contrast, ...) that axe finds broken on the page as it is now. */
-async function accessibilityViolations(page: Page) {
-  const { violations } = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
-  return violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
-}
 const hidden = (locator: Locator) => expect.poll(() => locator.isVisible(), { timeout: 10_000 }).toBe(false);
 
 describe("the till page", () => {
