@@ -75,7 +75,7 @@ async function call(method, path, { body, headers = {}, auth = true, retried = f
   }
   if (res.status === 401) {
     const refusal = await res.clone().json().catch(() => null);
-    if (refusal?.code in KEY_REFUSALS) throw keyRefused(refusal.code);
+    if (Object.hasOwn(KEY_REFUSALS, refusal?.code ?? "")) throw keyRefused(refusal.code);
   }
   if (res.status === 401 && auth) {
     if (!retried && session?.refresh && (await refreshTokens())) return call(method, path, { body, headers, auth, retried: true });

@@ -1,4 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
+import { publicRequestUrl } from "../../lib/public-url";
 import { bearerSecurity, createRouter, errorResponses, jsonBody, jsonContent } from "../../lib/openapi";
 import { currentUser, requireAuth, requireRole } from "../../middleware/auth";
 import { idempotency } from "../../middleware/idempotency";
@@ -101,7 +102,7 @@ adminRouter.openapi(
     request: { query: DeadLetterQuery },
     responses: { 200: jsonContent(DeadLetterPage, "A page of dead letters"), ...errorResponses(400, 401, 403) },
   }),
-  async (c) => c.json(await listDeadLetters(c.env, c.req.url, c.req.valid("query")), 200),
+  async (c) => c.json(await listDeadLetters(c.env, publicRequestUrl(c.env, c.req.url), c.req.valid("query")), 200),
 );
 
 adminRouter.openapi(

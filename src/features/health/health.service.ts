@@ -47,8 +47,8 @@ export const STUCK_WORK_SQL = {
     "SELECT COUNT(*) AS n FROM (SELECT 1 FROM notifications WHERE status = 'queued' AND updated_at < ?1 AND (scheduled_at IS NULL OR scheduled_at < ?1) LIMIT ?2)",
 } as const;
 
-/** Queue messages kept because nothing could route or parse them, until an admin dismisses them (`?1` unused). */
-const DEAD_LETTERS_SQL = "SELECT COUNT(*) AS n FROM (SELECT 1 FROM dead_letters LIMIT ?2)";
+/** Queue messages kept because nothing could route or parse them, until an admin dismisses them; `?1`: the cap. */
+const DEAD_LETTERS_SQL = "SELECT COUNT(*) AS n FROM (SELECT 1 FROM dead_letters LIMIT ?1)";
 
 export type QueuesStatus = ComponentStatus & { backlog?: { stuck_activations: number; stuck_notifications: number; dead_letters: number } };
 
@@ -62,8 +62,9 @@ export async function checkQueues(env: Env, view: { detail: boolean }): Promise<
   const cutoff = new Date(Date.now() - STUCK_AFTER_MINUTES * 60_000).toISOString();
   const limit = view.detail ? BACKLOG_COUNT_CAP : 1;
   try {
-    const queries = [STUCK_WORK_SQL.activations, STUCK_WORK_SQL.notifications, ...(view.detail ? [DEAD_LETTERS_SQL] : [])];
-    const [activations, notifications, deadLetters] = await env.DB.batch<{ n: number }>(queries.map((sql) => env.DB.prepare(sql).bind(cutoff, limit)));
+    const counts = [env.DB.prepare(STUCK_WORK_SQL.activations).bind(cutoff, limit), env.DB.prepare(STUCK_WORK_SQL.notifications).bind(cutoff, limit)];
+    if (view.detail) counts.push(env.DB.prepare(DEAD_LETTERS_SQL).bind(limit));
+    const [activations, notifications, deadLetters] = await env.DB.batch<{ n: number }>(counts);
     const stuck = activations!.results[0]!.n + notifications!.results[0]!.n > 0;
     if (!view.detail) return { status: stuck ? "degraded" : "ok" };
     // Dead letters do not degrade the status: they are a record of messages set aside, not work that is stuck.

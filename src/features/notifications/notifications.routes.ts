@@ -34,7 +34,7 @@ notificationsRouter.use(
 );
 
 const REQUEST_CAP_TEXT =
-  "The request cap (60 a minute per user, /send and /bulk together) counts only requests that queue nothing new: refusals, Idempotency-Key replays and bulk requests with no valid item; " +
+  "The request cap (60 a minute per user, /send and /bulk together) counts only requests that write no message: refusals, Idempotency-Key replays and bulk requests with no valid item; " +
   "past it every /send and /bulk of the caller answers 429 with `Retry-After` until that time has passed.";
 
 const STATUS_TEXT =

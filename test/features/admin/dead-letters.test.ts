@@ -1,9 +1,9 @@
 import { env } from "cloudflare:workers";
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import worker from "../../../src/index";
+import worker, { app } from "../../../src/index";
 import type { Env } from "../../../src/env";
-import { api } from "../../helpers/api";
+import { api, BASE } from "../../helpers/api";
 import { createUser } from "../../helpers/factories";
 
 /** Delivers a message that does not parse as its queue's schema: the worker sets it aside. */
@@ -37,6 +37,13 @@ describe("admin: dead letters", () => {
     expect(activations.body.results[0].message_id).toBe(third);
     expect(activations.body.count).toBeGreaterThanOrEqual(2);
     expect(activations.body.next).toContain("page=2");
+    // Page links point at the public address clients use, not the one the worker was reached at.
+    const behindProxy = await app.fetch(
+      new Request(`${BASE}/api/v1/admin/dead-letters?queue=perks-activations&page_size=1`, { headers: { authorization: `Bearer ${admin.token}` } }),
+      { ...env, PUBLIC_BASE_URL: "https://api.perks.example" },
+      createExecutionContext(),
+    );
+    expect(((await behindProxy.json()) as { next: string }).next).toMatch(/^https:\/\/api\.perks\.example\/api\/v1\/admin\/dead-letters\?/);
 
     const health = await api("GET", "/api/v1/health", { token: admin.token });
     const counted = health.body.components.queues.backlog.dead_letters;

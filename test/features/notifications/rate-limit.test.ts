@@ -1,5 +1,5 @@
 // The request cap on /notifications/send and /bulk (the real NOTIFY_LIMITER binding, wrangler.toml:
-// 60 a minute per user) counts only requests that queue nothing new; sends that queue messages are
+// 60 a minute per user) counts only requests that write no message; sends that write messages are
 // counted by the sender's hourly allowance in D1 instead. Miniflare aligns the binding's windows to
 // the wall clock, so every test that counts up to the cap starts early in a window.
 import { env } from "cloudflare:workers";
@@ -47,7 +47,7 @@ function expectCapRefusal(res: Answer) {
   expect(res.headers.get("x-request-id")).toBe(res.body.request_id);
 }
 
-describe("the notification request cap (NOTIFY_LIMITER: 60 a minute per user, charged for requests that queue nothing new)", () => {
+describe("the notification request cap (NOTIFY_LIMITER: 60 a minute per user, charged for requests that write no message)", () => {
   it("never charges a send that queues a message: 80 at once are all 201, each counted by the hourly allowance", async () => {
     await withinOneRateWindow();
     const { queue, workerEnv } = setUp();
